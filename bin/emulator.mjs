@@ -1,0 +1,104 @@
+// The embedded AWS emulator: moto in server mode, installed into the project's own .venv from PyPI
+// at a pinned version, started on a free loopback port, stopped by PID. Plain Node (no TypeScript)
+// so that the set-up step can run before any npm dependency is installed.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const MOTO_VERSION = '5.2.5';
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const venv = join(root, '.venv');
+const marker = join(venv, '.sluice-moto-version');
+const motoServer = join(venv, 'bin', 'moto_server');
+
+function run(command, args) {
+  const out = spawnSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (out.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${out.status ?? out.signal})`);
+}
+
+function python() {
+  for (const candidate of ['python3', 'python']) {
+    const out = spawnSync(candidate, ['-c', 'import sys; print(sys.version_info >= (3, 10))'], { encoding: 'utf8' });
+    if (out.status === 0 && out.stdout.trim() === 'True') return candidate;
+  }
+  throw new Error('Python 3.10 or newer is needed for the embedded emulator (or set AWS_ENDPOINT_URL to use another one)');
+}
+
+/** Create .venv and install the pinned moto[server] unless it is already there. */
+export function ensureMoto({ quiet = false } = {}) {
+  if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === MOTO_VERSION && existsSync(motoServer)) return;
+  if (!quiet) console.error(`[sluice] installing moto[server]==${MOTO_VERSION} into .venv (once)`);
+  if (!existsSync(join(venv, 'bin', 'pip'))) run(python(), ['-m', 'venv', venv]);
+  run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `moto[server]==${MOTO_VERSION}`]);
+  writeFileSync(marker, `${MOTO_VERSION}\n`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitHealthy(url, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`moto_server exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/moto-api/`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`moto_server did not become healthy within ${timeoutMs} ms`);
+}
+
+/**
+ * Start moto on a free loopback port. Returns { endpoint, stop }. The child is also killed when
+ * this process exits, so no emulator outlives its owner.
+ */
+export async function startMoto({ quiet = false } = {}) {
+  ensureMoto({ quiet });
+  for (let tries = 0; ; tries++) {
+    const port = await freePort();
+    const child = spawn(motoServer, ['-H', '127.0.0.1', '-p', String(port)], {
+      stdio: ['ignore', 'ignore', quiet ? 'ignore' : 'pipe'],
+      env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'true' },
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => {
+      stderr = (stderr + chunk).slice(-4000);
+    });
+    const kill = () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    };
+    process.once('exit', kill);
+    const endpoint = `http://127.0.0.1:${port}`;
+    try {
+      await waitHealthy(endpoint, child, 30_000);
+    } catch (error) {
+      kill();
+      process.removeListener('exit', kill);
+      if (tries < 2) continue; // the port may have been taken between probing and binding
+      throw new Error(`${error.message}\n${stderr}`);
+    }
+    const stop = () =>
+      new Promise((resolve) => {
+        process.removeListener('exit', kill);
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      });
+    return { endpoint, pid: child.pid, stop };
+  }
+}

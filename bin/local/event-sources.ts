@@ -1,0 +1,230 @@
+/**
+ * Local stand-ins for Lambda event source mappings: an SQS poller per lane (batch size, partial
+ * batch failure, maximum concurrency, visibility timeout as the queue defines it) and a DynamoDB
+ * stream poller (filter criteria, ordered batches, retry from the first failed record).
+ */
+import { setMaxListeners } from 'node:events';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record,
+} from '@aws-sdk/client-dynamodb-streams';
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+
+/** One abort signal is shared by every long poll of a source; that is not a leak. */
+function abortController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
+const region = () => process.env.AWS_REGION ?? 'us-east-1';
+const pause = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+export interface SqsSourceOptions {
+  queueUrl: string;
+  queueArn: string;
+  batchSize: number;
+  maxConcurrency: number;
+  invoke: (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
+  onError?: (error: unknown) => void;
+}
+
+/** Polls one queue and keeps at most `maxConcurrency` invocations in flight, as an ESM does. */
+export class SqsEventSource {
+  private readonly sqs = new SQSClient({ region: region(), useQueueUrlAsEndpoint: false });
+  private readonly stopping = abortController();
+  private readonly inflight = new Set<Promise<void>>();
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly options: SqsSourceOptions) {}
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  get busy(): number {
+    return this.inflight.size;
+  }
+
+  private async run(): Promise<void> {
+    const { signal } = this.stopping;
+    while (!signal.aborted) {
+      if (this.inflight.size >= this.options.maxConcurrency) {
+        await Promise.race(this.inflight);
+        continue;
+      }
+      let messages: Message[] = [];
+      try {
+        const out = await this.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.options.queueUrl,
+            MaxNumberOfMessages: this.options.batchSize,
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['All'],
+          }),
+          { abortSignal: signal },
+        );
+        messages = out.Messages ?? [];
+      } catch (error) {
+        if (signal.aborted) break;
+        this.options.onError?.(error);
+        await pause(500, signal);
+        continue;
+      }
+      if (messages.length === 0) continue;
+      const invocation = this.invoke(messages).finally(() => this.inflight.delete(invocation));
+      this.inflight.add(invocation);
+    }
+  }
+
+  private async invoke(messages: Message[]): Promise<void> {
+    const event: SQSEvent = {
+      Records: messages.map((m) => ({
+        messageId: m.MessageId as string,
+        receiptHandle: m.ReceiptHandle as string,
+        body: m.Body ?? '',
+        attributes: m.Attributes as SQSEvent['Records'][number]['attributes'],
+        messageAttributes: {},
+        md5OfBody: m.MD5OfBody ?? '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: this.options.queueArn,
+        awsRegion: region(),
+      })),
+    };
+    let failed: Set<string>;
+    try {
+      const response = await this.options.invoke(event);
+      failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    } catch (error) {
+      // A failed invocation returns the whole batch to the queue (after the visibility timeout).
+      this.options.onError?.(error);
+      return;
+    }
+    const done = messages.filter((m) => !failed.has(m.MessageId as string));
+    if (done.length === 0) return;
+    await this.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: this.options.queueUrl,
+        Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+      }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.loop;
+    await Promise.allSettled(this.inflight);
+    this.sqs.destroy();
+  }
+}
+
+export interface StreamSourceOptions {
+  streamArn: string;
+  batchSize: number;
+  /** Records for which this returns false never reach the function (ESM filter criteria). */
+  filter: (record: _Record) => boolean;
+  invoke: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
+  onError?: (error: unknown) => void;
+  /** Idle wait between empty reads. */
+  pollIntervalMs?: number;
+}
+
+/** Reads every shard of a stream in order and invokes the function with ordered batches. */
+export class StreamEventSource {
+  private readonly streams = new DynamoDBStreamsClient({ region: region() });
+  private readonly stopping = abortController();
+  private readonly shards = new Map<string, Promise<void>>();
+  private discovery: Promise<void> | undefined;
+
+  constructor(private readonly options: StreamSourceOptions) {}
+
+  start(): void {
+    this.discovery = this.discover();
+  }
+
+  private async discover(): Promise<void> {
+    const { signal } = this.stopping;
+    while (!signal.aborted) {
+      try {
+        const out = await this.streams.send(new DescribeStreamCommand({ StreamArn: this.options.streamArn }));
+        for (const shard of out.StreamDescription?.Shards ?? []) {
+          const id = shard.ShardId as string;
+          if (!this.shards.has(id)) this.shards.set(id, this.readShard(id));
+        }
+      } catch (error) {
+        if (!signal.aborted) this.options.onError?.(error);
+      }
+      await pause(5000, signal);
+    }
+  }
+
+  private async iterator(shardId: string, after?: string, at?: string): Promise<string | undefined> {
+    const out = await this.streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: this.options.streamArn,
+        ShardId: shardId,
+        ShardIteratorType: at ? 'AT_SEQUENCE_NUMBER' : after ? 'AFTER_SEQUENCE_NUMBER' : 'TRIM_HORIZON',
+        SequenceNumber: at ?? after,
+      }),
+    );
+    return out.ShardIterator;
+  }
+
+  private async readShard(shardId: string): Promise<void> {
+    const { signal } = this.stopping;
+    const idle = this.options.pollIntervalMs ?? 50;
+    let iterator = await this.iterator(shardId);
+    while (iterator && !signal.aborted) {
+      let records: _Record[];
+      let next: string | undefined;
+      try {
+        const out = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.options.batchSize }));
+        records = out.Records ?? [];
+        next = out.NextShardIterator;
+      } catch (error) {
+        if (signal.aborted) return;
+        this.options.onError?.(error);
+        await pause(500, signal);
+        continue;
+      }
+      const selected = records.filter(this.options.filter);
+      if (selected.length > 0) {
+        const retryFrom = await this.deliver(selected);
+        if (retryFrom) {
+          iterator = await this.iterator(shardId, undefined, retryFrom);
+          await pause(200, signal);
+          continue;
+        }
+      }
+      iterator = next;
+      if (records.length === 0) await pause(idle, signal);
+    }
+  }
+
+  /** Returns the sequence number to retry from, if the invocation reported (or was) a failure. */
+  private async deliver(records: _Record[]): Promise<string | undefined> {
+    const event = { Records: records as unknown as DynamoDBRecord[] };
+    try {
+      const response = await this.options.invoke(event);
+      return response?.batchItemFailures?.[0]?.itemIdentifier;
+    } catch (error) {
+      this.options.onError?.(error);
+      return records[0].dynamodb?.SequenceNumber;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.discovery;
+    await Promise.allSettled(this.shards.values());
+    this.streams.destroy();
+  }
+}

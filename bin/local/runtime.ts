@@ -1,0 +1,134 @@
+/**
+ * The local runtime: plays AWS's part around the deployed handlers. Boots the emulator (unless
+ * AWS_ENDPOINT_URL names one), provisions lanes and table from the stack's definitions, serves the
+ * HTTP API, and runs the event source mappings that feed the dispatcher and the workers.
+ */
+import type { _Record } from '@aws-sdk/client-dynamodb-streams';
+import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
+import { DISPATCH_FILTER_PATTERN } from '#core/dispatch.ts';
+import { LANES, laneQueueEnv } from '#core/lanes.ts';
+import { WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { startMoto } from '../emulator.mjs';
+import { serveHttpApi } from './api-gateway.ts';
+import { SqsEventSource, StreamEventSource } from './event-sources.ts';
+import { matchesFilter } from './filter.ts';
+import { type Provisioned, provision } from './provision.ts';
+
+export interface LocalRuntimeOptions {
+  /** HTTP port; 0 picks a free one. @default 3000 (or PORT) */
+  port?: number;
+  /** Prefix of the table and queue names. @default 'sluice-local' */
+  prefix?: string;
+  /** The worker function's timeout; lanes' visibility timeout is six times it. @default 900 */
+  workerTimeoutSeconds?: number;
+  /** Print nothing but errors. */
+  quiet?: boolean;
+}
+
+export interface LocalRuntime {
+  url: string;
+  endpoint: string;
+  resources: Provisioned;
+  stop(): Promise<void>;
+}
+
+function lambdaContext(name: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+    memoryLimitInMB: '256',
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const log = options.quiet ? () => {} : (line: string) => console.log(line);
+  const stops: (() => Promise<void>)[] = [];
+  process.env.AWS_REGION ??= 'us-east-1';
+  if (!process.env.AWS_ENDPOINT_URL && !process.env.SLUICE_REAL_AWS) {
+    const moto = await startMoto({ quiet: true });
+    stops.push(moto.stop);
+    process.env.AWS_ENDPOINT_URL = moto.endpoint;
+    log(`[sluice] emulator: moto on ${moto.endpoint} (pid ${moto.pid})`);
+  }
+  if (process.env.AWS_ENDPOINT_URL) {
+    // Emulators accept any credentials; don't make people configure fake ones.
+    process.env.AWS_ACCESS_KEY_ID ??= 'local';
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  }
+  const endpoint = process.env.AWS_ENDPOINT_URL ?? 'aws';
+  const workerTimeoutSeconds = options.workerTimeoutSeconds ?? WORKER_TIMEOUT_SECONDS;
+  const resources = await provision({
+    prefix: options.prefix ?? 'sluice-local',
+    visibilityTimeoutSeconds: 6 * workerTimeoutSeconds,
+  });
+  process.env.TABLE_NAME = resources.tableName;
+  for (const lane of LANES) process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
+  process.env.SLUICE_LOCAL_ACTOR = 'local';
+  process.env.POWERTOOLS_LOG_LEVEL ??= options.quiet ? 'ERROR' : 'WARN';
+
+  // The deployed handlers, imported only now that their environment is set.
+  const intake = await import('#handlers/intake.ts');
+  const dispatcher = await import('#handlers/dispatcher.ts');
+  const worker = await import('#handlers/worker.ts');
+
+  const onError = (source: string) => (error: unknown) => console.error(`[sluice] ${source}:`, error);
+
+  const stream = new StreamEventSource({
+    streamArn: resources.streamArn,
+    batchSize: 100,
+    filter: (record: _Record) => matchesFilter(DISPATCH_FILTER_PATTERN, record as unknown as Record<string, unknown>),
+    invoke: (event: DynamoDBStreamEvent) => dispatcher.handler(event),
+    onError: onError('dispatcher'),
+  });
+  stream.start();
+  stops.unshift(() => stream.stop());
+
+  for (const lane of LANES.filter((l) => l.consumer === 'worker')) {
+    const source = new SqsEventSource({
+      queueUrl: resources.queueUrls[lane.name],
+      queueArn: `arn:aws:sqs:${process.env.AWS_REGION}:000000000000:${lane.name}`,
+      batchSize: lane.batchSize,
+      maxConcurrency: lane.maxConcurrency,
+      invoke: (event: SQSEvent) => worker.handler(event, lambdaContext('worker', workerTimeoutSeconds * 1000)),
+      onError: onError(`${lane.name} lane`),
+    });
+    source.start();
+    stops.unshift(() => source.stop());
+  }
+
+  const port = options.port ?? Number(process.env.PORT ?? 3000);
+  const { server, url } = await serveHttpApi(
+    (event: APIGatewayProxyEventV2) => intake.handler(event),
+    port,
+  );
+  stops.unshift(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    endpoint,
+    resources,
+    stop: () => {
+      stopped ??= (async () => {
+        for (const stop of stops) await stop().catch(onError('stop'));
+      })();
+      return stopped;
+    },
+  };
+}

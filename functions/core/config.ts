@@ -1,0 +1,32 @@
+/**
+ * Configuration read from the environment through typed helpers that fail loudly, once per
+ * process (handlers call these lazily so tests and the local runtime can set the environment first).
+ */
+import { LANE_NAMES, type LaneName, laneQueueEnv } from './lanes.ts';
+
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+}
+
+export function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new ConfigurationError(`environment variable ${name} is not set`);
+  return value;
+}
+
+export function numberEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new ConfigurationError(`environment variable ${name} must be a number, got "${raw}"`);
+  return value;
+}
+
+export const tableName = (): string => requiredEnv('TABLE_NAME');
+
+export function laneQueueUrls(): Record<LaneName, string> {
+  return Object.fromEntries(LANE_NAMES.map((lane) => [lane, requiredEnv(laneQueueEnv(lane))])) as Record<
+    LaneName,
+    string
+  >;
+}

@@ -1,0 +1,94 @@
+/**
+ * Typed domain errors. They carry a stable `code` and the context a caller needs; the HTTP
+ * status for each is decided in one place (functions/handlers/http.ts), not here.
+ */
+import type { TaskRecord } from './model.ts';
+
+export abstract class SluiceError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The request is malformed or violates a schema. */
+export class InvalidRequest extends SluiceError {
+  readonly code: string;
+  constructor(message: string, code = 'invalid-request', options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export class MalformedJson extends InvalidRequest {
+  constructor(message: string) {
+    super(message, 'malformed-json');
+  }
+}
+
+export class UnknownTaskType extends InvalidRequest {
+  constructor(readonly type: string) {
+    super(`unknown task type "${type}"`, 'unknown-type');
+  }
+}
+
+export class UnsupportedMediaType extends SluiceError {
+  readonly code = 'unsupported-media-type';
+}
+
+export class PayloadTooLarge extends SluiceError {
+  readonly code = 'payload-too-large';
+  constructor(readonly limitBytes: number) {
+    super(`request body exceeds ${limitBytes} bytes`);
+  }
+}
+
+export class RouteNotFound extends SluiceError {
+  readonly code = 'route-not-found';
+}
+
+export class MethodNotAllowed extends SluiceError {
+  readonly code = 'method-not-allowed';
+}
+
+export class TaskNotFound extends SluiceError {
+  readonly code = 'task-not-found';
+  constructor(readonly id: string) {
+    super(`task ${id} does not exist`);
+  }
+}
+
+/** The task is not in a state that allows the requested change. */
+export class InvalidTransition extends SluiceError {
+  readonly code = 'invalid-transition';
+  constructor(
+    readonly task: TaskRecord,
+    readonly action: string,
+  ) {
+    super(`cannot ${action} a task that is ${task.status}`);
+  }
+}
+
+/** An Idempotency-Key was reused with a different request body. */
+export class IdempotencyKeyReused extends SluiceError {
+  readonly code = 'idempotency-key-reused';
+  constructor(readonly key: string) {
+    super(`Idempotency-Key "${key}" was already used for a different request`);
+  }
+}
+
+/**
+ * A write lost its version fence: someone else changed the task first. Workers treat this as
+ * "the message is stale" and move on; it never reaches a client.
+ */
+export class StaleVersion extends SluiceError {
+  readonly code = 'stale-version';
+  constructor(
+    readonly id: string,
+    readonly expectedVersion: number,
+    readonly current: TaskRecord | undefined,
+  ) {
+    super(`task ${id} is no longer at version ${expectedVersion}`);
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * Running one attempt of a task that has been started (claimed by a conditional write): the same
+ * code runs in the Lambda worker and in the container runner.
+ */
+import { StaleVersion, TaskNotFound } from './errors.ts';
+import { MAX_RESULT_BYTES } from './limits.ts';
+import type { ControlRequest, TaskRecord } from './model.ts';
+import { type AttemptEnd, decideAfterAttempt } from './retrying.ts';
+import type { TaskStore } from './store.ts';
+import { NonRetryableError, type TaskContext, type TaskRegistry } from './task-types.ts';
+
+/** Progress writes are coalesced to at most one per this many milliseconds. */
+export const PROGRESS_INTERVAL_MS = 1000;
+
+/** Thrown inside a task by ctx.progress/ctx.checkpoint (and used as the abort reason) when asked to stop. */
+export class TaskInterrupted extends Error {
+  override name = 'TaskInterrupted';
+  constructor(readonly control: ControlRequest | 'timeout' | 'evicted') {
+    super(`task interrupted: ${control}`);
+  }
+}
+
+export interface AttemptOptions {
+  store: TaskStore;
+  registry: TaskRegistry;
+  actor: string;
+  /** Fires when the host must stop (SIGTERM): the task is handed back without using an attempt. */
+  evict?: AbortSignal;
+  /** Once a cancel is requested, how long to wait for the task to stop before recording CANCELLED anyway. */
+  cancelGraceMs?: number;
+  now?: () => number;
+}
+
+export interface AttemptReport {
+  /** The record after the outcome write, or undefined when the write lost its fence (someone else moved the task). */
+  final: TaskRecord | undefined;
+  end: AttemptEnd;
+}
+
+/**
+ * Run the task, record its outcome with one conditional write, and report what happened.
+ * Never throws for the task's own errors; throws only when the store itself fails.
+ */
+export async function runAttempt(started: TaskRecord, options: AttemptOptions): Promise<AttemptReport> {
+  const now = options.now ?? Date.now;
+  const attempt = new AttemptContext(started, options, now);
+  const end = await attempt.execute();
+  const definitionPolicy = (() => {
+    try {
+      return options.registry.get(started.type).retry;
+    } catch {
+      return undefined;
+    }
+  })();
+  const latest = attempt.latest;
+  const decision = decideAfterAttempt(latest, end, now(), definitionPolicy);
+  const checkpoint = attempt.pendingCheckpoint();
+  const set = { ...decision.set, ...(checkpoint !== undefined && decision.action !== 'succeed' ? { checkpoint } : {}) };
+  const progress = attempt.pendingProgress();
+  if (progress && decision.action !== 'abort') Object.assign(set, { progress });
+  try {
+    const final = await options.store.transition(latest, {
+      action: decision.action,
+      reason: decision.reason,
+      actor: options.actor,
+      set,
+      remove: decision.remove,
+    });
+    return { final, end };
+  } catch (error) {
+    if (error instanceof StaleVersion || error instanceof TaskNotFound) return { final: undefined, end };
+    throw error;
+  }
+}
+
+class AttemptContext {
+  latest: TaskRecord;
+  private readonly controller = new AbortController();
+  private lastWrite = 0;
+  private progressToWrite: TaskRecord['progress'];
+  private checkpointToWrite: string | undefined;
+  private checkpointDirty = false;
+  private progressDirty = false;
+
+  constructor(
+    started: TaskRecord,
+    private readonly options: AttemptOptions,
+    private readonly now: () => number,
+  ) {
+    this.latest = started;
+  }
+
+  pendingCheckpoint(): string | undefined {
+    return this.checkpointDirty ? this.checkpointToWrite : undefined;
+  }
+
+  pendingProgress(): TaskRecord['progress'] {
+    return this.progressDirty ? this.progressToWrite : undefined;
+  }
+
+  async execute(): Promise<AttemptEnd> {
+    const { registry, evict } = this.options;
+    const task = this.latest;
+    let definition: ReturnType<TaskRegistry['get']>;
+    try {
+      definition = registry.get(task.type);
+    } catch {
+      return { kind: 'errored', error: { code: 'unknown-type', message: `task type "${task.type}" is not registered here` }, retryable: false };
+    }
+    const resolved = await this.options.store.resolve(task);
+    const parsed = definition.payload.safeParse(JSON.parse(resolved.payload ?? 'null'));
+    if (!parsed.success) {
+      return { kind: 'errored', error: { code: 'invalid-payload', message: parsed.error.message }, retryable: false };
+    }
+    const timer = setTimeout(() => this.controller.abort(new TaskInterrupted('timeout')), task.timeoutSeconds * 1000);
+    const onEvict = () => this.controller.abort(new TaskInterrupted('evicted'));
+    evict?.addEventListener('abort', onEvict, { once: true });
+    if (evict?.aborted) onEvict();
+    const ctx: TaskContext = {
+      id: task.id,
+      attempt: task.attempt,
+      signal: this.controller.signal,
+      state: task.checkpoint === undefined ? undefined : JSON.parse(task.checkpoint),
+      progress: (percent, message) => this.progress(percent, message),
+      checkpoint: (state) => this.checkpoint(state),
+    };
+    // A task that ignores its signal is abandoned: the outcome is decided when the signal fires
+    // (after the cancel grace period), not when the task's promise eventually settles.
+    const abandoned = new Promise<never>((_, reject) => {
+      this.controller.signal.addEventListener(
+        'abort',
+        () => {
+          const grace = this.options.cancelGraceMs ?? 5000;
+          setTimeout(() => reject(this.controller.signal.reason), grace).unref?.();
+        },
+        { once: true },
+      );
+    });
+    abandoned.catch(() => {}); // only ever observed through the race below
+    try {
+      const value = await Promise.race([definition.run(parsed.data, ctx), abandoned]);
+      const result = JSON.stringify(value ?? null);
+      if (Buffer.byteLength(result) > MAX_RESULT_BYTES) {
+        return { kind: 'errored', error: { code: 'result-too-large', message: `result exceeds ${MAX_RESULT_BYTES} bytes` }, retryable: false };
+      }
+      return { kind: 'succeeded', result };
+    } catch (error) {
+      return this.classify(error);
+    } finally {
+      clearTimeout(timer);
+      evict?.removeEventListener('abort', onEvict);
+    }
+  }
+
+  /** Why did the attempt stop? The abort reason wins over whatever the task threw because of it. */
+  private classify(error: unknown): AttemptEnd {
+    const reason = this.controller.signal.aborted ? this.controller.signal.reason : error;
+    if (reason instanceof TaskInterrupted) {
+      if (reason.control === 'pause' || reason.control === 'cancel') return { kind: 'interrupted', control: reason.control };
+      if (reason.control === 'evicted') return { kind: 'evicted', reason: 'evicted' };
+      return {
+        kind: 'errored',
+        error: { code: 'timeout', message: `exceeded its ${this.latest.timeoutSeconds} s timeout` },
+        retryable: true,
+      };
+    }
+    const err = error instanceof Error ? error : new Error(String(error));
+    return {
+      kind: 'errored',
+      error: { code: err instanceof NonRetryableError ? 'non-retryable' : 'task-error', message: err.message.slice(0, 1000) },
+      retryable: !(err instanceof NonRetryableError),
+    };
+  }
+
+  private async progress(percent: number, message?: string): Promise<void> {
+    this.throwIfStopped();
+    const clamped = Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0));
+    this.progressToWrite = { percent: clamped, ...(message === undefined ? {} : { message: String(message).slice(0, 200) }), updatedAt: this.now() };
+    this.progressDirty = true;
+    if (this.now() - this.lastWrite >= PROGRESS_INTERVAL_MS) await this.flush();
+  }
+
+  private async checkpoint(state: unknown): Promise<void> {
+    this.throwIfStopped();
+    this.checkpointToWrite = JSON.stringify(state ?? null);
+    this.checkpointDirty = true;
+    if (this.now() - this.lastWrite >= PROGRESS_INTERVAL_MS) await this.flush();
+  }
+
+  /** One write for pending progress and checkpoint; its returned item carries any control request. */
+  async flush(): Promise<void> {
+    if (!this.progressDirty && !this.checkpointDirty) return;
+    this.lastWrite = this.now();
+    const progress = this.progressToWrite ?? this.latest.progress ?? { percent: 0, updatedAt: this.now() };
+    this.latest = await this.options.store.progress(
+      this.latest.id,
+      this.latest.version,
+      progress,
+      this.checkpointDirty ? this.checkpointToWrite : undefined,
+    );
+    this.progressDirty = false;
+    this.checkpointDirty = false;
+    this.throwIfStopped();
+  }
+
+  private throwIfStopped(): void {
+    const control = this.latest.control;
+    if (control && !this.controller.signal.aborted) this.controller.abort(new TaskInterrupted(control));
+    if (this.controller.signal.aborted) throw this.controller.signal.reason;
+  }
+}

@@ -1,0 +1,29 @@
+/** Limits shared by intake validation, the handlers and the stack. */
+
+/** Lambda's own ceiling; the worker function is deployed with it. */
+export const WORKER_TIMEOUT_SECONDS = 900;
+/** A Lambda task must finish this long before the worker's own timeout, to record its outcome. */
+export const WORKER_FINISH_MARGIN_SECONDS = 60;
+export const MAX_LAMBDA_TASK_TIMEOUT_SECONDS = WORKER_TIMEOUT_SECONDS - WORKER_FINISH_MARGIN_SECONDS;
+/** Containers have no platform limit; this bounds a runaway job. */
+export const MAX_CONTAINER_TASK_TIMEOUT_SECONDS = 7 * 24 * 3600;
+/** SQS visibility timeout is six times the consumer's timeout (AWS guidance for Lambda consumers). */
+export const LANE_VISIBILITY_TIMEOUT_SECONDS = 6 * WORKER_TIMEOUT_SECONDS;
+
+export const DEFAULT_TIMEOUT_SECONDS = 60;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const MAX_ATTEMPTS_LIMIT = 100;
+
+/** Largest request body the intake accepts (API Gateway allows 10 MB; tasks are not file transfer). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** Largest payload of one task (DynamoDB items stop at 400 KB). */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+/** Largest result a task may return. */
+export const MAX_RESULT_BYTES = 256 * 1024;
+export const MAX_BATCH_TASKS = 100;
+/** Furthest a task can be scheduled ahead. */
+export const MAX_SCHEDULE_AHEAD_SECONDS = 365 * 24 * 3600;
+/** SQS's own ceiling on DelaySeconds. */
+export const MAX_SQS_DELAY_SECONDS = 900;
+/** Idempotency keys are remembered this long. */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;

@@ -1,0 +1,143 @@
+/** The task model: statuses, priorities, runtimes and the shapes stored and returned. */
+
+export const STATUSES = [
+  'SCHEDULED',
+  'QUEUED',
+  'RUNNING',
+  'PAUSED',
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+] as const;
+export type TaskStatus = (typeof STATUSES)[number];
+
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+export const isTerminal = (s: TaskStatus): boolean => TERMINAL_STATUSES.includes(s);
+
+export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export const RUNTIMES = ['lambda', 'container'] as const;
+export type Runtime = (typeof RUNTIMES)[number];
+
+export type ControlRequest = 'pause' | 'cancel';
+
+export interface TaskError {
+  code: string;
+  message: string;
+}
+
+export interface Progress {
+  percent: number;
+  message?: string;
+  updatedAt: number;
+}
+
+/** One history entry: every transition appends one, in the same write. */
+export interface TaskEvent {
+  at: number;
+  from: TaskStatus | null;
+  to: TaskStatus;
+  reason: string;
+  attempt: number;
+  actor: string;
+}
+
+/**
+ * The task as stored (timestamps are epoch milliseconds, payload and result are JSON text).
+ * `payload`/`result` are absent when they live in their own item (`payloadRef`/`resultRef`),
+ * which keeps every status update of the state item at 1 WRU.
+ */
+export interface TaskRecord {
+  id: string;
+  type: string;
+  status: TaskStatus;
+  priority: Priority;
+  runtime: Runtime;
+  attempt: number;
+  maxAttempts: number;
+  timeoutSeconds: number;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+  queuedAt?: number;
+  startedAt?: number;
+  finishedAt?: number;
+  runAt?: number;
+  /** Earliest time the next attempt may start (retry backoff); the dispatcher turns it into an SQS delay. */
+  notBefore?: number;
+  payload?: string;
+  payloadRef?: boolean;
+  result?: string;
+  resultRef?: boolean;
+  /** Saved checkpoint state (JSON text), handed to the next attempt as ctx.state. */
+  checkpoint?: string;
+  progress?: Progress;
+  error?: TaskError;
+  control?: ControlRequest;
+  history: string[];
+  historyDropped?: number;
+}
+
+/** The task as the HTTP API shows it. */
+export interface TaskView {
+  id: string;
+  type: string;
+  status: TaskStatus;
+  priority: Priority;
+  runtime: Runtime;
+  payload: unknown;
+  progress: { percent: number; message: string | null; updatedAt: string } | null;
+  attempt: number;
+  maxAttempts: number;
+  timeoutSeconds: number;
+  result: unknown;
+  error: TaskError | null;
+  control: ControlRequest | null;
+  createdAt: string;
+  queuedAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  runAt: string | null;
+  updatedAt: string;
+  version: number;
+}
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+const parseJson = (text: string | undefined): unknown => (text === undefined ? null : JSON.parse(text));
+
+/** Shape a stored record for the API; payload/result must already be resolved into the record. */
+export function toView(task: TaskRecord): TaskView {
+  return {
+    id: task.id,
+    type: task.type,
+    status: task.status,
+    priority: task.priority,
+    runtime: task.runtime,
+    payload: parseJson(task.payload),
+    progress: task.progress
+      ? {
+          percent: task.progress.percent,
+          message: task.progress.message ?? null,
+          updatedAt: new Date(task.progress.updatedAt).toISOString(),
+        }
+      : null,
+    attempt: task.attempt,
+    maxAttempts: task.maxAttempts,
+    timeoutSeconds: task.timeoutSeconds,
+    result: parseJson(task.result),
+    error: task.error ?? null,
+    control: task.control ?? null,
+    createdAt: new Date(task.createdAt).toISOString(),
+    queuedAt: iso(task.queuedAt),
+    startedAt: iso(task.startedAt),
+    finishedAt: iso(task.finishedAt),
+    runAt: iso(task.runAt),
+    updatedAt: new Date(task.updatedAt).toISOString(),
+    version: task.version,
+  };
+}
+
+/** A history entry as the HTTP API shows it. */
+export type TaskEventView = Omit<TaskEvent, 'at'> & { at: string };
+export const toEventView = (event: TaskEvent): TaskEventView => ({ ...event, at: new Date(event.at).toISOString() });

@@ -1,0 +1,80 @@
+/**
+ * What happens after an attempt ends: pure decisions, returned as a discriminated union and
+ * applied by the caller (the store write is not made here).
+ */
+import { MAX_SQS_DELAY_SECONDS } from './limits.ts';
+import type { TaskError, TaskRecord } from './model.ts';
+import type { TaskAction } from './state-machine.ts';
+import type { RetryPolicy } from './task-types.ts';
+
+export const DEFAULT_RETRY: Required<RetryPolicy> = { baseDelaySeconds: 2, maxDelaySeconds: 3600 };
+
+/**
+ * Exponential backoff with "equal jitter": half of the doubled delay is fixed, half random, so
+ * retries spread out but never come back sooner than half the nominal delay.
+ */
+export function backoffMs(attempt: number, policy: RetryPolicy = {}, random: () => number = Math.random): number {
+  const base = (policy.baseDelaySeconds ?? DEFAULT_RETRY.baseDelaySeconds) * 1000;
+  const cap = (policy.maxDelaySeconds ?? DEFAULT_RETRY.maxDelaySeconds) * 1000;
+  const nominal = Math.min(cap, base * 2 ** Math.max(0, attempt - 1));
+  return Math.round(nominal / 2 + random() * (nominal / 2));
+}
+
+/** How an attempt ended, as the runner observed it. */
+export type AttemptEnd =
+  | { kind: 'succeeded'; result: string }
+  | { kind: 'errored'; error: TaskError; retryable: boolean }
+  | { kind: 'interrupted'; control: 'pause' | 'cancel' }
+  /** The runner must stop (SIGTERM, Spot interruption): hand the task back without using an attempt. */
+  | { kind: 'evicted'; reason: string };
+
+export interface Decision {
+  action: TaskAction;
+  reason: string;
+  set: Partial<TaskRecord>;
+  remove?: ('control' | 'error' | 'notBefore' | 'checkpoint' | 'progress')[];
+}
+
+export function decideAfterAttempt(task: TaskRecord, end: AttemptEnd, now: number, policy?: RetryPolicy, random?: () => number): Decision {
+  switch (end.kind) {
+    case 'succeeded':
+      return {
+        action: 'succeed',
+        reason: 'completed',
+        set: { result: end.result, finishedAt: now },
+        remove: ['control', 'error', 'checkpoint'],
+      };
+    case 'interrupted':
+      return end.control === 'cancel'
+        ? { action: 'abort', reason: 'cancelled', set: { finishedAt: now }, remove: ['control'] }
+        : // Pausing does not consume an attempt: the next start reuses this attempt's number.
+          { action: 'yield', reason: 'paused', set: { attempt: task.attempt - 1 }, remove: ['control'] };
+    case 'evicted':
+      return {
+        action: 'requeue',
+        reason: end.reason,
+        set: { attempt: task.attempt - 1, queuedAt: now },
+        remove: ['control'],
+      };
+    case 'errored': {
+      if (!end.retryable || task.attempt >= task.maxAttempts) {
+        return {
+          action: 'fail',
+          reason: end.retryable ? 'attempts-exhausted' : 'non-retryable',
+          set: { error: end.error, finishedAt: now },
+          remove: ['control'],
+        };
+      }
+      const delay = backoffMs(task.attempt, policy, random);
+      if (delay > MAX_SQS_DELAY_SECONDS * 1000) {
+        return { action: 'defer', reason: `retry-backoff:${end.error.code}`, set: { error: end.error, runAt: now + delay }, remove: ['control'] };
+      }
+      return {
+        action: 'requeue',
+        reason: `retry-backoff:${end.error.code}`,
+        set: { error: end.error, queuedAt: now, notBefore: now + delay },
+        remove: ['control'],
+      };
+    }
+  }
+}

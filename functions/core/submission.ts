@@ -1,0 +1,184 @@
+/**
+ * Submitting tasks: the request schema, validation against the task registry, and the write.
+ * Idempotency keys are claimed with a conditional put (no read-then-write, no transaction).
+ */
+import { createHash } from 'node:crypto';
+import * as z from 'zod/mini';
+import { InvalidRequest, PayloadTooLarge, TaskNotFound } from './errors.ts';
+import { encodeEvent } from './history.ts';
+import { newTaskId } from './ids.ts';
+import type { IdempotencyStore } from './idempotency.ts';
+import {
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_TIMEOUT_SECONDS,
+  MAX_ATTEMPTS_LIMIT,
+  MAX_BATCH_TASKS,
+  MAX_CONTAINER_TASK_TIMEOUT_SECONDS,
+  MAX_LAMBDA_TASK_TIMEOUT_SECONDS,
+  MAX_PAYLOAD_BYTES,
+  MAX_SCHEDULE_AHEAD_SECONDS,
+} from './limits.ts';
+import { PRIORITIES, RUNTIMES, type TaskRecord } from './model.ts';
+import type { NewTask, TaskStore } from './store.ts';
+import type { TaskRegistry } from './task-types.ts';
+
+export const TaskSubmissionSchema = z.strictObject({
+  type: z.string().check(z.minLength(1), z.maxLength(100)),
+  payload: z.optional(z.unknown()),
+  priority: z.optional(z.enum(PRIORITIES)),
+  runtime: z.optional(z.enum(RUNTIMES)),
+  delaySeconds: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(MAX_SCHEDULE_AHEAD_SECONDS))),
+  runAt: z.optional(z.iso.datetime({ offset: true })),
+  maxAttempts: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(MAX_ATTEMPTS_LIMIT))),
+  timeoutSeconds: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(MAX_CONTAINER_TASK_TIMEOUT_SECONDS))),
+});
+export type TaskSubmission = z.infer<typeof TaskSubmissionSchema>;
+
+export const BatchSubmissionSchema = z.strictObject({
+  tasks: z.array(z.unknown()).check(z.minLength(1), z.maxLength(MAX_BATCH_TASKS)),
+});
+
+export interface SubmitOptions {
+  actor: string;
+  idempotencyKey?: string;
+  now?: number;
+}
+
+export interface SubmitResult<T> {
+  /** false when an Idempotency-Key replayed an earlier submission. */
+  created: boolean;
+  value: T;
+}
+
+/** Turn a zod failure into one readable 400. */
+export function parseOrThrow<T>(schema: z.ZodMiniType<T>, input: unknown, where = ''): T {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const detail = parsed.error.issues
+    .map((issue) => {
+      const path = [where, ...issue.path.map(String)].filter(Boolean).join('.');
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+  throw new InvalidRequest(detail);
+}
+
+export class TaskSubmitter {
+  constructor(
+    private readonly store: TaskStore,
+    private readonly idempotency: IdempotencyStore,
+    private readonly registry: TaskRegistry,
+  ) {}
+
+  async submit(body: unknown, options: SubmitOptions): Promise<SubmitResult<TaskRecord>> {
+    const now = options.now ?? Date.now();
+    const draft = this.prepare(body, options.actor, now, '');
+    if (options.idempotencyKey) {
+      const claim = await this.idempotency.claim(options.idempotencyKey, fingerprint(body), [draft.record.id], now);
+      if (!claim.fresh) {
+        const [id] = claim.taskIds;
+        const existing = await this.store.find(id);
+        if (existing) return { created: false, value: await this.store.resolve(existing) };
+        // The key was claimed but the task write never happened (the first call died in between):
+        // finish the job with the reserved id.
+        draft.record = { ...draft.record, id };
+      }
+    }
+    return { created: true, value: await this.store.resolve(await this.store.create(draft)) };
+  }
+
+  async submitBatch(body: unknown, options: SubmitOptions): Promise<SubmitResult<TaskRecord[]>> {
+    const now = options.now ?? Date.now();
+    const { tasks } = parseOrThrow(BatchSubmissionSchema, body);
+    const drafts = tasks.map((t, i) => this.prepare(t, options.actor, now, `tasks[${i}]`));
+    if (options.idempotencyKey) {
+      const ids = drafts.map((d) => d.record.id);
+      const claim = await this.idempotency.claim(options.idempotencyKey, fingerprint(body), ids, now);
+      if (!claim.fresh) {
+        const found = await Promise.all(claim.taskIds.map((id) => this.store.find(id)));
+        if (found.every((t) => t !== undefined)) {
+          return { created: false, value: await Promise.all(found.map((t) => this.store.resolve(t as TaskRecord))) };
+        }
+        // A partial first attempt: write the missing ones under their reserved ids.
+        drafts.forEach((d, i) => {
+          d.record = { ...d.record, id: claim.taskIds[i] };
+        });
+        const missing = drafts.filter((_, i) => found[i] === undefined);
+        await this.store.createMany(missing);
+        const all = await Promise.all(claim.taskIds.map((id) => this.store.find(id)));
+        return {
+          created: true,
+          value: all.map((t, i) => {
+            if (!t) throw new TaskNotFound(claim.taskIds[i]);
+            return t;
+          }),
+        };
+      }
+    }
+    const records = await this.store.createMany(drafts);
+    return { created: true, value: await Promise.all(records.map((r) => this.store.resolve(r))) };
+  }
+
+  /** Validate one submission and build its first record; throws InvalidRequest/PayloadTooLarge. */
+  private prepare(input: unknown, actor: string, now: number, where: string): NewTask {
+    const submission = parseOrThrow(TaskSubmissionSchema, input, where);
+    const at = (field: string) => (where ? `${where}.${field}` : field);
+    const definition = this.registry.get(submission.type);
+    parseOrThrow(definition.payload, submission.payload, at('payload'));
+    const payloadJson = JSON.stringify(submission.payload ?? null);
+    if (Buffer.byteLength(payloadJson) > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge(MAX_PAYLOAD_BYTES);
+
+    const runtime = submission.runtime ?? definition.runtime ?? 'lambda';
+    const timeoutSeconds = submission.timeoutSeconds ?? definition.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+    if (runtime === 'lambda' && timeoutSeconds > MAX_LAMBDA_TASK_TIMEOUT_SECONDS) {
+      throw new InvalidRequest(
+        `${at('timeoutSeconds')}: ${timeoutSeconds} s does not fit in a Lambda worker (at most ${MAX_LAMBDA_TASK_TIMEOUT_SECONDS} s); use "runtime": "container" for long jobs`,
+      );
+    }
+    if (submission.delaySeconds !== undefined && submission.runAt !== undefined) {
+      throw new InvalidRequest(`${at('delaySeconds')}: give either delaySeconds or runAt, not both`);
+    }
+    let runAt: number | undefined;
+    if (submission.runAt !== undefined) {
+      runAt = Date.parse(submission.runAt);
+      if (runAt > now + MAX_SCHEDULE_AHEAD_SECONDS * 1000) {
+        throw new InvalidRequest(`${at('runAt')}: at most ${MAX_SCHEDULE_AHEAD_SECONDS / 86400} days ahead`);
+      }
+    } else if (submission.delaySeconds) {
+      runAt = now + submission.delaySeconds * 1000;
+    }
+    const scheduled = runAt !== undefined && runAt > now;
+    const status = scheduled ? 'SCHEDULED' : 'QUEUED';
+    const reason = scheduled ? 'submit-scheduled' : 'submit';
+    const record: TaskRecord = {
+      id: newTaskId(now),
+      type: submission.type,
+      status,
+      priority: submission.priority ?? 'normal',
+      runtime,
+      attempt: 0,
+      maxAttempts: submission.maxAttempts ?? definition.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      timeoutSeconds,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+      ...(scheduled ? { runAt } : { queuedAt: now }),
+      history: [encodeEvent({ at: now, from: null, to: status, reason, attempt: 0, actor })],
+    };
+    return { record, payloadJson };
+  }
+}
+
+/** A stable hash of the request body, to tell a replay from a reuse of the key for something else. */
+function fingerprint(body: unknown): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('base64url');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
