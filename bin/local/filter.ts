@@ -8,8 +8,6 @@ export function matchesFilter(pattern: FilterPattern, value: unknown): boolean {
   if (value === null || typeof value !== 'object') return false;
   const record = value as Record<string, unknown>;
   return Object.entries(pattern).every(([key, expected]) =>
-    Array.isArray(expected)
-      ? expected.includes(record[key] as string | number)
-      : matchesFilter(expected as FilterPattern, record[key]),
+    Array.isArray(expected) ? expected.includes(record[key] as string | number) : matchesFilter(expected as FilterPattern, record[key]),
   );
 }

@@ -29,7 +29,10 @@ export interface ProvisionOptions {
 
 const region = () => process.env.AWS_REGION ?? 'us-east-1';
 
-export async function provision({ prefix, visibilityTimeoutSeconds = LANE_VISIBILITY_TIMEOUT_SECONDS }: ProvisionOptions): Promise<Provisioned> {
+export async function provision({
+  prefix,
+  visibilityTimeoutSeconds = LANE_VISIBILITY_TIMEOUT_SECONDS,
+}: ProvisionOptions): Promise<Provisioned> {
   const dynamodb = new DynamoDBClient({ region: region() });
   const sqs = new SQSClient({ region: region(), useQueueUrlAsEndpoint: false });
   const tableName = `${prefix}-tasks`;
@@ -70,9 +73,8 @@ export async function provision({ prefix, visibilityTimeoutSeconds = LANE_VISIBI
       const dlq = await sqs.send(
         new CreateQueueCommand({ QueueName: laneDlqName(prefix, lane.name), Attributes: { MessageRetentionPeriod: '1209600' } }),
       );
-      const dlqArn = (
-        await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
-      ).Attributes?.QueueArn;
+      const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes
+        ?.QueueArn;
       const queue = await sqs.send(
         new CreateQueueCommand({
           QueueName: laneQueueName(prefix, lane.name),

@@ -107,10 +107,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   }
 
   const port = options.port ?? Number(process.env.PORT ?? 3000);
-  const { server, url } = await serveHttpApi(
-    (event: APIGatewayProxyEventV2) => intake.handler(event),
-    port,
-  );
+  const { server, url } = await serveHttpApi((event: APIGatewayProxyEventV2) => intake.handler(event), port);
   stops.unshift(
     () =>
       new Promise<void>((resolve) => {

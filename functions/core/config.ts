@@ -25,8 +25,5 @@ export function numberEnv(name: string, fallback: number): number {
 export const tableName = (): string => requiredEnv('TABLE_NAME');
 
 export function laneQueueUrls(): Record<LaneName, string> {
-  return Object.fromEntries(LANE_NAMES.map((lane) => [lane, requiredEnv(laneQueueEnv(lane))])) as Record<
-    LaneName,
-    string
-  >;
+  return Object.fromEntries(LANE_NAMES.map((lane) => [lane, requiredEnv(laneQueueEnv(lane))])) as Record<LaneName, string>;
 }

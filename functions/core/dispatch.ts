@@ -28,7 +28,7 @@ export interface Dispatch {
 export const DISPATCH_FILTER_PATTERN = { dynamodb: { NewImage: { status: { S: ['QUEUED'] } } } } as const;
 
 export function dispatchFor(image: TaskRecord | undefined, now: number): Dispatch | undefined {
-  if (!image || image.status !== 'QUEUED') return undefined;
+  if (image?.status !== 'QUEUED') return undefined;
   const wait = image.notBefore === undefined ? 0 : Math.ceil((image.notBefore - now) / 1000);
   return {
     lane: laneFor(image.priority, image.runtime),

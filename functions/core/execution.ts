@@ -105,7 +105,11 @@ class AttemptContext {
     try {
       definition = registry.get(task.type);
     } catch {
-      return { kind: 'errored', error: { code: 'unknown-type', message: `task type "${task.type}" is not registered here` }, retryable: false };
+      return {
+        kind: 'errored',
+        error: { code: 'unknown-type', message: `task type "${task.type}" is not registered here` },
+        retryable: false,
+      };
     }
     const resolved = await this.options.store.resolve(task);
     const parsed = definition.payload.safeParse(JSON.parse(resolved.payload ?? 'null'));
@@ -141,7 +145,11 @@ class AttemptContext {
       const value = await Promise.race([definition.run(parsed.data, ctx), abandoned]);
       const result = JSON.stringify(value ?? null);
       if (Buffer.byteLength(result) > MAX_RESULT_BYTES) {
-        return { kind: 'errored', error: { code: 'result-too-large', message: `result exceeds ${MAX_RESULT_BYTES} bytes` }, retryable: false };
+        return {
+          kind: 'errored',
+          error: { code: 'result-too-large', message: `result exceeds ${MAX_RESULT_BYTES} bytes` },
+          retryable: false,
+        };
       }
       return { kind: 'succeeded', result };
     } catch (error) {
@@ -175,7 +183,11 @@ class AttemptContext {
   private async progress(percent: number, message?: string): Promise<void> {
     this.throwIfStopped();
     const clamped = Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0));
-    this.progressToWrite = { percent: clamped, ...(message === undefined ? {} : { message: String(message).slice(0, 200) }), updatedAt: this.now() };
+    this.progressToWrite = {
+      percent: clamped,
+      ...(message === undefined ? {} : { message: String(message).slice(0, 200) }),
+      updatedAt: this.now(),
+    };
     this.progressDirty = true;
     if (this.now() - this.lastWrite >= PROGRESS_INTERVAL_MS) await this.flush();
   }

@@ -25,9 +25,25 @@ export interface LaneDefinition {
 }
 
 export const LANES: readonly LaneDefinition[] = [
-  { name: 'critical', consumer: 'worker', batchSize: 10, maxConcurrency: 20, maxReceiveCount: 5, agingSeconds: 0, batchingWindowSeconds: 0 },
+  {
+    name: 'critical',
+    consumer: 'worker',
+    batchSize: 10,
+    maxConcurrency: 20,
+    maxReceiveCount: 5,
+    agingSeconds: 0,
+    batchingWindowSeconds: 0,
+  },
   { name: 'high', consumer: 'worker', batchSize: 10, maxConcurrency: 20, maxReceiveCount: 5, agingSeconds: 300, batchingWindowSeconds: 0 },
-  { name: 'normal', consumer: 'worker', batchSize: 10, maxConcurrency: 10, maxReceiveCount: 5, agingSeconds: 900, batchingWindowSeconds: 0 },
+  {
+    name: 'normal',
+    consumer: 'worker',
+    batchSize: 10,
+    maxConcurrency: 10,
+    maxReceiveCount: 5,
+    agingSeconds: 900,
+    batchingWindowSeconds: 0,
+  },
   { name: 'low', consumer: 'worker', batchSize: 10, maxConcurrency: 5, maxReceiveCount: 5, agingSeconds: 1800, batchingWindowSeconds: 0 },
   { name: 'long', consumer: 'launcher', batchSize: 1, maxConcurrency: 5, maxReceiveCount: 5, agingSeconds: 0, batchingWindowSeconds: 0 },
 ];

@@ -1,14 +1,6 @@
 /** The task model: statuses, priorities, runtimes and the shapes stored and returned. */
 
-export const STATUSES = [
-  'SCHEDULED',
-  'QUEUED',
-  'RUNNING',
-  'PAUSED',
-  'SUCCEEDED',
-  'FAILED',
-  'CANCELLED',
-] as const;
+export const STATUSES = ['SCHEDULED', 'QUEUED', 'RUNNING', 'PAUSED', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 export type TaskStatus = (typeof STATUSES)[number];
 
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];

@@ -67,7 +67,12 @@ export function decideAfterAttempt(task: TaskRecord, end: AttemptEnd, now: numbe
       }
       const delay = backoffMs(task.attempt, policy, random);
       if (delay > MAX_SQS_DELAY_SECONDS * 1000) {
-        return { action: 'defer', reason: `retry-backoff:${end.error.code}`, set: { error: end.error, runAt: now + delay }, remove: ['control'] };
+        return {
+          action: 'defer',
+          reason: `retry-backoff:${end.error.code}`,
+          set: { error: end.error, runAt: now + delay },
+          remove: ['control'],
+        };
       }
       return {
         action: 'requeue',

@@ -40,10 +40,7 @@ export const TRANSITIONS: Readonly<Record<TaskAction, TransitionRule>> = {
   reprioritise: { from: ['QUEUED'], to: 'QUEUED' },
 };
 
-export const canApply = (action: TaskAction, status: TaskStatus): boolean =>
-  TRANSITIONS[action].from.includes(status);
+export const canApply = (action: TaskAction, status: TaskStatus): boolean => TRANSITIONS[action].from.includes(status);
 
 /** Every (from, to) pair the machine allows; used by property tests to check recorded history. */
-export const LEGAL_EDGES: ReadonlySet<string> = new Set(
-  Object.values(TRANSITIONS).flatMap((r) => r.from.map((f) => `${f}>${r.to}`)),
-);
+export const LEGAL_EDGES: ReadonlySet<string> = new Set(Object.values(TRANSITIONS).flatMap((r) => r.from.map((f) => `${f}>${r.to}`)));

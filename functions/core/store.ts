@@ -6,20 +6,13 @@
  * live in their own items so that the state item, rewritten on every transition, stays under 1 KB.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { StaleVersion, TaskNotFound } from './errors.ts';
 import { decodeEvent, encodeEvent, HISTORY_CAP } from './history.ts';
 import { dayOf, partitionKey, SHARDS, taskKey } from './ids.ts';
 import type { Priority, Progress, TaskEvent, TaskRecord, TaskStatus } from './model.ts';
-import { TRANSITIONS, type TaskAction } from './state-machine.ts';
+import { type TaskAction, TRANSITIONS } from './state-machine.ts';
 
 /** Payloads and results up to this many bytes of JSON stay inside the state item. */
 export const INLINE_LIMIT_BYTES = 384;
@@ -28,7 +21,17 @@ const blobKey = (id: string, kind: 'payload' | 'result') => ({ pk: `B#${id}`, id
 
 /** Attributes a transition may set besides status, version, updatedAt and history. */
 export type TaskChanges = Partial<Omit<TaskRecord, 'id' | 'status' | 'version' | 'updatedAt' | 'history'>>;
-type RemovableField = 'control' | 'error' | 'notBefore' | 'progress' | 'runAt' | 'startedAt' | 'finishedAt' | 'checkpoint' | 'result' | 'resultRef';
+type RemovableField =
+  | 'control'
+  | 'error'
+  | 'notBefore'
+  | 'progress'
+  | 'runAt'
+  | 'startedAt'
+  | 'finishedAt'
+  | 'checkpoint'
+  | 'result'
+  | 'resultRef';
 
 export interface TransitionRequest {
   action: TaskAction;

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { InvalidRequest, PayloadTooLarge, TaskNotFound } from './errors.ts';
 import { encodeEvent } from './history.ts';
-import { newTaskId } from './ids.ts';
 import type { IdempotencyStore } from './idempotency.ts';
+import { newTaskId } from './ids.ts';
 import {
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_TIMEOUT_SECONDS,

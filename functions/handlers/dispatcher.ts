@@ -3,10 +3,11 @@
  * messages. A record whose message could not be sent is reported as a batch item failure, so the
  * stream retries from it (duplicates are harmless: the version fence drops them).
  */
+
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { sqsClient } from '#core/clients.ts';
 import { laneQueueUrls } from '#core/config.ts';

@@ -23,7 +23,9 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     logger.debug('stale message dropped', { taskId: message.id, version: message.v });
     return;
   }
-  const log = logger.createChild({ persistentKeys: { taskId: started.id, type: started.type, attempt: started.attempt, lane: started.priority } });
+  const log = logger.createChild({
+    persistentKeys: { taskId: started.id, type: started.type, attempt: started.attempt, lane: started.priority },
+  });
   const { final, end } = await runAttempt(started, { store, registry: taskRegistry, actor: ACTOR });
   log.info('attempt ended', { outcome: end.kind, status: final?.status ?? 'superseded' });
 }

@@ -1,0 +1,64 @@
+import { CfnOutput } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { handlerEntry, SluiceFunction } from './sluice-function.ts';
+
+export type ApiAuth = { readonly kind: 'iam' } | { readonly kind: 'jwt'; readonly issuer: string; readonly audience: readonly string[] };
+
+export interface IntakeApiProps {
+  readonly table: ITable;
+  /**
+   * How callers authenticate. IAM (SigV4) by default; a JWT authorizer (issuer, audience) instead.
+   * @default { kind: 'iam' }
+   */
+  readonly auth?: ApiAuth;
+}
+
+/** The routes of the HTTP contract, as API Gateway routes (each one authorised). */
+export const API_ROUTES: readonly { path: string; methods: HttpMethod[] }[] = [
+  { path: '/tasks', methods: [HttpMethod.POST, HttpMethod.GET] },
+  { path: '/tasks/batch', methods: [HttpMethod.POST] },
+  { path: '/tasks/{id}', methods: [HttpMethod.GET, HttpMethod.PATCH] },
+  { path: '/tasks/{id}/events', methods: [HttpMethod.GET] },
+  { path: '/tasks/{id}/{action}', methods: [HttpMethod.POST] },
+];
+
+/** HTTP API → intake Lambda. The intake only writes the table; the stream does the rest. */
+export class IntakeApi extends Construct {
+  readonly api: HttpApi;
+  readonly handler: SluiceFunction;
+  /** 'AWS_IAM' or 'JWT', as the routes carry it. */
+  readonly authorizationType: 'AWS_IAM' | 'JWT';
+
+  constructor(scope: Construct, id: string, props: IntakeApiProps) {
+    super(scope, id);
+    this.handler = new SluiceFunction(this, 'Intake', {
+      entry: handlerEntry('intake'),
+      description: 'Sluice intake: validates and writes tasks',
+      environment: { TABLE_NAME: props.table.tableName },
+    });
+    props.table.grant(
+      this.handler,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:Query',
+    );
+
+    const auth = props.auth ?? { kind: 'iam' };
+    const authorizer: IHttpRouteAuthorizer =
+      auth.kind === 'iam' ? new HttpIamAuthorizer() : new HttpJwtAuthorizer('Jwt', auth.issuer, { jwtAudience: [...auth.audience] });
+    this.authorizationType = auth.kind === 'iam' ? 'AWS_IAM' : 'JWT';
+
+    this.api = new HttpApi(this, 'Api', { description: 'Sluice task API', createDefaultStage: true });
+    const integration = new HttpLambdaIntegration('Intake', this.handler);
+    for (const route of API_ROUTES) {
+      this.api.addRoutes({ path: route.path, methods: route.methods, integration, authorizer });
+    }
+    new CfnOutput(this, 'Url', { value: this.api.apiEndpoint, description: 'Sluice API base URL' });
+  }
+}

@@ -1,0 +1,54 @@
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import type { LaneName } from '#core/lanes.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { type ApiAuth, IntakeApi } from './intake-api.ts';
+import { PriorityLanes } from './priority-lanes.ts';
+import { TaskTable } from './task-table.ts';
+import { Workers } from './workers.ts';
+
+export interface TaskSchedulerProps {
+  /**
+   * How API callers authenticate.
+   * @default { kind: 'iam' } (SigV4)
+   */
+  readonly auth?: ApiAuth;
+  /**
+   * Concurrent worker invocations per lane.
+   * @default the lane definitions in functions/core/lanes.ts (critical 20, high 20, normal 10, low 5)
+   */
+  readonly laneConcurrency?: Partial<Record<LaneName, number>>;
+  /**
+   * Removal policy of the task table.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * Worker function memory in MB.
+   * @default 256
+   */
+  readonly workerMemorySize?: number;
+}
+
+/** Sluice as one construct: table, lanes, API, dispatcher and workers, wired together. */
+export class TaskScheduler extends Construct {
+  readonly table: TaskTable;
+  readonly lanes: PriorityLanes;
+  readonly api: IntakeApi;
+  readonly dispatcher: Dispatcher;
+  readonly workers: Workers;
+
+  constructor(scope: Construct, id: string, props: TaskSchedulerProps = {}) {
+    super(scope, id);
+    this.table = new TaskTable(this, 'Tasks', { removalPolicy: props.tableRemovalPolicy });
+    this.lanes = new PriorityLanes(this, 'Lanes');
+    this.api = new IntakeApi(this, 'Api', { table: this.table.table, auth: props.auth });
+    this.dispatcher = new Dispatcher(this, 'Dispatch', { table: this.table.table, lanes: this.lanes.queues });
+    this.workers = new Workers(this, 'Work', {
+      table: this.table.table,
+      lanes: this.lanes.queues,
+      laneConcurrency: props.laneConcurrency,
+      memorySize: props.workerMemorySize,
+    });
+  }
+}

@@ -1,0 +1,50 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { LANES, type LaneName } from '#core/lanes.ts';
+import { WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { handlerEntry, SluiceFunction } from './sluice-function.ts';
+
+export interface WorkersProps {
+  readonly table: ITable;
+  readonly lanes: Readonly<Record<LaneName, IQueue>>;
+  /**
+   * Maximum concurrent invocations per lane (overrides the lane definitions; at least 2, an SQS ESM minimum).
+   * @default each lane's `maxConcurrency`
+   */
+  readonly laneConcurrency?: Partial<Record<LaneName, number>>;
+  /**
+   * Memory of the worker function, which also sizes its CPU.
+   * @default 256
+   */
+  readonly memorySize?: number;
+}
+
+/** One worker function with an event source mapping per short-task lane, each with its own concurrency. */
+export class Workers extends Construct {
+  readonly handler: SluiceFunction;
+
+  constructor(scope: Construct, id: string, props: WorkersProps) {
+    super(scope, id);
+    this.handler = new SluiceFunction(this, 'Worker', {
+      entry: handlerEntry('worker'),
+      description: 'Sluice worker: runs short tasks',
+      timeout: Duration.seconds(WORKER_TIMEOUT_SECONDS),
+      memorySize: props.memorySize ?? 256,
+      environment: { TABLE_NAME: props.table.tableName },
+    });
+    props.table.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    for (const lane of LANES.filter((l) => l.consumer === 'worker')) {
+      this.handler.addEventSource(
+        new SqsEventSource(props.lanes[lane.name], {
+          batchSize: lane.batchSize,
+          maxBatchingWindow: lane.batchingWindowSeconds ? Duration.seconds(lane.batchingWindowSeconds) : undefined,
+          maxConcurrency: Math.max(2, props.laneConcurrency?.[lane.name] ?? lane.maxConcurrency),
+          reportBatchItemFailures: true,
+        }),
+      );
+    }
+  }
+}

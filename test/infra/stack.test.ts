@@ -1,0 +1,135 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LANES } from '#core/lanes.ts';
+import { LANE_VISIBILITY_TIMEOUT_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { SluiceStack } from '../../lib/sluice-stack.ts';
+
+let template: Template;
+beforeAll(() => {
+  const app = new App();
+  template = Template.fromStack(new SluiceStack(app, 'Test'));
+});
+
+const resourcesOf = (type: string) => Object.entries(template.findResources(type));
+const policyStatementsOf = (roleLogicalIdPrefix: string) =>
+  resourcesOf('AWS::IAM::Policy')
+    .filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(roleLogicalIdPrefix))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+const actionsOf = (roleLogicalIdPrefix: string) => policyStatementsOf(roleLogicalIdPrefix).flatMap((s) => [s.Action].flat());
+
+describe('task table', () => {
+  it('streams new and old images, recovers to a point in time, is encrypted and retained', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: Match.objectLike({
+        BillingMode: 'PAY_PER_REQUEST',
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+});
+
+describe('priority lanes', () => {
+  it('gives every lane an encrypted queue whose DLQ takes messages after maxReceiveCount', () => {
+    const queues = resourcesOf('AWS::SQS::Queue').map(([, q]) => q.Properties);
+    const withRedrive = queues.filter((q) => q.RedrivePolicy);
+    expect(withRedrive).toHaveLength(LANES.length);
+    for (const q of queues) expect(q.SqsManagedSseEnabled).toBe(true);
+    for (const q of withRedrive) {
+      expect(q.RedrivePolicy.maxReceiveCount).toBe(5);
+      expect(q.RedrivePolicy.deadLetterTargetArn).toBeDefined();
+      expect(q.VisibilityTimeout).toBe(LANE_VISIBILITY_TIMEOUT_SECONDS);
+      expect(q.VisibilityTimeout).toBeGreaterThanOrEqual(6 * WORKER_TIMEOUT_SECONDS);
+    }
+  });
+});
+
+describe('event source mappings', () => {
+  it('feeds the worker from each short-task lane with partial batch failures and the lane concurrency', () => {
+    const sqsMappings = resourcesOf('AWS::Lambda::EventSourceMapping')
+      .map(([, m]) => m.Properties)
+      .filter((p) => JSON.stringify(p.EventSourceArn).includes('Lanes'));
+    const workerLanes = LANES.filter((l) => l.consumer === 'worker');
+    expect(sqsMappings).toHaveLength(workerLanes.length);
+    for (const m of sqsMappings) {
+      expect(m.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+      expect(m.BatchSize).toBe(10);
+    }
+    expect(sqsMappings.map((m) => m.ScalingConfig.MaximumConcurrency).sort((a, b) => a - b)).toEqual(
+      workerLanes.map((l) => l.maxConcurrency).sort((a, b) => a - b),
+    );
+  });
+
+  it('invokes the dispatcher only for tasks entering QUEUED, retrying from the failed record', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'TRIM_HORIZON',
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ dynamodb: { NewImage: { status: { S: ['QUEUED'] } } } }) }] },
+    });
+  });
+});
+
+describe('functions', () => {
+  it('run on arm64 with the newest Node.js runtime', () => {
+    for (const [, f] of resourcesOf('AWS::Lambda::Function')) {
+      if (f.Properties.Handler !== 'index.handler') continue;
+      expect(f.Properties.Architectures).toEqual(['arm64']);
+      expect(f.Properties.Runtime).toBe('nodejs24.x');
+    }
+  });
+
+  it('give the worker the table actions it uses and nothing else', () => {
+    expect(new Set(actionsOf('WorkWorker'))).toEqual(
+      new Set([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'xray:PutTraceSegments',
+        'xray:PutTelemetryRecords',
+        'sqs:ReceiveMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueUrl',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+      ]),
+    );
+  });
+
+  it('let only the dispatcher send messages to the lanes', () => {
+    expect(actionsOf('DispatchDispatcher')).toContain('sqs:SendMessage');
+    expect(actionsOf('WorkWorker')).not.toContain('sqs:SendMessage');
+    expect(actionsOf('ApiIntake')).not.toContain('sqs:SendMessage');
+  });
+
+  it('use no wildcard actions', () => {
+    for (const [, p] of resourcesOf('AWS::IAM::Policy')) {
+      for (const s of p.Properties.PolicyDocument.Statement) {
+        for (const action of [s.Action].flat()) expect(action).not.toMatch(/\*/);
+      }
+    }
+  });
+});
+
+describe('HTTP API', () => {
+  it('requires IAM authorisation on every route', () => {
+    const routes = resourcesOf('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(
+      [
+        'GET /tasks',
+        'GET /tasks/{id}',
+        'GET /tasks/{id}/events',
+        'PATCH /tasks/{id}',
+        'POST /tasks',
+        'POST /tasks/batch',
+        'POST /tasks/{id}/{action}',
+      ].sort(),
+    );
+    for (const r of routes) expect(r.AuthorizationType).toBe('AWS_IAM');
+  });
+});

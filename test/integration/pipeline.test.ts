@@ -1,0 +1,87 @@
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dynamo } from '#core/clients.ts';
+import { IdempotencyStore } from '#core/idempotency.ts';
+import type { TaskRecord } from '#core/model.ts';
+import { TaskStore } from '#core/store.ts';
+import { TaskSubmitter } from '#core/submission.ts';
+import { handler as dispatch } from '#handlers/dispatcher.ts';
+import { handler as work } from '#handlers/worker.ts';
+import { taskRegistry } from '#tasks/index.ts';
+import { provisionForTest, type TestResources } from '../support/aws.ts';
+import { lambdaContext, sqsEvent } from '../support/factories.ts';
+
+let resources: TestResources;
+let store: TaskStore;
+let submitter: TaskSubmitter;
+const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+
+beforeAll(async () => {
+  resources = await provisionForTest('pipeline');
+  store = new TaskStore(dynamo(), resources.tableName);
+  submitter = new TaskSubmitter(store, new IdempotencyStore(dynamo(), resources.tableName), taskRegistry);
+});
+afterAll(() => resources.cleanup());
+
+const streamEvent = (...images: TaskRecord[]): DynamoDBStreamEvent => ({
+  Records: images.map((image, i) => ({
+    eventName: 'MODIFY',
+    dynamodb: { SequenceNumber: String(100 + i), NewImage: marshall(image, { removeUndefinedValues: true }) as never },
+  })),
+});
+
+async function drain(url: string) {
+  const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+  return (out.Messages ?? []).map((m) => JSON.parse(m.Body ?? ''));
+}
+
+describe('dispatcher', () => {
+  it('sends each queued version to its lane as {id, v, a}', async () => {
+    const critical = (await submitter.submit({ type: 'echo', priority: 'critical' }, { actor: 't' })).value;
+    const low = (await submitter.submit({ type: 'echo', priority: 'low' }, { actor: 't' })).value;
+    const result = await dispatch(streamEvent(critical, low, { ...low, status: 'RUNNING' }));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(await drain(resources.queueUrls.critical)).toEqual([{ id: critical.id, v: 1, a: 1 }]);
+    expect(await drain(resources.queueUrls.low)).toEqual([{ id: low.id, v: 1, a: 1 }]);
+  });
+});
+
+describe('worker', () => {
+  it('runs a task to SUCCEEDED with its result and timings', async () => {
+    const task = (await submitter.submit({ type: 'echo', payload: { hi: 1 } }, { actor: 't' })).value;
+    const out = await work(sqsEvent([{ id: task.id, v: 1, a: 1 }]), lambdaContext());
+    expect(out.batchItemFailures).toEqual([]);
+    const done = await store.resolve(await store.get(task.id));
+    expect(done).toMatchObject({ status: 'SUCCEEDED', result: '{"hi":1}', attempt: 1, version: 3 });
+    expect(done.startedAt).toBeGreaterThanOrEqual(done.createdAt);
+    expect(done.finishedAt).toBeGreaterThanOrEqual(done.startedAt ?? 0);
+  });
+
+  it('drops a stale or duplicate message without running the task again', async () => {
+    const task = (await submitter.submit({ type: 'echo' }, { actor: 't' })).value;
+    await work(sqsEvent([{ id: task.id, v: 1, a: 1 }]), lambdaContext());
+    const out = await work(sqsEvent([{ id: task.id, v: 1, a: 1 }]), lambdaContext());
+    expect(out.batchItemFailures).toEqual([]);
+    const events = await store.events(task.id);
+    expect(events.filter((e) => e.to === 'RUNNING')).toHaveLength(1);
+  });
+
+  it('records a thrown error as FAILED with the message when no attempts are left', async () => {
+    const task = (await submitter.submit({ type: 'fail', payload: { times: 5, message: 'kaput' }, maxAttempts: 1 }, { actor: 't' })).value;
+    await work(sqsEvent([{ id: task.id, v: 1, a: 1 }]), lambdaContext());
+    const failed = await store.get(task.id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toEqual({ code: 'task-error', message: expect.stringContaining('kaput') });
+  });
+
+  it('processes a batch independently: one bad message does not fail the others', async () => {
+    const ok = (await submitter.submit({ type: 'echo' }, { actor: 't' })).value;
+    const event = sqsEvent([{ id: ok.id, v: 1, a: 1 }]);
+    event.Records.push({ ...event.Records[0], messageId: 'garbage', body: 'not json' });
+    const out = await work(event, lambdaContext());
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'garbage' }]);
+    expect((await store.get(ok.id)).status).toBe('SUCCEEDED');
+  });
+});

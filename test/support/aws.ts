@@ -1,0 +1,46 @@
+/** Per-test-file AWS resources: each file gets its own table and lanes, and removes them after. */
+import { randomBytes } from 'node:crypto';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { LANES, laneQueueEnv } from '#core/lanes.ts';
+import { type Provisioned, provision } from '../../bin/local/provision.ts';
+
+export const uniquePrefix = (name: string): string => `t${randomBytes(3).toString('hex')}-${name}`;
+
+export interface TestResources extends Provisioned {
+  cleanup(): Promise<void>;
+}
+
+/** Provision, and point the handlers' environment at what was provisioned. */
+export async function provisionForTest(name: string, visibilityTimeoutSeconds = 30): Promise<TestResources> {
+  const resources = await provision({ prefix: uniquePrefix(name), visibilityTimeoutSeconds });
+  process.env.TABLE_NAME = resources.tableName;
+  for (const lane of LANES) process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
+  return {
+    ...resources,
+    async cleanup() {
+      const dynamodb = new DynamoDBClient({});
+      const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+      await dynamodb.send(new DeleteTableCommand({ TableName: resources.tableName })).catch(() => {});
+      for (const url of [...Object.values(resources.queueUrls), ...Object.values(resources.dlqUrls)]) {
+        await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => {});
+      }
+      dynamodb.destroy();
+      sqs.destroy();
+    },
+  };
+}
+
+/** Every item in a test table (tests only: the product never scans). */
+export async function tableItems(tableName: string): Promise<Record<string, unknown>[]> {
+  const { ScanCommand } = await import('@aws-sdk/lib-dynamodb');
+  const { dynamo } = await import('#core/clients.ts');
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await dynamo().send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start, ConsistentRead: true }));
+    items.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
+}

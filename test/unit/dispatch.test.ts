@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { DISPATCH_FILTER_PATTERN, dispatchFor, parseMessage } from '#core/dispatch.ts';
+import type { TaskRecord } from '#core/model.ts';
+import { matchesFilter } from '../../bin/local/filter.ts';
+
+const task = (over: Partial<TaskRecord>): TaskRecord => ({
+  id: 'a',
+  type: 'echo',
+  status: 'QUEUED',
+  priority: 'high',
+  runtime: 'lambda',
+  attempt: 0,
+  maxAttempts: 3,
+  timeoutSeconds: 60,
+  version: 4,
+  createdAt: 0,
+  updatedAt: 0,
+  history: [],
+  ...over,
+});
+
+describe('dispatch', () => {
+  it('sends a queued task to its priority lane with its version and next attempt', () => {
+    expect(dispatchFor(task({}), 0)).toEqual({ lane: 'high', message: { id: 'a', v: 4, a: 1 }, delaySeconds: 0 });
+  });
+
+  it('sends container tasks to the long lane whatever their priority', () => {
+    expect(dispatchFor(task({ runtime: 'container', priority: 'critical' }), 0)?.lane).toBe('long');
+  });
+
+  it('sends nothing for other statuses', () => {
+    for (const status of ['RUNNING', 'PAUSED', 'SUCCEEDED', 'SCHEDULED'] as const) expect(dispatchFor(task({ status }), 0)).toBeUndefined();
+  });
+
+  it('delays a retry until its backoff ends, within the SQS limit', () => {
+    expect(dispatchFor(task({ notBefore: 10_500 }), 0)?.delaySeconds).toBe(11);
+    expect(dispatchFor(task({ notBefore: 10_000_000 }), 0)?.delaySeconds).toBe(900);
+    expect(dispatchFor(task({ notBefore: 5 }), 1000)?.delaySeconds).toBe(0);
+  });
+
+  it('parses only task messages', () => {
+    expect(parseMessage('{"id":"a","v":1,"a":1}')).toEqual({ id: 'a', v: 1, a: 1 });
+    expect(() => parseMessage('{"id":"a"}')).toThrow(/not a task message/);
+  });
+
+  it('filters stream records the way the event source mapping does', () => {
+    const record = (status: string) => ({ dynamodb: { NewImage: { status: { S: status } } } });
+    expect(matchesFilter(DISPATCH_FILTER_PATTERN, record('QUEUED'))).toBe(true);
+    expect(matchesFilter(DISPATCH_FILTER_PATTERN, record('RUNNING'))).toBe(false);
+    expect(matchesFilter(DISPATCH_FILTER_PATTERN, { dynamodb: {} })).toBe(false);
+  });
+});

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import type { TaskRecord } from '#core/model.ts';
+import { backoffMs, decideAfterAttempt } from '#core/retrying.ts';
+
+const running = (over: Partial<TaskRecord> = {}): TaskRecord => ({
+  id: 'x',
+  type: 'echo',
+  status: 'RUNNING',
+  priority: 'normal',
+  runtime: 'lambda',
+  attempt: 1,
+  maxAttempts: 3,
+  timeoutSeconds: 60,
+  version: 2,
+  createdAt: 0,
+  updatedAt: 0,
+  history: [],
+  ...over,
+});
+
+describe('backoff', () => {
+  it('doubles from the base and stays within [half, full] of the nominal delay', () => {
+    expect(backoffMs(1, {}, () => 0)).toBe(1000);
+    expect(backoffMs(1, {}, () => 1)).toBe(2000);
+    expect(backoffMs(3, {}, () => 1)).toBe(8000);
+    expect(backoffMs(3, { baseDelaySeconds: 1 }, () => 0)).toBe(2000);
+  });
+
+  it('is capped', () => {
+    expect(backoffMs(30, { maxDelaySeconds: 60 }, () => 1)).toBe(60_000);
+  });
+});
+
+describe('after an attempt', () => {
+  const now = 1_000_000;
+
+  it('a success records the result', () => {
+    const d = decideAfterAttempt(running(), { kind: 'succeeded', result: '{"ok":1}' }, now);
+    expect(d.action).toBe('succeed');
+    expect(d.set).toMatchObject({ result: '{"ok":1}', finishedAt: now });
+  });
+
+  it('an error with attempts left re-queues after a backoff', () => {
+    const d = decideAfterAttempt(
+      running({ attempt: 1 }),
+      { kind: 'errored', error: { code: 'task-error', message: 'x' }, retryable: true },
+      now,
+      {},
+      () => 0,
+    );
+    expect(d.action).toBe('requeue');
+    expect(d.set.notBefore).toBe(now + 1000);
+  });
+
+  it('an error on the last attempt fails the task with the error', () => {
+    const d = decideAfterAttempt(
+      running({ attempt: 3 }),
+      { kind: 'errored', error: { code: 'task-error', message: 'boom' }, retryable: true },
+      now,
+    );
+    expect(d).toMatchObject({ action: 'fail', reason: 'attempts-exhausted', set: { error: { message: 'boom' } } });
+  });
+
+  it('a non-retryable error fails at once', () => {
+    const d = decideAfterAttempt(
+      running({ attempt: 1 }),
+      { kind: 'errored', error: { code: 'non-retryable', message: 'no' }, retryable: false },
+      now,
+    );
+    expect(d).toMatchObject({ action: 'fail', reason: 'non-retryable' });
+  });
+
+  it('a backoff longer than SQS can delay goes through SCHEDULED', () => {
+    const d = decideAfterAttempt(
+      running({ attempt: 2, maxAttempts: 5 }),
+      { kind: 'errored', error: { code: 'e', message: 'm' }, retryable: true },
+      now,
+      { baseDelaySeconds: 1000 },
+      () => 1,
+    );
+    expect(d.action).toBe('defer');
+    expect(d.set.runAt).toBe(now + 2_000_000);
+  });
+
+  it('pausing and eviction give the attempt back', () => {
+    expect(decideAfterAttempt(running({ attempt: 2 }), { kind: 'interrupted', control: 'pause' }, now).set.attempt).toBe(1);
+    expect(decideAfterAttempt(running({ attempt: 2 }), { kind: 'evicted', reason: 'sigterm' }, now)).toMatchObject({
+      action: 'requeue',
+      set: { attempt: 1 },
+    });
+  });
+
+  it('a cancel ends the task as cancelled', () => {
+    expect(decideAfterAttempt(running(), { kind: 'interrupted', control: 'cancel' }, now).action).toBe('abort');
+  });
+});
