@@ -12,9 +12,11 @@ const installed = join(root, 'node_modules', '.package-lock.json');
 const lock = join(root, 'package-lock.json');
 
 if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
-  console.error('[sluice] installing npm dependencies (npm ci)');
-  const out = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
-  if (out.status !== 0) process.exit(out.status ?? 1);
+  console.error('[sluice] installing npm dependencies');
+  const npm = (...args) => spawnSync('npm', [...args, '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' }).status;
+  // npm 11 sometimes judges its own lockfile out of sync over other platforms' optional packages
+  // (Biome's); `npm install` then installs the same locked versions.
+  if (npm('ci') !== 0 && npm('install') !== 0) process.exit(1);
 }
 
 if (!process.env.AWS_ENDPOINT_URL && !process.env.SLUICE_REAL_AWS) ensureMoto();
