@@ -1,9 +1,11 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { LaneName } from '#core/lanes.ts';
+import { DeadLetters } from './dead-letters.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { type ApiAuth, IntakeApi } from './intake-api.ts';
 import { PriorityLanes } from './priority-lanes.ts';
+import { Sweeper } from './sweeper.ts';
 import { TaskTable } from './task-table.ts';
 import { Workers } from './workers.ts';
 
@@ -37,6 +39,8 @@ export class TaskScheduler extends Construct {
   readonly api: IntakeApi;
   readonly dispatcher: Dispatcher;
   readonly workers: Workers;
+  readonly sweeper: Sweeper;
+  readonly deadLetters: DeadLetters;
 
   constructor(scope: Construct, id: string, props: TaskSchedulerProps = {}) {
     super(scope, id);
@@ -50,5 +54,7 @@ export class TaskScheduler extends Construct {
       laneConcurrency: props.laneConcurrency,
       memorySize: props.workerMemorySize,
     });
+    this.sweeper = new Sweeper(this, 'Sweep', { table: this.table.table });
+    this.deadLetters = new DeadLetters(this, 'DeadLetters', { table: this.table.table, deadLetterQueues: this.lanes.deadLetterQueues });
   }
 }

@@ -44,6 +44,18 @@ export async function provision({
         AttributeDefinitions: [
           { AttributeName: TASK_TABLE.partitionKey, AttributeType: 'S' },
           { AttributeName: TASK_TABLE.sortKey, AttributeType: 'S' },
+          { AttributeName: TASK_TABLE.sweepIndex.partitionKey, AttributeType: 'S' },
+          { AttributeName: TASK_TABLE.sweepIndex.sortKey, AttributeType: 'N' },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: TASK_TABLE.sweepIndex.name,
+            KeySchema: [
+              { AttributeName: TASK_TABLE.sweepIndex.partitionKey, KeyType: 'HASH' },
+              { AttributeName: TASK_TABLE.sweepIndex.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
         ],
         KeySchema: [
           { AttributeName: TASK_TABLE.partitionKey, KeyType: 'HASH' },

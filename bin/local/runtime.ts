@@ -3,8 +3,11 @@
  * AWS_ENDPOINT_URL names one), provisions lanes and table from the stack's definitions, serves the
  * HTTP API, and runs the event source mappings that feed the dispatcher and the workers.
  */
+
+import { fileURLToPath } from 'node:url';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
-import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { numberEnv } from '#core/config.ts';
 import { DISPATCH_FILTER_PATTERN } from '#core/dispatch.ts';
 import { LANES, laneQueueEnv } from '#core/lanes.ts';
 import { WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
@@ -12,6 +15,7 @@ import { startMoto } from '../emulator.mjs';
 import { serveHttpApi } from './api-gateway.ts';
 import { SqsEventSource, StreamEventSource } from './event-sources.ts';
 import { matchesFilter } from './filter.ts';
+import { FunctionHost, InvocationError } from './function-host.ts';
 import { type Provisioned, provision } from './provision.ts';
 
 export interface LocalRuntimeOptions {
@@ -19,8 +23,12 @@ export interface LocalRuntimeOptions {
   port?: number;
   /** Prefix of the table and queue names. @default 'sluice-local' */
   prefix?: string;
-  /** The worker function's timeout; lanes' visibility timeout is six times it. @default 900 */
+  /** The worker function's timeout: an invocation still running then is killed. @default 900 */
   workerTimeoutSeconds?: number;
+  /** Lanes' visibility timeout; must exceed the worker timeout. @default 6 × workerTimeoutSeconds */
+  visibilityTimeoutSeconds?: number;
+  /** How often the sweeper runs. @default 5000 ms (every minute on AWS) */
+  sweepIntervalMs?: number;
   /** Print nothing but errors. */
   quiet?: boolean;
 }
@@ -66,20 +74,33 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   }
   const endpoint = process.env.AWS_ENDPOINT_URL ?? 'aws';
-  const workerTimeoutSeconds = options.workerTimeoutSeconds ?? WORKER_TIMEOUT_SECONDS;
-  const resources = await provision({
-    prefix: options.prefix ?? 'sluice-local',
-    visibilityTimeoutSeconds: 6 * workerTimeoutSeconds,
-  });
+  const workerTimeoutSeconds = options.workerTimeoutSeconds ?? numberEnv('SLUICE_WORKER_TIMEOUT_SECONDS', WORKER_TIMEOUT_SECONDS);
+  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 6 * workerTimeoutSeconds;
+  if (visibilityTimeoutSeconds <= workerTimeoutSeconds) {
+    // Otherwise a live invocation's message would be redelivered and taken for a dead worker's.
+    throw new Error(`visibility timeout (${visibilityTimeoutSeconds} s) must exceed the worker timeout (${workerTimeoutSeconds} s)`);
+  }
+  const resources = await provision({ prefix: options.prefix ?? 'sluice-local', visibilityTimeoutSeconds });
   process.env.TABLE_NAME = resources.tableName;
   for (const lane of LANES) process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
   process.env.SLUICE_LOCAL_ACTOR = 'local';
   process.env.POWERTOOLS_LOG_LEVEL ??= options.quiet ? 'ERROR' : 'WARN';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
   // The deployed handlers, imported only now that their environment is set.
   const intake = await import('#handlers/intake.ts');
   const dispatcher = await import('#handlers/dispatcher.ts');
-  const worker = await import('#handlers/worker.ts');
+  const deadLetter = await import('#handlers/dead-letter.ts');
+  const sweeper = await import('#handlers/sweeper.ts');
+  // Workers run in their own processes, like Lambda execution environments, so a task that
+  // crashes or hangs takes down only its own invocation.
+  const worker = new FunctionHost({
+    module: fileURLToPath(new URL('../../functions/handlers/worker.ts', import.meta.url)),
+    timeoutMs: workerTimeoutSeconds * 1000,
+    memoryMb: 256,
+  });
+  await worker.prewarm(LANES.filter((l) => l.consumer === 'worker').length);
+  stops.unshift(() => worker.stop());
 
   const onError = (source: string) => (error: unknown) => console.error(`[sluice] ${source}:`, error);
 
@@ -99,12 +120,31 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queueArn: `arn:aws:sqs:${process.env.AWS_REGION}:000000000000:${lane.name}`,
       batchSize: lane.batchSize,
       maxConcurrency: lane.maxConcurrency,
-      invoke: (event: SQSEvent) => worker.handler(event, lambdaContext('worker', workerTimeoutSeconds * 1000)),
-      onError: onError(`${lane.name} lane`),
+      invoke: (event: SQSEvent) => worker.invoke<SQSBatchResponse>(event),
+      onError: (error) => {
+        if (error instanceof InvocationError) console.error(`[sluice] ${lane.name} lane: worker invocation failed: ${error.message}`);
+        else onError(`${lane.name} lane`)(error);
+      },
     });
     source.start();
     stops.unshift(() => source.stop());
+    const dlq = new SqsEventSource({
+      queueUrl: resources.dlqUrls[lane.name],
+      queueArn: `arn:aws:sqs:${process.env.AWS_REGION}:000000000000:${lane.name}-dlq`,
+      batchSize: 10,
+      maxConcurrency: 1,
+      invoke: (event: SQSEvent) => deadLetter.handler(event, lambdaContext('dead-letter', 30_000)),
+      onError: onError(`${lane.name} dead letters`),
+    });
+    dlq.start();
+    stops.unshift(() => dlq.stop());
   }
+
+  const sweepTimer = setInterval(
+    () => void sweeper.handler().catch(onError('sweeper')),
+    options.sweepIntervalMs ?? numberEnv('SLUICE_SWEEP_INTERVAL_MS', 5000),
+  );
+  stops.unshift(async () => clearInterval(sweepTimer));
 
   const port = options.port ?? Number(process.env.PORT ?? 3000);
   const { server, url } = await serveHttpApi((event: APIGatewayProxyEventV2) => intake.handler(event), port);

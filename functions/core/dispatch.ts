@@ -25,11 +25,18 @@ export interface Dispatch {
  * Stream filter used by the event source mapping on AWS (so other changes never invoke the
  * dispatcher) and applied by the local runtime's stream poller.
  */
-export const DISPATCH_FILTER_PATTERN = { dynamodb: { NewImage: { status: { S: ['QUEUED'] } } } } as const;
+export const DISPATCH_FILTER_PATTERN = { dynamodb: { NewImage: { status: { S: ['QUEUED', 'SCHEDULED'] } } } } as const;
 
+/**
+ * A SCHEDULED task due within SQS's delay limit is sent now with a delay (the worker moves it
+ * through QUEUED when it starts it); one due later is left to the sweeper.
+ */
 export function dispatchFor(image: TaskRecord | undefined, now: number): Dispatch | undefined {
-  if (image?.status !== 'QUEUED') return undefined;
-  const wait = image.notBefore === undefined ? 0 : Math.ceil((image.notBefore - now) / 1000);
+  if (!image) return undefined;
+  const due = image.status === 'SCHEDULED' ? image.runAt : image.notBefore;
+  if (image.status === 'SCHEDULED' && (due === undefined || due - now > MAX_SQS_DELAY_SECONDS * 1000)) return undefined;
+  if (image.status !== 'QUEUED' && image.status !== 'SCHEDULED') return undefined;
+  const wait = due === undefined ? 0 : Math.ceil((due - now) / 1000);
   return {
     lane: laneFor(image.priority, image.runtime),
     message: { id: image.id, v: image.version, a: image.attempt + 1 },

@@ -2,6 +2,7 @@
  * Running one attempt of a task that has been started (claimed by a conditional write): the same
  * code runs in the Lambda worker and in the container runner.
  */
+import type { TaskMessage } from './dispatch.ts';
 import { StaleVersion, TaskNotFound } from './errors.ts';
 import { MAX_RESULT_BYTES } from './limits.ts';
 import type { ControlRequest, TaskRecord } from './model.ts';
@@ -11,6 +12,11 @@ import { NonRetryableError, type TaskContext, type TaskRegistry } from './task-t
 
 /** Progress writes are coalesced to at most one per this many milliseconds. */
 export const PROGRESS_INTERVAL_MS = 1000;
+/**
+ * A task that runs longer than this without writing progress has its control requests polled
+ * (an eventually consistent read each interval); shorter tasks cost nothing extra.
+ */
+export const CONTROL_POLL_MS = 2000;
 
 /** Thrown inside a task by ctx.progress/ctx.checkpoint (and used as the abort reason) when asked to stop. */
 export class TaskInterrupted extends Error {
@@ -28,6 +34,8 @@ export interface AttemptOptions {
   evict?: AbortSignal;
   /** Once a cancel is requested, how long to wait for the task to stop before recording CANCELLED anyway. */
   cancelGraceMs?: number;
+  /** How often a running task's control requests are polled when it writes no progress. */
+  controlPollMs?: number;
   now?: () => number;
 }
 
@@ -117,6 +125,7 @@ class AttemptContext {
       return { kind: 'errored', error: { code: 'invalid-payload', message: parsed.error.message }, retryable: false };
     }
     const timer = setTimeout(() => this.controller.abort(new TaskInterrupted('timeout')), task.timeoutSeconds * 1000);
+    const poll = setInterval(() => void this.pollControl(), this.options.controlPollMs ?? CONTROL_POLL_MS);
     const onEvict = () => this.controller.abort(new TaskInterrupted('evicted'));
     evict?.addEventListener('abort', onEvict, { once: true });
     if (evict?.aborted) onEvict();
@@ -156,6 +165,7 @@ class AttemptContext {
       return this.classify(error);
     } finally {
       clearTimeout(timer);
+      clearInterval(poll);
       evict?.removeEventListener('abort', onEvict);
     }
   }
@@ -215,9 +225,75 @@ class AttemptContext {
     this.throwIfStopped();
   }
 
+  /** Between progress writes, look for a pause or cancel request (skipped right after a write). */
+  private async pollControl(): Promise<void> {
+    if (this.controller.signal.aborted || this.now() - this.lastWrite < (this.options.controlPollMs ?? CONTROL_POLL_MS)) return;
+    try {
+      const seen = await this.options.store.peek(this.latest.id);
+      if (seen?.control && seen.version === this.latest.version && !this.controller.signal.aborted) {
+        this.latest = { ...this.latest, control: seen.control };
+        this.controller.abort(new TaskInterrupted(seen.control));
+      }
+    } catch {
+      // a missed poll is retried at the next interval
+    }
+  }
+
   private throwIfStopped(): void {
     const control = this.latest.control;
     if (control && !this.controller.signal.aborted) this.controller.abort(new TaskInterrupted(control));
     if (this.controller.signal.aborted) throw this.controller.signal.reason;
   }
+}
+
+export interface MessageOptions extends AttemptOptions {
+  /** How many times SQS has delivered this message (ApproximateReceiveCount). */
+  receiveCount: number;
+}
+
+export type MessageOutcome =
+  | { kind: 'ran'; task: TaskRecord; report: AttemptReport }
+  /** The message was stale (duplicate, or the task moved on): nothing to do. */
+  | { kind: 'stale' }
+  /** The worker that held this message died; the task failed as poison (no attempts left). */
+  | { kind: 'poisoned'; task: TaskRecord };
+
+/**
+ * Handle one task message: claim the task, or — when this is a redelivery of the message that
+ * started the current attempt, so its worker died (crash, timeout, out of memory) — take over
+ * with a new attempt, or fail the task as poison when no attempts are left.
+ */
+export async function processMessage(message: TaskMessage, options: MessageOptions): Promise<MessageOutcome> {
+  const { store, actor } = options;
+  const claim = await store.start(message, actor);
+  let started = claim.started;
+  const current = claim.current;
+  if (!started) {
+    if (current?.status !== 'RUNNING' || current.claim !== message.v || options.receiveCount < 2) return { kind: 'stale' };
+    const lost = {
+      code: 'worker-lost',
+      message: `the worker running attempt ${current.attempt} stopped (crash, timeout or out of memory)`,
+    };
+    if (current.attempt >= current.maxAttempts) {
+      const task = await store.transition(current, {
+        action: 'fail',
+        reason: 'poison',
+        actor,
+        set: { error: { code: 'poison', message: `${lost.message}; no attempts left` }, finishedAt: Date.now() },
+        remove: ['control'],
+      });
+      return { kind: 'poisoned', task };
+    }
+    started = await store.transition(current, {
+      action: 'restart',
+      reason: 'worker-lost',
+      actor,
+      set: { attempt: current.attempt + 1, startedAt: Date.now(), error: lost },
+      entries: [
+        { from: 'RUNNING', to: 'QUEUED', reason: 'worker-lost' },
+        { from: 'QUEUED', to: 'RUNNING', reason: 'start' },
+      ],
+    });
+  }
+  return { kind: 'ran', task: started, report: await runAttempt(started, options) };
 }

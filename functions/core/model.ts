@@ -69,6 +69,13 @@ export interface TaskRecord {
   control?: ControlRequest;
   history: string[];
   historyDropped?: number;
+  /** The message version that started the current attempt: a redelivery of it means its worker died. */
+  claim?: number;
+  /** Sparse sweep index keys: present only while the sweeper must watch the task. */
+  sweepShard?: string;
+  sweepAt?: number;
+  /** Container attempts: the lease the runner's heartbeats extend. */
+  leaseUntil?: number;
 }
 
 /** The task as the HTTP API shows it. */

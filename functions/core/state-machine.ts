@@ -17,7 +17,8 @@ export type TaskAction =
   | 'cancel' // any non-terminal, non-running → CANCELLED at once
   | 'abort' // RUNNING → CANCELLED (the task honoured, or outlived, a cancel request)
   | 'retry' // terminal → QUEUED, a new attempt series
-  | 'reprioritise'; // QUEUED → QUEUED in another lane (a new version for the dispatcher)
+  | 'reprioritise' // QUEUED → QUEUED in another lane (a new version for the dispatcher)
+  | 'restart'; // RUNNING → (QUEUED →) RUNNING: a redelivered message takes over from a worker that died
 
 export interface TransitionRule {
   readonly from: readonly TaskStatus[];
@@ -38,6 +39,7 @@ export const TRANSITIONS: Readonly<Record<TaskAction, TransitionRule>> = {
   abort: { from: ['RUNNING'], to: 'CANCELLED' },
   retry: { from: ['SUCCEEDED', 'FAILED', 'CANCELLED'], to: 'QUEUED' },
   reprioritise: { from: ['QUEUED'], to: 'QUEUED' },
+  restart: { from: ['RUNNING'], to: 'RUNNING' },
 };
 
 export const canApply = (action: TaskAction, status: TaskStatus): boolean => TRANSITIONS[action].from.includes(status);

@@ -13,6 +13,7 @@ import { decodeEvent, encodeEvent, HISTORY_CAP } from './history.ts';
 import { dayOf, partitionKey, SHARDS, taskKey } from './ids.ts';
 import type { Priority, Progress, TaskEvent, TaskRecord, TaskStatus } from './model.ts';
 import { type TaskAction, TRANSITIONS } from './state-machine.ts';
+import { TASK_TABLE } from './table.ts';
 
 /** Payloads and results up to this many bytes of JSON stay inside the state item. */
 export const INLINE_LIMIT_BYTES = 384;
@@ -39,8 +40,20 @@ export interface TransitionRequest {
   actor: string;
   set?: TaskChanges;
   remove?: readonly RemovableField[];
+  /** The history entries to record instead of the single from → to one (a restart records RUNNING → QUEUED → RUNNING). */
+  entries?: readonly { from: TaskStatus; to: TaskStatus; reason: string }[];
   now?: number;
 }
+
+export type StartResult = { started: TaskRecord; current?: undefined } | { started?: undefined; current: TaskRecord | undefined };
+
+/** Sparse index of the tasks the sweeper must find (SCHEDULED ones, container leases): nothing else carries these. */
+export const SWEEP_INDEX = TASK_TABLE.sweepIndex;
+export const SWEEP_SHARDS = 4;
+export const sweepKey = (id: string, at: number) => ({
+  sweepShard: `S#${Number.parseInt(id.slice(-1), 36) % SWEEP_SHARDS}`,
+  sweepAt: at,
+});
 
 export interface ListFilter {
   status?: TaskStatus;
@@ -102,9 +115,10 @@ export class TaskStore {
   }
 
   private async withPayload({ record, payloadJson }: NewTask): Promise<TaskRecord> {
-    if (Buffer.byteLength(payloadJson) <= INLINE_LIMIT_BYTES) return { ...record, payload: payloadJson };
+    const withSweep = record.status === 'SCHEDULED' ? { ...record, ...sweepKey(record.id, record.runAt ?? record.createdAt) } : record;
+    if (Buffer.byteLength(payloadJson) <= INLINE_LIMIT_BYTES) return { ...withSweep, payload: payloadJson };
     await this.putBlob(record.id, 'payload', payloadJson);
-    return { ...record, payloadRef: true };
+    return { ...withSweep, payloadRef: true };
   }
 
   private async putBlob(id: string, kind: 'payload' | 'result', body: string): Promise<void> {
@@ -148,49 +162,79 @@ export class TaskStore {
       throw new Error(`bug: ${request.action} is not allowed from ${current.status}; decide before writing`);
     }
     const now = request.now ?? Date.now();
-    const entry = encodeEvent({
-      at: now,
-      from: current.status,
-      to: rule.to,
-      reason: request.reason,
-      attempt: request.set?.attempt ?? current.attempt,
-      actor: request.actor,
-    });
     const set: Record<string, unknown> = { ...request.set, status: rule.to, updatedAt: now };
-    let appendHistory = true;
-    if (current.history.length >= HISTORY_CAP) {
-      const keep = current.history.slice(current.history.length - HISTORY_CAP + 1);
-      set.history = [...keep, entry];
-      set.historyDropped = (current.historyDropped ?? 0) + current.history.length - keep.length;
-      appendHistory = false;
-    }
+    const remove: string[] = [...(request.remove ?? [])];
+    if (rule.to === 'SCHEDULED') Object.assign(set, sweepKey(current.id, (set.runAt as number | undefined) ?? current.runAt ?? now));
+    else if (current.status === 'SCHEDULED' || current.sweepAt !== undefined) remove.push('sweepShard', 'sweepAt');
     if (set.result !== undefined && Buffer.byteLength(String(set.result)) > INLINE_LIMIT_BYTES) {
       await this.putBlob(current.id, 'result', String(set.result));
       set.resultRef = true;
       delete set.result;
     }
-    return this.update(current.id, current.version, set, request.remove ?? [], appendHistory ? entry : undefined);
+    const attempt = (set.attempt as number | undefined) ?? current.attempt;
+    const entries = (request.entries ?? [{ from: current.status, to: rule.to, reason: request.reason }]).map((e) =>
+      encodeEvent({ at: now, attempt, actor: request.actor, ...e }),
+    );
+    return this.write(current, { set, remove, entries, bumpVersion: true });
   }
 
   /**
-   * QUEUED → RUNNING for a message's (id, version): the worker's claim on the task. Returns the
-   * new item, or undefined when the message is stale (the task moved on: paused, cancelled,
-   * reprioritised, or this is a duplicate delivery).
+   * A change that is not a transition (a control request on a running task, a new priority),
+   * recorded in the history as status → same status. A running task keeps its version, so the
+   * attempt's fence still holds and the worker sees the change on its next write.
    */
-  async start(id: string, version: number, attempt: number, actor: string, now = Date.now()): Promise<TaskRecord | undefined> {
-    const entry = encodeEvent({ at: now, from: 'QUEUED', to: 'RUNNING', reason: 'start', attempt, actor });
+  async annotate(current: TaskRecord, request: Omit<TransitionRequest, 'action'> & { bumpVersion: boolean }): Promise<TaskRecord> {
+    const now = request.now ?? Date.now();
+    const entry = encodeEvent({
+      at: now,
+      from: current.status,
+      to: current.status,
+      reason: request.reason,
+      attempt: current.attempt,
+      actor: request.actor,
+    });
+    return this.write(current, {
+      set: { ...request.set, updatedAt: now },
+      remove: [...(request.remove ?? [])],
+      entries: [entry],
+      bumpVersion: request.bumpVersion,
+    });
+  }
+
+  /**
+   * The worker's claim on a message's (id, version): QUEUED → RUNNING, or SCHEDULED → QUEUED →
+   * RUNNING for a delayed task whose time has come. Returns the new item, or the current one
+   * when the message is stale (the task moved on, or this is a duplicate delivery).
+   */
+  async start(message: { id: string; v: number; a: number }, actor: string, now = Date.now()): Promise<StartResult> {
+    const set = { status: 'RUNNING', attempt: message.a, startedAt: now, updatedAt: now, claim: message.v };
+    const remove = ['notBefore', 'control', 'sweepShard', 'sweepAt'];
+    const entry = (from: TaskStatus, to: TaskStatus, reason: string) =>
+      encodeEvent({ at: now, from, to, reason, attempt: message.a, actor });
     try {
-      return await this.update(
-        id,
-        version,
-        { status: 'RUNNING', attempt, startedAt: now, updatedAt: now },
-        ['notBefore', 'error', 'control'],
-        entry,
-        'QUEUED',
+      const task = await this.write(
+        { id: message.id, version: message.v, history: [] },
+        { set, remove, entries: [entry('QUEUED', 'RUNNING', 'start')], bumpVersion: true, status: 'QUEUED' },
       );
+      return { started: task };
     } catch (error) {
-      if (error instanceof StaleVersion || error instanceof TaskNotFound) return undefined;
-      throw error;
+      if (error instanceof TaskNotFound) return { current: undefined };
+      if (!(error instanceof StaleVersion)) throw error;
+      const current = error.current;
+      if (current?.status !== 'SCHEDULED' || current.version !== message.v || (current.runAt ?? 0) > now + 1000) return { current };
+      try {
+        const task = await this.write(current, {
+          set: { ...set, queuedAt: now },
+          remove,
+          entries: [entry('SCHEDULED', 'QUEUED', 'due'), entry('QUEUED', 'RUNNING', 'start')],
+          bumpVersion: true,
+          status: 'SCHEDULED',
+        });
+        return { started: task };
+      } catch (again) {
+        if (again instanceof StaleVersion) return { current: again.current };
+        throw again;
+      }
     }
   }
 
@@ -199,66 +243,61 @@ export class TaskStore {
    * transition). Returns the item so control requests reach the task without another read.
    */
   async progress(id: string, version: number, progress: Progress, checkpoint?: string): Promise<TaskRecord> {
-    const values: Record<string, unknown> = { ':v': version, ':p': progress, ':running': 'RUNNING' };
-    let expression = 'SET progress = :p';
-    if (checkpoint !== undefined) {
-      expression += ', checkpoint = :c';
-      values[':c'] = checkpoint;
-    }
-    try {
-      const out = await this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: taskKey(id),
-          UpdateExpression: expression,
-          ConditionExpression: 'version = :v AND #status = :running',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return toRecord(out.Attributes ?? {});
-    } catch (error) {
-      throw this.conditionError(error, id, version);
-    }
+    const set: Record<string, unknown> = { progress };
+    if (checkpoint !== undefined) set.checkpoint = checkpoint;
+    return this.write({ id, version, history: [] }, { set, remove: [], entries: [], bumpVersion: false, status: 'RUNNING' });
   }
 
-  private async update(
-    id: string,
-    version: number,
-    set: Record<string, unknown>,
-    remove: readonly string[],
-    historyEntry: string | undefined,
-    requiredStatus?: TaskStatus,
+  /** An eventually consistent read (half the cost) for polling a running task's control requests. */
+  async peek(id: string): Promise<TaskRecord | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: taskKey(id), ConsistentRead: false }));
+    return out.Item ? toRecord(out.Item) : undefined;
+  }
+
+  /** The one conditional UpdateItem every change goes through. */
+  private async write(
+    current: Pick<TaskRecord, 'id' | 'version' | 'history'> & Partial<TaskRecord>,
+    spec: { set: Record<string, unknown>; remove: string[]; entries: string[]; bumpVersion: boolean; status?: TaskStatus },
   ): Promise<TaskRecord> {
     const names: Record<string, string> = { '#version': 'version' };
-    const values: Record<string, unknown> = { ':v': version, ':one': 1 };
-    const assignments = ['#version = #version + :one'];
+    const values: Record<string, unknown> = { ':v': current.version };
+    const assignments: string[] = [];
+    if (spec.bumpVersion) {
+      values[':one'] = 1;
+      assignments.push('#version = #version + :one');
+    }
+    const set = { ...spec.set };
+    if (spec.entries.length > 0) {
+      if (current.history.length + spec.entries.length > HISTORY_CAP) {
+        // Rewrite the capped list (we know it: the write is fenced on the version we read it at).
+        const keep = current.history.slice(current.history.length + spec.entries.length - HISTORY_CAP);
+        set.history = [...keep, ...spec.entries];
+        set.historyDropped = (current.historyDropped ?? 0) + current.history.length - keep.length;
+      } else {
+        names['#history'] = 'history';
+        values[':entries'] = spec.entries;
+        assignments.push('#history = list_append(#history, :entries)');
+      }
+    }
     for (const [field, value] of Object.entries(set)) {
       if (value === undefined) continue;
       names[`#${field}`] = field;
       values[`:${field}`] = value;
       assignments.push(`#${field} = :${field}`);
     }
-    if (historyEntry !== undefined) {
-      names['#history'] = 'history';
-      values[':entry'] = [historyEntry];
-      assignments.push('#history = list_append(#history, :entry)');
-    }
-    const removals = remove.filter((field) => set[field] === undefined);
+    const removals = [...new Set(spec.remove)].filter((field) => set[field] === undefined);
     for (const field of removals) names[`#${field}`] = field;
     let condition = '#version = :v';
-    if (requiredStatus) {
+    if (spec.status) {
       names['#status'] = 'status';
-      values[':required'] = requiredStatus;
+      values[':required'] = spec.status;
       condition += ' AND #status = :required';
     }
     try {
       const out = await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: taskKey(id),
+          Key: taskKey(current.id),
           UpdateExpression: `SET ${assignments.join(', ')}${removals.length ? ` REMOVE ${removals.map((f) => `#${f}`).join(', ')}` : ''}`,
           ConditionExpression: condition,
           ExpressionAttributeNames: names,
@@ -269,7 +308,7 @@ export class TaskStore {
       );
       return toRecord(out.Attributes ?? {});
     } catch (error) {
-      throw this.conditionError(error, id, version);
+      throw this.conditionError(error, current.id, current.version);
     }
   }
 
@@ -277,6 +316,30 @@ export class TaskStore {
     if (!(error instanceof ConditionalCheckFailedException)) return error;
     if (!error.Item) return new TaskNotFound(id);
     return new StaleVersion(id, version, toRecord(unmarshall(error.Item)));
+  }
+
+  /**
+   * Ids of the tasks the sweeper must look at: those in the sparse sweep index whose time
+   * (runAt of a SCHEDULED task, lease of a container attempt) is at or before `until`.
+   * Finished tasks are never in the index, so this costs the same however many there are.
+   */
+  async dueForSweep(until: number, limitPerShard = 200): Promise<string[]> {
+    const shards = await Promise.all(
+      Array.from({ length: SWEEP_SHARDS }, async (_, shard) => {
+        const out = await this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: SWEEP_INDEX.name,
+            KeyConditionExpression: '#shard = :shard AND #at <= :until',
+            ExpressionAttributeNames: { '#shard': SWEEP_INDEX.partitionKey, '#at': SWEEP_INDEX.sortKey },
+            ExpressionAttributeValues: { ':shard': `S#${shard}`, ':until': until },
+            Limit: limitPerShard,
+          }),
+        );
+        return (out.Items ?? []).map((item) => item.id as string);
+      }),
+    );
+    return shards.flat();
   }
 
   /** The task's history, oldest first. */

@@ -4,6 +4,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod/mini';
+import type { ControlRequest } from '#core/control.ts';
 import { MethodNotAllowed, RouteNotFound, TaskNotFound } from '#core/errors.ts';
 import { isTaskId } from '#core/ids.ts';
 import { MAX_BODY_BYTES } from '#core/limits.ts';
@@ -22,6 +23,8 @@ const ListQuery = z.strictObject({
   limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 20),
   cursor: z.optional(z.string().check(z.refine(isValidCursor, 'not a cursor this API returned'))),
 });
+
+const PriorityChange = z.strictObject({ priority: z.enum(PRIORITIES) });
 
 type RouteHandler = (request: HttpRequest, params: string[]) => Promise<HttpResponse>;
 interface Route {
@@ -73,6 +76,20 @@ const routes: Route[] = [
       GET: async (_request, [id]) => {
         const { store } = getServices();
         return json(200, toView(await store.resolve(await store.get(taskId(id)))));
+      },
+      PATCH: async (request, [id]) => {
+        const { priority } = parseOrThrow(PriorityChange, readJsonBody(request, MAX_BODY_BYTES));
+        const { store, control } = getServices();
+        return json(200, toView(await store.resolve(await control.apply(taskId(id), { action: 'priority', priority }, request.actor))));
+      },
+    },
+  },
+  {
+    pattern: /^\/tasks\/([^/]+)\/(pause|resume|cancel|retry)\/?$/,
+    methods: {
+      POST: async (request, [id, action]) => {
+        const task = await getServices().control.apply(taskId(id), { action } as ControlRequest, request.actor);
+        return json(202, toView(await getServices().store.resolve(task)));
       },
     },
   },

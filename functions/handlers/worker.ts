@@ -6,8 +6,9 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { numberEnv } from '#core/config.ts';
 import { parseMessage } from '#core/dispatch.ts';
-import { runAttempt } from '#core/execution.ts';
+import { processMessage } from '#core/execution.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { getServices } from './services.ts';
 
@@ -17,17 +18,22 @@ const ACTOR = 'system';
 
 async function handleRecord(record: SQSRecord): Promise<void> {
   const message = parseMessage(record.body);
-  const { store } = getServices();
-  const started = await store.start(message.id, message.v, message.a, ACTOR);
-  if (!started) {
+  const outcome = await processMessage(message, {
+    store: getServices().store,
+    registry: taskRegistry,
+    actor: ACTOR,
+    receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
+    cancelGraceMs: numberEnv('SLUICE_CANCEL_GRACE_MS', 5000),
+    controlPollMs: numberEnv('SLUICE_CONTROL_POLL_MS', 2000),
+  });
+  if (outcome.kind === 'stale') {
     logger.debug('stale message dropped', { taskId: message.id, version: message.v });
     return;
   }
-  const log = logger.createChild({
-    persistentKeys: { taskId: started.id, type: started.type, attempt: started.attempt, lane: started.priority },
-  });
-  const { final, end } = await runAttempt(started, { store, registry: taskRegistry, actor: ACTOR });
-  log.info('attempt ended', { outcome: end.kind, status: final?.status ?? 'superseded' });
+  const task = outcome.task;
+  const keys = { taskId: task.id, type: task.type, attempt: task.attempt, lane: task.priority };
+  if (outcome.kind === 'poisoned') logger.error('task failed as poison: its worker kept dying', keys);
+  else logger.info('attempt ended', { ...keys, outcome: outcome.report.end.kind, status: outcome.report.final?.status ?? 'superseded' });
 }
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>

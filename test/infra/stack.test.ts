@@ -53,7 +53,7 @@ describe('event source mappings', () => {
   it('feeds the worker from each short-task lane with partial batch failures and the lane concurrency', () => {
     const sqsMappings = resourcesOf('AWS::Lambda::EventSourceMapping')
       .map(([, m]) => m.Properties)
-      .filter((p) => JSON.stringify(p.EventSourceArn).includes('Lanes'));
+      .filter((p) => JSON.stringify(p.FunctionName).includes('Worker'));
     const workerLanes = LANES.filter((l) => l.consumer === 'worker');
     expect(sqsMappings).toHaveLength(workerLanes.length);
     for (const m of sqsMappings) {
@@ -65,12 +65,12 @@ describe('event source mappings', () => {
     );
   });
 
-  it('invokes the dispatcher only for tasks entering QUEUED, retrying from the failed record', () => {
+  it('invokes the dispatcher only for tasks entering QUEUED or SCHEDULED, retrying from the failed record', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       StartingPosition: 'TRIM_HORIZON',
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ dynamodb: { NewImage: { status: { S: ['QUEUED'] } } } }) }] },
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ dynamodb: { NewImage: { status: { S: ['QUEUED', 'SCHEDULED'] } } } }) }] },
     });
   });
 });
@@ -131,5 +131,25 @@ describe('HTTP API', () => {
       ].sort(),
     );
     for (const r of routes) expect(r.AuthorizationType).toBe('AWS_IAM');
+  });
+});
+
+describe('recovery', () => {
+  it('runs the sweeper every minute', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
+  });
+
+  it('gives the sweeper a keys-only sparse index to query', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [
+        Match.objectLike({ IndexName: 'sweep', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+      ],
+    });
+    expect(actionsOf('SweepSweeper')).toContain('dynamodb:Query');
+  });
+
+  it('drains every lane DLQ into the dead-letter handler', () => {
+    const dlqMappings = resourcesOf('AWS::Lambda::EventSourceMapping').filter(([, m]) => JSON.stringify(m.Properties.FunctionName).includes('DeadLetter'));
+    expect(dlqMappings).toHaveLength(LANES.length);
   });
 });

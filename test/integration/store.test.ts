@@ -31,16 +31,16 @@ describe('TaskStore', () => {
 
   it('starts a task once per version: a duplicate or stale message gets nothing', async () => {
     const task = await submit();
-    const started = await store.start(task.id, 1, 1, 'system');
+    const started = (await store.start({ id: task.id, v: 1, a: 1 }, 'system')).started;
     expect(started).toMatchObject({ status: 'RUNNING', version: 2, attempt: 1 });
     expect(started?.startedAt).toBeTypeOf('number');
-    expect(await store.start(task.id, 1, 1, 'system')).toBeUndefined();
+    expect((await store.start({ id: task.id, v: 1, a: 1 }, 'system')).started).toBeUndefined();
     expect((await store.get(task.id)).version).toBe(2);
   });
 
   it('refuses a transition written against an old version, reporting the current item', async () => {
     const task = await submit();
-    const started = await store.start(task.id, 1, 1, 'system');
+    const started = (await store.start({ id: task.id, v: 1, a: 1 }, 'system')).started;
     if (!started) throw new Error('not started');
     await store.transition(started, { action: 'succeed', reason: 'completed', actor: 'system', set: { result: '1' } });
     const attempt = store.transition(started, { action: 'fail', reason: 'x', actor: 'system' });
@@ -50,7 +50,7 @@ describe('TaskStore', () => {
 
   it('appends one history entry per transition, in order', async () => {
     const task = await submit();
-    const started = await store.start(task.id, 1, 1, 'system');
+    const started = (await store.start({ id: task.id, v: 1, a: 1 }, 'system')).started;
     if (!started) throw new Error('not started');
     await store.transition(started, { action: 'succeed', reason: 'completed', actor: 'system', set: { result: '1' } });
     const events = await store.events(task.id);
@@ -65,7 +65,7 @@ describe('TaskStore', () => {
     expect(raw.payload).toBeUndefined();
     expect(raw.payloadRef).toBe(true);
     expect(JSON.parse((await store.resolve(raw)).payload ?? '')).toEqual(big);
-    const started = await store.start(task.id, 1, 1, 'system');
+    const started = (await store.start({ id: task.id, v: 1, a: 1 }, 'system')).started;
     if (!started) throw new Error('not started');
     const done = await store.transition(started, {
       action: 'succeed',
@@ -79,7 +79,7 @@ describe('TaskStore', () => {
 
   it('returns progress writes with the item, without changing the version', async () => {
     const task = await submit();
-    const started = await store.start(task.id, 1, 1, 'system');
+    const started = (await store.start({ id: task.id, v: 1, a: 1 }, 'system')).started;
     if (!started) throw new Error('not started');
     const after = await store.progress(task.id, 2, { percent: 40, message: 'going', updatedAt: 1 }, '{"step":2}');
     expect(after).toMatchObject({ version: 2, progress: { percent: 40, message: 'going' }, checkpoint: '{"step":2}' });
@@ -89,7 +89,7 @@ describe('TaskStore', () => {
   it(`caps the history at ${HISTORY_CAP} entries and counts what it dropped`, async () => {
     let task = await store.get((await submit()).id);
     for (let i = 0; i < HISTORY_CAP + 5; i++) {
-      const started = await store.start(task.id, task.version, task.attempt + 1, 'system');
+      const started = (await store.start({ id: task.id, v: task.version, a: task.attempt + 1 }, 'system')).started;
       if (!started) throw new Error('not started');
       task = await store.transition(started, { action: 'yield', reason: 'paused', actor: 'system', set: { attempt: started.attempt - 1 } });
       task = await store.transition(task, { action: 'resume', reason: 'resumed', actor: 'tester' });

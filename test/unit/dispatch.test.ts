@@ -32,6 +32,11 @@ describe('dispatch', () => {
     for (const status of ['RUNNING', 'PAUSED', 'SUCCEEDED', 'SCHEDULED'] as const) expect(dispatchFor(task({ status }), 0)).toBeUndefined();
   });
 
+  it('sends a scheduled task due within 15 minutes with a delay, and leaves later ones to the sweeper', () => {
+    expect(dispatchFor(task({ status: 'SCHEDULED', runAt: 60_000 }), 0)).toMatchObject({ delaySeconds: 60, message: { v: 4 } });
+    expect(dispatchFor(task({ status: 'SCHEDULED', runAt: 901_000 }), 0)).toBeUndefined();
+  });
+
   it('delays a retry until its backoff ends, within the SQS limit', () => {
     expect(dispatchFor(task({ notBefore: 10_500 }), 0)?.delaySeconds).toBe(11);
     expect(dispatchFor(task({ notBefore: 10_000_000 }), 0)?.delaySeconds).toBe(900);

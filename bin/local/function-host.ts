@@ -1,0 +1,120 @@
+/**
+ * Runs a handler module the way Lambda does: in execution environments (child processes) that
+ * are reused while warm, one invocation at a time each, killed at the function's timeout, limited
+ * in memory. A task that crashes its process (exit, out of memory, timeout) fails that invocation
+ * only; the environment is replaced, as Lambda replaces a crashed one.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const CHILD = fileURLToPath(new URL('./function-child.ts', import.meta.url));
+
+export class InvocationError extends Error {
+  override name = 'InvocationError';
+  constructor(
+    message: string,
+    readonly kind: 'timeout' | 'crash' | 'error',
+  ) {
+    super(message);
+  }
+}
+
+export interface FunctionHostOptions {
+  /** Handler module (absolute path) and its export. */
+  module: string;
+  exportName?: string;
+  timeoutMs: number;
+  memoryMb?: number;
+  /** Extra environment (the rest is inherited). */
+  env?: Record<string, string>;
+}
+
+interface Environment {
+  child: ChildProcess;
+  ready: Promise<void>;
+}
+
+let nextId = 0;
+
+export class FunctionHost {
+  private readonly idle: Environment[] = [];
+  private readonly all = new Set<ChildProcess>();
+
+  constructor(private readonly options: FunctionHostOptions) {}
+
+  /** Start `count` environments ahead of need (Lambda's provisioned concurrency). */
+  async prewarm(count: number): Promise<void> {
+    const started = Array.from({ length: count }, () => this.spawn());
+    await Promise.all(started.map((e) => e.ready));
+    this.idle.push(...started);
+  }
+
+  private spawn(): Environment {
+    const child = fork(CHILD, [this.options.module, this.options.exportName ?? 'handler'], {
+      execArgv: ['--import', 'tsx', `--max-old-space-size=${this.options.memoryMb ?? 256}`],
+      env: { ...process.env, ...this.options.env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.all.add(child);
+    child.once('exit', () => this.all.delete(child));
+    const ready = new Promise<void>((resolve, reject) => {
+      child.once('message', (m: { type?: string }) => (m.type === 'ready' ? resolve() : reject(new Error('bad start'))));
+      child.once('exit', (code) => reject(new InvocationError(`environment exited during init (code ${code})`, 'crash')));
+    });
+    ready.catch(() => {});
+    return { child, ready };
+  }
+
+  async invoke<T>(event: unknown): Promise<T> {
+    let env = this.idle.pop();
+    while (env && (env.child.exitCode !== null || env.child.signalCode !== null)) env = this.idle.pop();
+    env ??= this.spawn();
+    await env.ready;
+    const { child } = env;
+    const id = ++nextId;
+    const deadline = Date.now() + this.options.timeoutMs;
+    try {
+      const result = await new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new InvocationError(`Task timed out after ${this.options.timeoutMs / 1000} seconds`, 'timeout'));
+        }, this.options.timeoutMs);
+        const onMessage = (m: { id: number; ok: boolean; result?: T; error?: string }) => {
+          if (m.id !== id) return;
+          cleanup();
+          if (m.ok) resolve(m.result as T);
+          else reject(new InvocationError(m.error ?? 'handler error', 'error'));
+        };
+        const onExit = (code: number | null, signal: string | null) => {
+          cleanup();
+          reject(new InvocationError(`Runtime exited (code ${code}, signal ${signal}) during the invocation`, 'crash'));
+        };
+        const cleanup = () => {
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+        };
+        child.on('message', onMessage);
+        child.once('exit', onExit);
+        child.send({ id, event, deadline });
+      });
+      this.idle.push(env);
+      return result;
+    } catch (error) {
+      if (error instanceof InvocationError && error.kind === 'error') this.idle.push(env);
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const exits = [...this.all].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    );
+    await Promise.all(exits);
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Dead-letter handler: messages that reached a lane's DLQ. Marks their task FAILED with reason
+ * `poison` (or re-sends a task that never started), so nothing stays RUNNING or QUEUED forever.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { recoverDeadLetter } from '#core/dead-letters.ts';
+import { parseMessage } from '#core/dispatch.ts';
+import { getServices } from './services.ts';
+
+const logger = new Logger({ serviceName: 'sluice-dead-letter' });
+const processor = new BatchProcessor(EventType.SQS);
+
+async function handleRecord(record: SQSRecord): Promise<void> {
+  let message: ReturnType<typeof parseMessage>;
+  try {
+    message = parseMessage(record.body);
+  } catch {
+    logger.error('not a task message; dropped', { body: record.body.slice(0, 200) });
+    return;
+  }
+  const outcome = await recoverDeadLetter(getServices().store, message, Number(record.attributes.ApproximateReceiveCount ?? 0));
+  logger.warn('dead letter handled', { taskId: message.id, version: message.v, outcome });
+}
+
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  processPartialResponse(event, handleRecord, processor, { context });

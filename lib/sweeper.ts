@@ -1,0 +1,35 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Construct } from 'constructs';
+import { handlerEntry, SluiceFunction } from './sluice-function.ts';
+
+export interface SweeperProps {
+  readonly table: ITable;
+  /**
+   * How often the sweeper runs.
+   * @default Duration.minutes(1)
+   */
+  readonly interval?: Duration;
+}
+
+/** Promotes due SCHEDULED tasks and recovers expired leases, reading only the sparse sweep index. */
+export class Sweeper extends Construct {
+  readonly handler: SluiceFunction;
+  readonly rule: Rule;
+
+  constructor(scope: Construct, id: string, props: SweeperProps) {
+    super(scope, id);
+    this.handler = new SluiceFunction(this, 'Sweeper', {
+      entry: handlerEntry('sweeper'),
+      description: 'Sluice sweeper: due tasks, expired leases, aging',
+      timeout: Duration.seconds(55),
+      environment: { TABLE_NAME: props.table.tableName },
+    });
+    // Query on the sweep index (the grant covers the table's indexes), reads and conditional updates.
+    props.table.grant(this.handler, 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+    this.rule = new Rule(this, 'Schedule', { schedule: Schedule.rate(props.interval ?? Duration.minutes(1)) });
+    this.rule.addTarget(new LambdaFunction(this.handler, { retryAttempts: 0 }));
+  }
+}
