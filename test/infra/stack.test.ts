@@ -141,15 +141,15 @@ describe('recovery', () => {
 
   it('gives the sweeper a keys-only sparse index to query', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      GlobalSecondaryIndexes: [
-        Match.objectLike({ IndexName: 'sweep', Projection: { ProjectionType: 'KEYS_ONLY' } }),
-      ],
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'sweep', Projection: { ProjectionType: 'KEYS_ONLY' } })],
     });
     expect(actionsOf('SweepSweeper')).toContain('dynamodb:Query');
   });
 
   it('drains every lane DLQ into the dead-letter handler', () => {
-    const dlqMappings = resourcesOf('AWS::Lambda::EventSourceMapping').filter(([, m]) => JSON.stringify(m.Properties.FunctionName).includes('DeadLetter'));
+    const dlqMappings = resourcesOf('AWS::Lambda::EventSourceMapping').filter(([, m]) =>
+      JSON.stringify(m.Properties.FunctionName).includes('DeadLetter'),
+    );
     expect(dlqMappings).toHaveLength(LANES.length);
   });
 });

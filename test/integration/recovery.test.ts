@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dynamo } from '#core/clients.ts';
+import { TaskControl } from '#core/control.ts';
+import { recoverDeadLetter } from '#core/dead-letters.ts';
+import { processMessage } from '#core/execution.ts';
+import { IdempotencyStore } from '#core/idempotency.ts';
+import { TaskStore } from '#core/store.ts';
+import { TaskSubmitter } from '#core/submission.ts';
+import { sweep } from '#core/sweeper.ts';
+import { taskRegistry } from '#tasks/index.ts';
+import { provisionForTest, type TestResources } from '../support/aws.ts';
+
+let resources: TestResources;
+let store: TaskStore;
+let submitter: TaskSubmitter;
+beforeAll(async () => {
+  resources = await provisionForTest('recovery');
+  store = new TaskStore(dynamo(), resources.tableName);
+  submitter = new TaskSubmitter(store, new IdempotencyStore(dynamo(), resources.tableName), taskRegistry);
+});
+afterAll(() => resources.cleanup());
+
+const submit = async (body: object) => (await submitter.submit(body, { actor: 'tester' })).value;
+
+describe('the sweeper', () => {
+  it('promotes SCHEDULED tasks when they are due, and only then', async () => {
+    const inAnHour = new Date(Date.now() + 3600_000).toISOString();
+    const task = await submit({ type: 'echo', runAt: inAnHour });
+    expect(task.status).toBe('SCHEDULED');
+    expect((await sweep(store)).promoted).not.toContain(task.id);
+    const later = await sweep(store, Date.now() + 3601_000);
+    expect(later.promoted).toContain(task.id);
+    const promoted = await store.get(task.id);
+    expect(promoted.status).toBe('QUEUED');
+    expect(promoted.sweepAt).toBeUndefined(); // out of the sparse index once queued
+    expect((await store.events(task.id)).at(-1)).toMatchObject({ from: 'SCHEDULED', to: 'QUEUED', reason: 'due', actor: 'sweeper' });
+  });
+
+  it('does not see finished or queued tasks at all', async () => {
+    const queued = await submit({ type: 'echo' });
+    const ids = await store.dueForSweep(Date.now() + 10 * 365 * 86400_000);
+    expect(ids).not.toContain(queued.id);
+  });
+});
+
+describe('dead letters', () => {
+  it('fail a task whose claiming message kept crashing its worker, with reason poison', async () => {
+    const task = await submit({ type: 'echo', maxAttempts: 10 });
+    const { started } = await store.start({ id: task.id, v: 1, a: 1 }, 'system');
+    expect(started?.status).toBe('RUNNING');
+    expect(await recoverDeadLetter(store, { id: task.id, v: 1, a: 1 }, 5)).toBe('failed-poison');
+    const failed = await store.get(task.id);
+    expect(failed).toMatchObject({ status: 'FAILED', error: { code: 'poison' } });
+  });
+
+  it('re-send a task that never started, and ignore stale messages', async () => {
+    const task = await submit({ type: 'echo' });
+    expect(await recoverDeadLetter(store, { id: task.id, v: 1, a: 1 }, 5)).toBe('redispatched');
+    const again = await store.get(task.id);
+    expect(again).toMatchObject({ status: 'QUEUED', version: 2 });
+    expect(await recoverDeadLetter(store, { id: task.id, v: 1, a: 1 }, 5)).toBe('stale');
+  });
+});
+
+describe('a redelivered message', () => {
+  const options = { store: undefined as unknown as TaskStore, registry: taskRegistry, actor: 'system' };
+
+  it('is stale on its first delivery after the task moved on', async () => {
+    const task = await submit({ type: 'echo' });
+    await new TaskControl(store).apply(task.id, { action: 'priority', priority: 'high' }, 'tester');
+    const outcome = await processMessage({ id: task.id, v: 1, a: 1 }, { ...options, store, receiveCount: 1 });
+    expect(outcome.kind).toBe('stale');
+  });
+
+  it('takes over from a dead worker with the next attempt', async () => {
+    const task = await submit({ type: 'echo', payload: 'again' });
+    await store.start({ id: task.id, v: 1, a: 1 }, 'system'); // this worker then "dies"
+    const outcome = await processMessage({ id: task.id, v: 1, a: 1 }, { ...options, store, receiveCount: 2 });
+    expect(outcome.kind).toBe('ran');
+    expect(await store.get(task.id)).toMatchObject({ status: 'SUCCEEDED', attempt: 2 });
+  });
+});
