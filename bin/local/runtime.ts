@@ -84,6 +84,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   process.env.TABLE_NAME = resources.tableName;
   for (const lane of LANES) process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
   process.env.SLUICE_LOCAL_ACTOR = 'local';
+  process.env.SLUICE_WORKER_TIMEOUT_SECONDS = String(workerTimeoutSeconds);
   process.env.POWERTOOLS_LOG_LEVEL ??= options.quiet ? 'ERROR' : 'WARN';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

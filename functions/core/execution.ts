@@ -247,53 +247,77 @@ class AttemptContext {
 }
 
 export interface MessageOptions extends AttemptOptions {
-  /** How many times SQS has delivered this message (ApproximateReceiveCount). */
-  receiveCount: number;
+  /** The worker function's timeout, in milliseconds. */
+  workerTimeoutMs: number;
 }
 
-export type MessageOutcome =
-  | { kind: 'ran'; task: TaskRecord; report: AttemptReport }
-  /** The message was stale (duplicate, or the task moved on): nothing to do. */
+export type ClaimOutcome =
+  | { kind: 'started'; task: TaskRecord }
+  /** The message was stale (duplicate, or the task moved on): delete it. */
   | { kind: 'stale' }
-  /** The worker that held this message died; the task failed as poison (no attempts left). */
+  /**
+   * The attempt this message started may still be running (a duplicate delivery): keep the
+   * message, which comes back after the visibility timeout as that attempt's watchdog.
+   */
+  | { kind: 'held' }
+  /** The worker that held this message died and no attempts are left: the task failed as poison. */
   | { kind: 'poisoned'; task: TaskRecord };
 
+export type MessageOutcome = Exclude<ClaimOutcome, { kind: 'started' }> | { kind: 'ran'; task: TaskRecord; report: AttemptReport };
+
+export interface ClaimOptions {
+  /** The worker function's timeout: an attempt started longer ago than this has certainly stopped. */
+  workerTimeoutMs: number;
+  now?: number;
+}
+
 /**
- * Handle one task message: claim the task, or — when this is a redelivery of the message that
- * started the current attempt, so its worker died (crash, timeout, out of memory) — take over
- * with a new attempt, or fail the task as poison when no attempts are left.
+ * Claim the task a message names: start it, or — when the message started the current attempt
+ * and that attempt's worker is certainly gone (started longer ago than the worker's timeout:
+ * crash, timeout, out of memory) — take over with a new attempt, or fail the task as poison when
+ * no attempts are left.
  */
-export async function processMessage(message: TaskMessage, options: MessageOptions): Promise<MessageOutcome> {
-  const { store, actor } = options;
-  const claim = await store.start(message, actor);
-  let started = claim.started;
+export async function claimMessage(message: TaskMessage, store: TaskStore, actor: string, options: ClaimOptions): Promise<ClaimOutcome> {
+  const now = options.now ?? Date.now();
+  const claim = await store.start(message, actor, now);
+  if (claim.started) return { kind: 'started', task: claim.started };
   const current = claim.current;
-  if (!started) {
-    if (current?.status !== 'RUNNING' || current.claim !== message.v || options.receiveCount < 2) return { kind: 'stale' };
-    const lost = {
-      code: 'worker-lost',
-      message: `the worker running attempt ${current.attempt} stopped (crash, timeout or out of memory)`,
-    };
+  if (current?.status !== 'RUNNING' || current.claim !== message.v) return { kind: 'stale' };
+  if (now < (current.startedAt ?? 0) + options.workerTimeoutMs) return { kind: 'held' };
+  const lost = { code: 'worker-lost', message: `the worker running attempt ${current.attempt} stopped (crash, timeout or out of memory)` };
+  try {
     if (current.attempt >= current.maxAttempts) {
       const task = await store.transition(current, {
         action: 'fail',
         reason: 'poison',
         actor,
-        set: { error: { code: 'poison', message: `${lost.message}; no attempts left` }, finishedAt: Date.now() },
+        set: { error: { code: 'poison', message: `${lost.message}; no attempts left` }, finishedAt: now },
         remove: ['control'],
+        now,
       });
       return { kind: 'poisoned', task };
     }
-    started = await store.transition(current, {
+    const task = await store.transition(current, {
       action: 'restart',
       reason: 'worker-lost',
       actor,
-      set: { attempt: current.attempt + 1, startedAt: Date.now(), error: lost },
+      set: { attempt: current.attempt + 1, startedAt: now, error: lost },
       entries: [
         { from: 'RUNNING', to: 'QUEUED', reason: 'worker-lost' },
         { from: 'QUEUED', to: 'RUNNING', reason: 'start' },
       ],
+      now,
     });
+    return { kind: 'started', task };
+  } catch (error) {
+    if (error instanceof StaleVersion) return { kind: 'stale' }; // another delivery took over first
+    throw error;
   }
-  return { kind: 'ran', task: started, report: await runAttempt(started, options) };
+}
+
+/** Handle one task message: claim the task, run the attempt, record its outcome. */
+export async function processMessage(message: TaskMessage, options: MessageOptions): Promise<MessageOutcome> {
+  const claim = await claimMessage(message, options.store, options.actor, { workerTimeoutMs: options.workerTimeoutMs });
+  if (claim.kind !== 'started') return claim;
+  return { kind: 'ran', task: claim.task, report: await runAttempt(claim.task, options) };
 }

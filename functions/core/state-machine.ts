@@ -44,5 +44,13 @@ export const TRANSITIONS: Readonly<Record<TaskAction, TransitionRule>> = {
 
 export const canApply = (action: TaskAction, status: TaskStatus): boolean => TRANSITIONS[action].from.includes(status);
 
-/** Every (from, to) pair the machine allows; used by property tests to check recorded history. */
-export const LEGAL_EDGES: ReadonlySet<string> = new Set(Object.values(TRANSITIONS).flatMap((r) => r.from.map((f) => `${f}>${r.to}`)));
+/** Every (from, to) pair a history may record; property tests check recorded histories against it. */
+export const LEGAL_EDGES: ReadonlySet<string> = new Set([
+  ...Object.entries(TRANSITIONS)
+    .filter(([action]) => action !== 'restart') // recorded as RUNNING → QUEUED → RUNNING
+    .flatMap(([, r]) => r.from.map((f) => `${f}>${r.to}`)),
+  'null>QUEUED',
+  'null>SCHEDULED',
+  // annotations: a control request or a new priority, recorded as status → same status
+  ...(['SCHEDULED', 'QUEUED', 'RUNNING', 'PAUSED'] as const).map((s) => `${s}>${s}`),
+]);

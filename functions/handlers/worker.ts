@@ -9,6 +9,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { numberEnv } from '#core/config.ts';
 import { parseMessage } from '#core/dispatch.ts';
 import { processMessage } from '#core/execution.ts';
+import { WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { getServices } from './services.ts';
 
@@ -22,13 +23,17 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     store: getServices().store,
     registry: taskRegistry,
     actor: ACTOR,
-    receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
+    workerTimeoutMs: numberEnv('SLUICE_WORKER_TIMEOUT_SECONDS', WORKER_TIMEOUT_SECONDS) * 1000,
     cancelGraceMs: numberEnv('SLUICE_CANCEL_GRACE_MS', 5000),
     controlPollMs: numberEnv('SLUICE_CONTROL_POLL_MS', 2000),
   });
   if (outcome.kind === 'stale') {
     logger.debug('stale message dropped', { taskId: message.id, version: message.v });
     return;
+  }
+  if (outcome.kind === 'held') {
+    // Reported as a batch item failure: the message stays, and returns after the visibility timeout.
+    throw new Error(`task ${message.id}: its attempt may still be running; message kept as its watchdog`);
   }
   const task = outcome.task;
   const keys = { taskId: task.id, type: task.type, attempt: task.attempt, lane: task.priority };

@@ -63,19 +63,27 @@ describe('dead letters', () => {
 });
 
 describe('a redelivered message', () => {
-  const options = { store: undefined as unknown as TaskStore, registry: taskRegistry, actor: 'system' };
+  const options = { store: undefined as unknown as TaskStore, registry: taskRegistry, actor: 'system', workerTimeoutMs: 60_000 };
 
   it('is stale on its first delivery after the task moved on', async () => {
     const task = await submit({ type: 'echo' });
     await new TaskControl(store).apply(task.id, { action: 'priority', priority: 'high' }, 'tester');
-    const outcome = await processMessage({ id: task.id, v: 1, a: 1 }, { ...options, store, receiveCount: 1 });
+    const outcome = await processMessage({ id: task.id, v: 1, a: 1 }, { ...options, store });
     expect(outcome.kind).toBe('stale');
+  });
+
+  it('is held while the attempt it started may still be running', async () => {
+    const task = await submit({ type: 'echo' });
+    await store.start({ id: task.id, v: 1, a: 1 }, 'system');
+    const outcome = await processMessage({ id: task.id, v: 1, a: 1 }, { ...options, store });
+    expect(outcome.kind).toBe('held');
+    expect(await store.get(task.id)).toMatchObject({ status: 'RUNNING', attempt: 1, version: 2 });
   });
 
   it('takes over from a dead worker with the next attempt', async () => {
     const task = await submit({ type: 'echo', payload: 'again' });
-    await store.start({ id: task.id, v: 1, a: 1 }, 'system'); // this worker then "dies"
-    const outcome = await processMessage({ id: task.id, v: 1, a: 1 }, { ...options, store, receiveCount: 2 });
+    await store.start({ id: task.id, v: 1, a: 1 }, 'system', Date.now() - 61_000); // that worker is past its timeout
+    const outcome = await processMessage({ id: task.id, v: 1, a: 1 }, { ...options, store });
     expect(outcome.kind).toBe('ran');
     expect(await store.get(task.id)).toMatchObject({ status: 'SUCCEEDED', attempt: 2 });
   });

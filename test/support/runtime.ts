@@ -16,7 +16,7 @@ export interface Api {
   waitFor(id: string, statuses: string[] | ((t: Task) => boolean), timeoutMs?: number): Promise<Task>;
 }
 
-export type Task = Record<string, unknown> & { id: string; status: string };
+export type Task = Record<string, unknown> & { id: string; status: string; version: number };
 
 export async function startRuntime(name: string, options: LocalRuntimeOptions = {}): Promise<{ runtime: LocalRuntime; api: Api }> {
   const runtime = await startLocalRuntime({ port: 0, prefix: uniquePrefix(name), quiet: true, ...options });
