@@ -27,6 +27,8 @@ export interface FunctionHostOptions {
   memoryMb?: number;
   /** Extra environment (the rest is inherited). */
   env?: Record<string, string>;
+  /** Most environments alive at once (the function's total concurrency). */
+  maxEnvironments?: number;
 }
 
 interface Environment {
@@ -69,6 +71,15 @@ export class FunctionHost {
     let env = this.idle.pop();
     while (env && (env.child.exitCode !== null || env.child.signalCode !== null)) env = this.idle.pop();
     env ??= this.spawn();
+    // Keep one warm environment spare, as Lambda's warm pool does, so a burst on another lane
+    // does not pay a process start (which is far slower locally than a Lambda cold start).
+    if (this.idle.length === 0 && this.all.size < (this.options.maxEnvironments ?? 64)) {
+      const spare = this.spawn();
+      spare.ready.then(
+        () => this.idle.push(spare),
+        () => {},
+      );
+    }
     await env.ready;
     const { child } = env;
     const id = ++nextId;

@@ -99,6 +99,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     module: fileURLToPath(new URL('../../functions/handlers/worker.ts', import.meta.url)),
     timeoutMs: workerTimeoutSeconds * 1000,
     memoryMb: 256,
+    maxEnvironments: LANES.filter((l) => l.consumer === 'worker').reduce((n, l) => n + l.maxConcurrency, 0),
   });
   await worker.prewarm(LANES.filter((l) => l.consumer === 'worker').length);
   stops.unshift(() => worker.stop());

@@ -190,8 +190,9 @@ class AttemptContext {
     };
   }
 
+  // Both record what the task reports before checking for a stop request, so the outcome write
+  // (a pause, say) keeps the latest progress and checkpoint.
   private async progress(percent: number, message?: string): Promise<void> {
-    this.throwIfStopped();
     const clamped = Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0));
     this.progressToWrite = {
       percent: clamped,
@@ -199,13 +200,14 @@ class AttemptContext {
       updatedAt: this.now(),
     };
     this.progressDirty = true;
+    this.throwIfStopped();
     if (this.now() - this.lastWrite >= PROGRESS_INTERVAL_MS) await this.flush();
   }
 
   private async checkpoint(state: unknown): Promise<void> {
-    this.throwIfStopped();
     this.checkpointToWrite = JSON.stringify(state ?? null);
     this.checkpointDirty = true;
+    this.throwIfStopped();
     if (this.now() - this.lastWrite >= PROGRESS_INTERVAL_MS) await this.flush();
   }
 
