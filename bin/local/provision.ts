@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LANES, type LaneName, laneDlqName, laneQueueName } from '#core/lanes.ts';
-import { LANE_VISIBILITY_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { laneVisibilitySeconds } from '#core/limits.ts';
 import { TASK_TABLE } from '#core/table.ts';
 
 export interface Provisioned {
@@ -23,16 +23,17 @@ export interface Provisioned {
 
 export interface ProvisionOptions {
   prefix: string;
-  /** Lane visibility timeout; the local runtime shortens it together with the worker timeout. */
-  visibilityTimeoutSeconds?: number;
+  /** Lane visibility timeout by consumer; the local runtime shortens the workers' with their timeout. */
+  visibilityTimeoutSeconds?: number | ((consumer: 'worker' | 'launcher') => number);
 }
 
 const region = () => process.env.AWS_REGION ?? 'us-east-1';
 
 export async function provision({
   prefix,
-  visibilityTimeoutSeconds = LANE_VISIBILITY_TIMEOUT_SECONDS,
+  visibilityTimeoutSeconds = (c) => laneVisibilitySeconds(c),
 }: ProvisionOptions): Promise<Provisioned> {
+  const visibility = typeof visibilityTimeoutSeconds === 'number' ? () => visibilityTimeoutSeconds : visibilityTimeoutSeconds;
   const dynamodb = new DynamoDBClient({ region: region() });
   const sqs = new SQSClient({ region: region(), useQueueUrlAsEndpoint: false });
   const tableName = `${prefix}-tasks`;
@@ -91,7 +92,7 @@ export async function provision({
         new CreateQueueCommand({
           QueueName: laneQueueName(prefix, lane.name),
           Attributes: {
-            VisibilityTimeout: String(visibilityTimeoutSeconds),
+            VisibilityTimeout: String(visibility(lane.consumer)),
             RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: lane.maxReceiveCount }),
           },
         }),

@@ -10,9 +10,10 @@ import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSBatchResp
 import { numberEnv } from '#core/config.ts';
 import { DISPATCH_FILTER_PATTERN } from '#core/dispatch.ts';
 import { LANES, laneQueueEnv } from '#core/lanes.ts';
-import { WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { laneVisibilitySeconds, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { startMoto } from '../emulator.mjs';
 import { serveHttpApi } from './api-gateway.ts';
+import { EcsEmulator } from './ecs-emulator.ts';
 import { SqsEventSource, StreamEventSource } from './event-sources.ts';
 import { matchesFilter } from './filter.ts';
 import { FunctionHost, InvocationError } from './function-host.ts';
@@ -29,6 +30,10 @@ export interface LocalRuntimeOptions {
   visibilityTimeoutSeconds?: number;
   /** How often the sweeper runs. @default 5000 ms (every minute on AWS) */
   sweepIntervalMs?: number;
+  /** Most containers at once. @default 10 (or CONTAINER_CAP) */
+  containerCap?: number;
+  /** Container lease (heartbeat every third of it). @default 90 s (or SLUICE_LEASE_SECONDS) */
+  leaseSeconds?: number;
   /** Print nothing but errors. */
   quiet?: boolean;
 }
@@ -37,6 +42,8 @@ export interface LocalRuntime {
   url: string;
   endpoint: string;
   resources: Provisioned;
+  /** The local ECS: containers are child processes. */
+  containers: EcsEmulator;
   stop(): Promise<void>;
 }
 
@@ -80,11 +87,26 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // Otherwise a live invocation's message would be redelivered and taken for a dead worker's.
     throw new Error(`visibility timeout (${visibilityTimeoutSeconds} s) must exceed the worker timeout (${workerTimeoutSeconds} s)`);
   }
-  const resources = await provision({ prefix: options.prefix ?? 'sluice-local', visibilityTimeoutSeconds });
+  const resources = await provision({
+    prefix: options.prefix ?? 'sluice-local',
+    visibilityTimeoutSeconds: (consumer) => (consumer === 'worker' ? visibilityTimeoutSeconds : laneVisibilitySeconds('launcher')),
+  });
   process.env.TABLE_NAME = resources.tableName;
   for (const lane of LANES) process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
   process.env.SLUICE_LOCAL_ACTOR = 'local';
   process.env.SLUICE_WORKER_TIMEOUT_SECONDS = String(workerTimeoutSeconds);
+  if (options.leaseSeconds !== undefined) process.env.SLUICE_LEASE_SECONDS = String(options.leaseSeconds);
+  if (options.containerCap !== undefined) process.env.CONTAINER_CAP = String(options.containerCap);
+
+  // ECS, played by child processes behind an ECS-speaking endpoint.
+  const containers = new EcsEmulator({ env: {}, quiet: options.quiet });
+  process.env.AWS_ENDPOINT_URL_ECS = await containers.start();
+  stops.unshift(() => containers.stopAll());
+  process.env.CLUSTER_ARN = 'arn:aws:ecs:us-east-1:000000000000:cluster/sluice-local';
+  process.env.TASK_DEFINITION_ARN = 'sluice-runner';
+  process.env.CONTAINER_NAME = 'runner';
+  process.env.SUBNETS = 'local';
+  process.env.SLUICE_CONTAINERS = 'enabled';
   process.env.POWERTOOLS_LOG_LEVEL ??= options.quiet ? 'ERROR' : 'WARN';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -92,6 +114,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const intake = await import('#handlers/intake.ts');
   const dispatcher = await import('#handlers/dispatcher.ts');
   const deadLetter = await import('#handlers/dead-letter.ts');
+  const launcher = await import('#handlers/launcher.ts');
   const sweeper = await import('#handlers/sweeper.ts');
   // Workers run in their own processes, like Lambda execution environments, so a task that
   // crashes or hangs takes down only its own invocation.
@@ -142,6 +165,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     stops.unshift(() => dlq.stop());
   }
 
+  const long = LANES.find((l) => l.consumer === 'launcher');
+  if (long) {
+    const source = new SqsEventSource({
+      queueUrl: resources.queueUrls[long.name],
+      queueArn: `arn:aws:sqs:${process.env.AWS_REGION}:000000000000:${long.name}`,
+      batchSize: long.batchSize,
+      maxConcurrency: long.maxConcurrency,
+      invoke: (event: SQSEvent) => launcher.handler(event, lambdaContext('launcher', 60_000)),
+      onError: onError('long lane'),
+    });
+    source.start();
+    stops.unshift(() => source.stop());
+  }
+
   const sweepTimer = setInterval(
     () => void sweeper.handler().catch(onError('sweeper')),
     options.sweepIntervalMs ?? numberEnv('SLUICE_SWEEP_INTERVAL_MS', 5000),
@@ -163,6 +200,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     url,
     endpoint,
     resources,
+    containers,
     stop: () => {
       stopped ??= (async () => {
         for (const stop of stops) await stop().catch(onError('stop'));

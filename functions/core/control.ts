@@ -47,7 +47,7 @@ export function decideControl(task: TaskRecord, request: ControlRequest, now: nu
       if (status === 'RUNNING') {
         if (task.control === 'cancel') return { kind: 'rejected' };
         if (task.control === 'pause') return { kind: 'unchanged' };
-        return { kind: 'annotate', reason: 'pause-requested', set: { control: 'pause' }, bumpVersion: false };
+        return { kind: 'annotate', reason: 'pause-requested', set: { control: 'pause', controlAt: now }, bumpVersion: false };
       }
       return { kind: 'unchanged' }; // PAUSED
     case 'resume':
@@ -60,7 +60,7 @@ export function decideControl(task: TaskRecord, request: ControlRequest, now: nu
     case 'cancel':
       if (status === 'RUNNING') {
         if (task.control === 'cancel') return { kind: 'unchanged' };
-        return { kind: 'annotate', reason: 'cancel-requested', set: { control: 'cancel' }, bumpVersion: false };
+        return { kind: 'annotate', reason: 'cancel-requested', set: { control: 'cancel', controlAt: now }, bumpVersion: false };
       }
       return { kind: 'transition', action: 'cancel', reason: 'cancelled', set: { finishedAt: now } };
     case 'priority':

@@ -31,8 +31,9 @@ export const DISPATCH_FILTER_PATTERN = { dynamodb: { NewImage: { status: { S: ['
  * A SCHEDULED task due within SQS's delay limit is sent now with a delay (the worker moves it
  * through QUEUED when it starts it); one due later is left to the sweeper.
  */
-export function dispatchFor(image: TaskRecord | undefined, now: number): Dispatch | undefined {
-  if (!image) return undefined;
+export function dispatchFor(image: TaskRecord | undefined, now: number, previous?: TaskRecord): Dispatch | undefined {
+  // Only a new version is news: writes that keep the version (a launch lease, say) send nothing.
+  if (!image || (previous && previous.version === image.version)) return undefined;
   const due = image.status === 'SCHEDULED' ? image.runAt : image.notBefore;
   if (image.status === 'SCHEDULED' && (due === undefined || due - now > MAX_SQS_DELAY_SECONDS * 1000)) return undefined;
   if (image.status !== 'QUEUED' && image.status !== 'SCHEDULED') return undefined;

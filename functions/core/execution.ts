@@ -36,6 +36,8 @@ export interface AttemptOptions {
   cancelGraceMs?: number;
   /** How often a running task's control requests are polled when it writes no progress. */
   controlPollMs?: number;
+  /** Container attempts hold a lease, renewed by a heartbeat every third of it (the heartbeat also polls control). */
+  lease?: { seconds: number };
   now?: () => number;
 }
 
@@ -55,7 +57,8 @@ export async function runAttempt(started: TaskRecord, options: AttemptOptions): 
   const end = await attempt.execute();
   const definitionPolicy = (() => {
     try {
-      return options.registry.get(started.type).retry;
+      const d = options.registry.get(started.type);
+      return { ...d.retry, onTimeout: d.onTimeout, containerTimeoutSeconds: d.containerTimeoutSeconds };
     } catch {
       return undefined;
     }
@@ -125,7 +128,9 @@ class AttemptContext {
       return { kind: 'errored', error: { code: 'invalid-payload', message: parsed.error.message }, retryable: false };
     }
     const timer = setTimeout(() => this.controller.abort(new TaskInterrupted('timeout')), task.timeoutSeconds * 1000);
-    const poll = setInterval(() => void this.pollControl(), this.options.controlPollMs ?? CONTROL_POLL_MS);
+    const poll = this.options.lease
+      ? setInterval(() => void this.heartbeat(), (this.options.lease.seconds * 1000) / 3)
+      : setInterval(() => void this.pollControl(), this.options.controlPollMs ?? CONTROL_POLL_MS);
     const onEvict = () => this.controller.abort(new TaskInterrupted('evicted'));
     evict?.addEventListener('abort', onEvict, { once: true });
     if (evict?.aborted) onEvict();
@@ -211,20 +216,30 @@ class AttemptContext {
     if (this.now() - this.lastWrite >= PROGRESS_INTERVAL_MS) await this.flush();
   }
 
-  /** One write for pending progress and checkpoint; its returned item carries any control request. */
+  /** One write for pending progress and checkpoint (and the lease); its returned item carries any control request. */
   async flush(): Promise<void> {
-    if (!this.progressDirty && !this.checkpointDirty) return;
+    if (!this.progressDirty && !this.checkpointDirty && !this.options.lease) return;
     this.lastWrite = this.now();
-    const progress = this.progressToWrite ?? this.latest.progress ?? { percent: 0, updatedAt: this.now() };
-    this.latest = await this.options.store.progress(
-      this.latest.id,
-      this.latest.version,
-      progress,
-      this.checkpointDirty ? this.checkpointToWrite : undefined,
-    );
+    this.latest = await this.options.store.touch(this.latest.id, this.latest.version, {
+      progress: this.progressDirty ? this.progressToWrite : undefined,
+      checkpoint: this.checkpointDirty ? this.checkpointToWrite : undefined,
+      leaseUntil: this.options.lease ? this.now() + this.options.lease.seconds * 1000 : undefined,
+    });
     this.progressDirty = false;
     this.checkpointDirty = false;
     this.throwIfStopped();
+  }
+
+  /** Renew the lease (with any pending progress); the returned item carries control requests. */
+  private async heartbeat(): Promise<void> {
+    if (this.controller.signal.aborted) return;
+    try {
+      await this.flush();
+    } catch (error) {
+      if (error instanceof TaskInterrupted) return; // the abort already carries it
+      // A lost fence (the sweeper recovered the task) or a failed write: stop, record nothing more.
+      if (error instanceof StaleVersion) this.controller.abort(new TaskInterrupted('evicted'));
+    }
   }
 
   /** Between progress writes, look for a pause or cancel request (skipped right after a write). */

@@ -45,7 +45,8 @@ export const LANES: readonly LaneDefinition[] = [
     batchingWindowSeconds: 0,
   },
   { name: 'low', consumer: 'worker', batchSize: 10, maxConcurrency: 5, maxReceiveCount: 5, agingSeconds: 1800, batchingWindowSeconds: 0 },
-  { name: 'long', consumer: 'launcher', batchSize: 1, maxConcurrency: 5, maxReceiveCount: 5, agingSeconds: 0, batchingWindowSeconds: 0 },
+  // The launcher holds messages back while the container cap is full, so they are received often.
+  { name: 'long', consumer: 'launcher', batchSize: 1, maxConcurrency: 2, maxReceiveCount: 100, agingSeconds: 0, batchingWindowSeconds: 0 },
 ];
 
 export function laneDefinition(name: LaneName): LaneDefinition {

@@ -27,3 +27,18 @@ export const MAX_SCHEDULE_AHEAD_SECONDS = 365 * 24 * 3600;
 export const MAX_SQS_DELAY_SECONDS = 900;
 /** Idempotency keys are remembered this long. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
+
+/** The launcher only calls RunTask; a minute is plenty. */
+export const LAUNCHER_TIMEOUT_SECONDS = 60;
+/** Visibility timeout of a lane: six times the timeout of the function that drains it. */
+export const laneVisibilitySeconds = (consumer: 'worker' | 'launcher', workerTimeoutSeconds = WORKER_TIMEOUT_SECONDS): number =>
+  6 * (consumer === 'worker' ? workerTimeoutSeconds : LAUNCHER_TIMEOUT_SECONDS);
+
+/** A container attempt's lease; its runner heartbeats every third of it. */
+export const DEFAULT_LEASE_SECONDS = 90;
+/** How long a launched container may take to start its task before the sweeper re-dispatches it. */
+export const LAUNCH_GRACE_SECONDS = 300;
+/** Default timeout of an attempt moved to a container after its Lambda attempt timed out. */
+export const DEFAULT_CONTAINER_TIMEOUT_SECONDS = 3600;
+/** Most containers running at once. */
+export const DEFAULT_CONTAINER_CAP = 10;

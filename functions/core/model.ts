@@ -74,8 +74,12 @@ export interface TaskRecord {
   /** Sparse sweep index keys: present only while the sweeper must watch the task. */
   sweepShard?: string;
   sweepAt?: number;
-  /** Container attempts: the lease the runner's heartbeats extend. */
+  /** Container attempts: the lease the runner's heartbeats extend (or, while launching, the launch's). */
   leaseUntil?: number;
+  /** The container running the attempt (ECS task ARN; a process locally), for StopTask. */
+  containerRef?: string;
+  /** When the current control request was made (forced cancel counts its grace period from it). */
+  controlAt?: number;
 }
 
 /** The task as the HTTP API shows it. */

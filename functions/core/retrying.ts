@@ -2,7 +2,7 @@
  * What happens after an attempt ends: pure decisions, returned as a discriminated union and
  * applied by the caller (the store write is not made here).
  */
-import { MAX_SQS_DELAY_SECONDS } from './limits.ts';
+import { DEFAULT_CONTAINER_TIMEOUT_SECONDS, MAX_SQS_DELAY_SECONDS } from './limits.ts';
 import type { TaskError, TaskRecord } from './model.ts';
 import type { TaskAction } from './state-machine.ts';
 import type { RetryPolicy } from './task-types.ts';
@@ -35,7 +35,13 @@ export interface Decision {
   remove?: ('control' | 'error' | 'notBefore' | 'checkpoint' | 'progress')[];
 }
 
-export function decideAfterAttempt(task: TaskRecord, end: AttemptEnd, now: number, policy?: RetryPolicy, random?: () => number): Decision {
+/** What a task type says about retrying (a subset of its definition). */
+export interface RetryRules extends RetryPolicy {
+  onTimeout?: 'container';
+  containerTimeoutSeconds?: number;
+}
+
+export function decideAfterAttempt(task: TaskRecord, end: AttemptEnd, now: number, policy?: RetryRules, random?: () => number): Decision {
   switch (end.kind) {
     case 'succeeded':
       return {
@@ -62,6 +68,20 @@ export function decideAfterAttempt(task: TaskRecord, end: AttemptEnd, now: numbe
           action: 'fail',
           reason: end.retryable ? 'attempts-exhausted' : 'non-retryable',
           set: { error: end.error, finishedAt: now },
+          remove: ['control'],
+        };
+      }
+      if (end.error.code === 'timeout' && policy?.onTimeout === 'container' && task.runtime === 'lambda') {
+        // Too long for Lambda: the next attempt runs in a container, at once.
+        return {
+          action: 'requeue',
+          reason: 'timeout-to-container',
+          set: {
+            error: end.error,
+            queuedAt: now,
+            runtime: 'container',
+            timeoutSeconds: policy.containerTimeoutSeconds ?? DEFAULT_CONTAINER_TIMEOUT_SECONDS,
+          },
           remove: ['control'],
         };
       }

@@ -32,7 +32,12 @@ type RemovableField =
   | 'finishedAt'
   | 'checkpoint'
   | 'result'
-  | 'resultRef';
+  | 'resultRef'
+  | 'sweepShard'
+  | 'sweepAt'
+  | 'leaseUntil'
+  | 'containerRef'
+  | 'controlAt';
 
 export interface TransitionRequest {
   action: TaskAction;
@@ -166,6 +171,8 @@ export class TaskStore {
     const remove: string[] = [...(request.remove ?? [])];
     if (rule.to === 'SCHEDULED') Object.assign(set, sweepKey(current.id, (set.runAt as number | undefined) ?? current.runAt ?? now));
     else if (current.status === 'SCHEDULED' || current.sweepAt !== undefined) remove.push('sweepShard', 'sweepAt');
+    // A lease belongs to one attempt (or one launch): every transition ends it.
+    if (current.leaseUntil !== undefined) remove.push('leaseUntil', 'containerRef');
     if (set.result !== undefined && Buffer.byteLength(String(set.result)) > INLINE_LIMIT_BYTES) {
       await this.putBlob(current.id, 'result', String(set.result));
       set.resultRef = true;
@@ -206,8 +213,13 @@ export class TaskStore {
    * RUNNING for a delayed task whose time has come. Returns the new item, or the current one
    * when the message is stale (the task moved on, or this is a duplicate delivery).
    */
-  async start(message: { id: string; v: number; a: number }, actor: string, now = Date.now()): Promise<StartResult> {
-    const set = { status: 'RUNNING', attempt: message.a, startedAt: now, updatedAt: now, claim: message.v };
+  async start(
+    message: { id: string; v: number; a: number },
+    actor: string,
+    now = Date.now(),
+    extra: TaskChanges = {},
+  ): Promise<StartResult> {
+    const set = { ...extra, status: 'RUNNING', attempt: message.a, startedAt: now, updatedAt: now, claim: message.v };
     const remove = ['notBefore', 'control', 'sweepShard', 'sweepAt'];
     const entry = (from: TaskStatus, to: TaskStatus, reason: string) =>
       encodeEvent({ at: now, from, to, reason, attempt: message.a, actor });
@@ -239,12 +251,16 @@ export class TaskStore {
   }
 
   /**
-   * Record progress of a running attempt (no history entry, no version change: progress is not a
-   * transition). Returns the item so control requests reach the task without another read.
+   * Record what a running attempt reports — progress, checkpoint, a heartbeat's new lease — with
+   * no history entry and no version change (none of it is a transition). Returns the item, so
+   * control requests reach the task without another read.
    */
-  async progress(id: string, version: number, progress: Progress, checkpoint?: string): Promise<TaskRecord> {
-    const set: Record<string, unknown> = { progress };
-    if (checkpoint !== undefined) set.checkpoint = checkpoint;
+  async touch(
+    id: string,
+    version: number,
+    changes: { progress?: Progress; checkpoint?: string; leaseUntil?: number },
+  ): Promise<TaskRecord> {
+    const set: Record<string, unknown> = { ...changes };
     return this.write({ id, version, history: [] }, { set, remove: [], entries: [], bumpVersion: false, status: 'RUNNING' });
   }
 
@@ -267,6 +283,8 @@ export class TaskStore {
       assignments.push('#version = #version + :one');
     }
     const set = { ...spec.set };
+    // A lease is always in the sweep index: that is how an expired one is found.
+    if (set.leaseUntil !== undefined) Object.assign(set, sweepKey(current.id, set.leaseUntil as number));
     if (spec.entries.length > 0) {
       if (current.history.length + spec.entries.length > HISTORY_CAP) {
         // Rewrite the capped list (we know it: the write is fenced on the version we read it at).
@@ -285,7 +303,9 @@ export class TaskStore {
       values[`:${field}`] = value;
       assignments.push(`#${field} = :${field}`);
     }
-    const removals = [...new Set(spec.remove)].filter((field) => set[field] === undefined);
+    const removals = [...new Set([...spec.remove, ...(spec.remove.includes('control') ? ['controlAt'] : [])])].filter(
+      (field) => set[field] === undefined,
+    );
     for (const field of removals) names[`#${field}`] = field;
     let condition = '#version = :v';
     if (spec.status) {

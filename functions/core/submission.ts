@@ -68,6 +68,8 @@ export class TaskSubmitter {
     private readonly store: TaskStore,
     private readonly idempotency: IdempotencyStore,
     private readonly registry: TaskRegistry,
+    /** Whether the deployment can run containers (it has the runner image and cluster). */
+    private readonly containersEnabled = false,
   ) {}
 
   async submit(body: unknown, options: SubmitOptions): Promise<SubmitResult<TaskRecord>> {
@@ -129,6 +131,12 @@ export class TaskSubmitter {
     if (Buffer.byteLength(payloadJson) > MAX_PAYLOAD_BYTES) throw new PayloadTooLarge(MAX_PAYLOAD_BYTES);
 
     const runtime = submission.runtime ?? definition.runtime ?? 'lambda';
+    if (runtime === 'container' && !this.containersEnabled) {
+      throw new InvalidRequest(
+        `${at('runtime')}: this deployment has no container image configured, so it cannot run "${submission.type}" in a container`,
+        'container-runtime-unavailable',
+      );
+    }
     const timeoutSeconds = submission.timeoutSeconds ?? definition.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
     if (runtime === 'lambda' && timeoutSeconds > MAX_LAMBDA_TASK_TIMEOUT_SECONDS) {
       throw new InvalidRequest(

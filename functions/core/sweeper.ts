@@ -1,42 +1,172 @@
 /**
- * The sweeper's pass: promote SCHEDULED tasks that are due, recover attempts whose lease expired.
- * It reads only the sparse sweep index, so a pass costs the same whatever the number of
- * finished tasks. Each recovery is one conditional write with a reason code in the history.
+ * The sweeper's pass. It reads only the sparse sweep index (SCHEDULED tasks, container leases,
+ * launches in progress) and a few messages per lane, so a pass costs the same whatever the number
+ * of finished tasks. Every recovery is one conditional write whose history entry says why:
+ * - `due`: a SCHEDULED task whose time has come is queued;
+ * - `lease-expired` / `container-exit-N`: a container attempt that stopped heartbeating is
+ *   re-queued on a new attempt (or FAILED when attempts are spent) and its container stopped;
+ * - `cancel-forced`: a container that ignored a cancel is stopped and the task CANCELLED;
+ * - `launch-failed`: a container that never started its task is launched again;
+ * - `aging`: a task that waited past its lane's limit is raised one lane.
  */
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { ContainerSlots } from './container-slots.ts';
+import type { ContainerPlatform } from './containers.ts';
+import { parseMessage } from './dispatch.ts';
 import { StaleVersion } from './errors.ts';
-import type { TaskRecord } from './model.ts';
+import { LANES, type LaneName } from './lanes.ts';
+import { PRIORITIES, type Priority, type TaskRecord } from './model.ts';
 import type { TaskStore } from './store.ts';
 
 export interface SweepReport {
   examined: number;
   promoted: string[];
   recovered: { id: string; reason: string; status: string }[];
+  aged: string[];
 }
 
-export type SweepDecision = { kind: 'promote' } | { kind: 'lease-expired' } | { kind: 'skip' };
+export type SweepDecision = { kind: 'promote' } | { kind: 'lease-expired' } | { kind: 'launch-expired' } | { kind: 'skip' };
 
 export function decideSweep(task: TaskRecord, now: number): SweepDecision {
   if (task.status === 'SCHEDULED' && (task.runAt ?? 0) <= now) return { kind: 'promote' };
-  if (task.status === 'RUNNING' && task.leaseUntil !== undefined && task.leaseUntil < now) return { kind: 'lease-expired' };
+  if (task.leaseUntil === undefined || task.leaseUntil >= now) return { kind: 'skip' };
+  if (task.status === 'RUNNING') return { kind: 'lease-expired' };
+  if (task.status === 'QUEUED') return { kind: 'launch-expired' };
   return { kind: 'skip' };
 }
 
-export async function sweep(store: TaskStore, now = Date.now()): Promise<SweepReport> {
+/** The next lane up for aging; critical is the top. */
+export const raised = (priority: Priority): Priority => PRIORITIES[Math.max(0, PRIORITIES.indexOf(priority) - 1)];
+
+export interface SweepDeps {
+  /** Containers to stop and inspect; absent where the deployment has none. */
+  platform?: ContainerPlatform;
+  slots?: ContainerSlots;
+  /** Lane queues to look into for aging. */
+  lanes?: { sqs: SQSClient; urls: Record<LaneName, string> };
+}
+
+export async function sweep(store: TaskStore, deps: SweepDeps = {}, now = Date.now()): Promise<SweepReport> {
   const ids = await store.dueForSweep(now);
-  const report: SweepReport = { examined: ids.length, promoted: [], recovered: [] };
+  const report: SweepReport = { examined: ids.length, promoted: [], recovered: [], aged: [] };
   for (const id of ids) {
     const task = await store.find(id);
     if (!task) continue;
-    const decision = decideSweep(task, now);
     try {
-      if (decision.kind === 'promote') {
-        await store.transition(task, { action: 'due', reason: 'due', actor: 'sweeper', set: { queuedAt: now }, now });
-        report.promoted.push(id);
-      }
+      await apply(store, deps, task, decideSweep(task, now), now, report);
     } catch (error) {
-      // Someone else moved the task (a delayed message started it): nothing to recover.
+      // Someone else moved the task meanwhile (its runner, a control request): nothing to recover.
       if (!(error instanceof StaleVersion)) throw error;
     }
   }
+  if (deps.lanes) report.aged = await age(store, deps.lanes, now);
   return report;
+}
+
+async function apply(store: TaskStore, deps: SweepDeps, task: TaskRecord, decision: SweepDecision, now: number, report: SweepReport) {
+  const actor = 'sweeper';
+  switch (decision.kind) {
+    case 'skip':
+      return;
+    case 'promote':
+      await store.transition(task, { action: 'due', reason: 'due', actor, set: { queuedAt: now }, now });
+      report.promoted.push(task.id);
+      return;
+    case 'launch-expired': {
+      const after = await store.annotate(task, {
+        reason: 'launch-failed',
+        actor,
+        bumpVersion: true,
+        remove: ['leaseUntil', 'containerRef', 'sweepShard', 'sweepAt'],
+        now,
+      });
+      if (task.containerRef) await deps.platform?.stop(task.containerRef, 'sluice: launch timed out');
+      await deps.slots?.release(task.id);
+      report.recovered.push({ id: task.id, reason: 'launch-failed', status: after.status });
+      return;
+    }
+    case 'lease-expired': {
+      const exit = task.containerRef ? await deps.platform?.exitCode(task.containerRef) : undefined;
+      const exited = exit === undefined ? undefined : `container-exit-${exit}`;
+      const reason = task.control === 'cancel' ? 'cancel-forced' : exited ? `lease-expired/${exited}` : 'lease-expired';
+      if (task.containerRef) await deps.platform?.stop(task.containerRef, `sluice: ${reason}`);
+      const error = {
+        code: exited ?? 'lease-expired',
+        message: exited ? `the container exited with code ${exit} without recording an outcome` : 'the container stopped heartbeating',
+      };
+      let after: TaskRecord;
+      if (task.control === 'cancel') {
+        after = await store.transition(task, { action: 'abort', reason, actor, set: { finishedAt: now }, remove: ['control'], now });
+      } else if (task.control === 'pause') {
+        after = await store.transition(task, {
+          action: 'yield',
+          reason,
+          actor,
+          set: { attempt: task.attempt - 1 },
+          remove: ['control'],
+          now,
+        });
+      } else if (task.attempt >= task.maxAttempts) {
+        after = await store.transition(task, { action: 'fail', reason, actor, set: { error, finishedAt: now }, now });
+      } else {
+        after = await store.transition(task, { action: 'requeue', reason, actor, set: { error, queuedAt: now }, now });
+      }
+      await deps.slots?.release(task.id);
+      report.recovered.push({ id: task.id, reason, status: after.status });
+      return;
+    }
+  }
+}
+
+/**
+ * Look at a few messages of each lane that ages; raise the tasks that waited too long one lane
+ * (the new version goes to the new lane, this message becomes stale) and hand the rest back.
+ */
+async function age(store: TaskStore, lanes: NonNullable<SweepDeps['lanes']>, now: number): Promise<string[]> {
+  const aged: string[] = [];
+  for (const lane of LANES.filter((l) => l.agingSeconds > 0 && l.consumer === 'worker')) {
+    const url = lanes.urls[lane.name];
+    const out = await lanes.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 30,
+        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
+    );
+    for (const m of out.Messages ?? []) {
+      // delete: the message is done with (raised, stale, or replaced); otherwise hand it back.
+      let done = true;
+      try {
+        const message = parseMessage(m.Body ?? '');
+        const task = await store.find(message.id);
+        if (task && task.status === 'QUEUED' && task.version === message.v) {
+          if (now - (task.queuedAt ?? now) > lane.agingSeconds * 1000 && task.runtime === 'lambda') {
+            const priority = raised(task.priority);
+            await store.transition(task, {
+              action: 'reprioritise',
+              reason: `aging:${task.priority}>${priority}`,
+              actor: 'sweeper',
+              set: { priority, queuedAt: now },
+              now,
+            });
+            aged.push(task.id);
+          } else if (Number(m.Attributes?.ApproximateReceiveCount ?? 0) >= lane.maxReceiveCount - 2) {
+            // Looking at a message counts as receiving it: replace it before it reaches the DLQ.
+            await store.annotate(task, { reason: 'refreshed', actor: 'sweeper', bumpVersion: true, now });
+          } else {
+            done = false;
+          }
+        }
+      } catch (error) {
+        if (error instanceof StaleVersion) done = true;
+        else if (!(error instanceof Error && /not a task message|JSON/.test(error.message))) throw error;
+      }
+      if (done) await lanes.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
+      else
+        await lanes.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 }));
+    }
+  }
+  return aged;
 }

@@ -36,6 +36,13 @@ export interface TaskDefinition<Schema extends z.ZodMiniType = z.ZodMiniType> {
   /** @default 3 */
   readonly maxAttempts?: number;
   readonly retry?: RetryPolicy;
+  /**
+   * `container`: when a Lambda attempt times out, run the next attempt in a container.
+   * @default undefined (a timeout is retried like any error)
+   */
+  readonly onTimeout?: 'container';
+  /** Timeout of attempts moved to a container by `onTimeout`. @default 3600 */
+  readonly containerTimeoutSeconds?: number;
   readonly payload: Schema;
   run(payload: z.output<Schema>, ctx: TaskContext): Promise<unknown>;
 }

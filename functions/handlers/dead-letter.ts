@@ -25,4 +25,4 @@ async function handleRecord(record: SQSRecord): Promise<void> {
 }
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processPartialResponse(event, handleRecord, processor, { context });
+  processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });

@@ -30,7 +30,9 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
   for (const record of event.Records) {
     const image = record.dynamodb?.NewImage;
     if (!image || !record.dynamodb?.SequenceNumber) continue;
-    const dispatch = dispatchFor(unmarshall(image as Record<string, AttributeValue>) as TaskRecord, now);
+    const old = record.dynamodb.OldImage;
+    const previous = old ? (unmarshall(old as Record<string, AttributeValue>) as TaskRecord) : undefined;
+    const dispatch = dispatchFor(unmarshall(image as Record<string, AttributeValue>) as TaskRecord, now, previous);
     if (dispatch) pending.push({ sequence: record.dynamodb.SequenceNumber, dispatch });
   }
   const failed = await sendAll(pending, urls);

@@ -20,7 +20,12 @@ export function getServices(): Services {
     const store = new TaskStore(dynamo(), tableName(), numberEnv('LIST_LOOKBACK_DAYS', 30));
     services = {
       store,
-      submitter: new TaskSubmitter(store, new IdempotencyStore(dynamo(), tableName()), taskRegistry),
+      submitter: new TaskSubmitter(
+        store,
+        new IdempotencyStore(dynamo(), tableName()),
+        taskRegistry,
+        process.env.SLUICE_CONTAINERS === 'enabled',
+      ),
       control: new TaskControl(store),
     };
   }

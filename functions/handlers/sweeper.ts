@@ -1,13 +1,30 @@
 /** Sweeper: runs every minute (EventBridge schedule; a timer locally). */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { sweep } from '#core/sweeper.ts';
+import { dynamo, sqsClient } from '#core/clients.ts';
+import { laneQueueUrls, numberEnv, tableName } from '#core/config.ts';
+import { ContainerSlots } from '#core/container-slots.ts';
+import { ContainerPlatform, containerConfig } from '#core/containers.ts';
+import { DEFAULT_CONTAINER_CAP } from '#core/limits.ts';
+import { type SweepDeps, sweep } from '#core/sweeper.ts';
 import { getServices } from './services.ts';
 
 const logger = new Logger({ serviceName: 'sluice-sweeper' });
+let deps: SweepDeps | undefined;
 
-export const handler = async (): Promise<{ examined: number; promoted: number; recovered: number }> => {
-  const report = await sweep(getServices().store);
+export const handler = async (): Promise<{ examined: number; promoted: number; recovered: number; aged: number }> => {
+  deps ??= {
+    lanes: { sqs: sqsClient(), urls: laneQueueUrls() },
+    ...(process.env.CLUSTER_ARN
+      ? {
+          platform: new ContainerPlatform(containerConfig()),
+          slots: new ContainerSlots(dynamo(), tableName(), numberEnv('CONTAINER_CAP', DEFAULT_CONTAINER_CAP)),
+        }
+      : {}),
+  };
+  const report = await sweep(getServices().store, deps);
   for (const r of report.recovered) logger.warn('task recovered', { taskId: r.id, reason: r.reason, status: r.status });
-  if (report.examined > 0) logger.info('sweep', { examined: report.examined, promoted: report.promoted.length });
-  return { examined: report.examined, promoted: report.promoted.length, recovered: report.recovered.length };
+  if (report.examined + report.aged.length > 0) {
+    logger.info('sweep', { examined: report.examined, promoted: report.promoted.length, aged: report.aged.length });
+  }
+  return { examined: report.examined, promoted: report.promoted.length, recovered: report.recovered.length, aged: report.aged.length };
 };

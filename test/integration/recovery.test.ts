@@ -28,7 +28,7 @@ describe('the sweeper', () => {
     const task = await submit({ type: 'echo', runAt: inAnHour });
     expect(task.status).toBe('SCHEDULED');
     expect((await sweep(store)).promoted).not.toContain(task.id);
-    const later = await sweep(store, Date.now() + 3601_000);
+    const later = await sweep(store, {}, Date.now() + 3601_000);
     expect(later.promoted).toContain(task.id);
     const promoted = await store.get(task.id);
     expect(promoted.status).toBe('QUEUED');

@@ -113,7 +113,10 @@ async function finish(world: World, index: number, end: AttemptEnd) {
 async function progress(world: World, index: number) {
   const attempt = world.attempts[index];
   try {
-    const latest = await store.progress(attempt.id, attempt.version, { percent: 50, updatedAt: Date.now() }, '{"step":1}');
+    const latest = await store.touch(attempt.id, attempt.version, {
+      progress: { percent: 50, updatedAt: Date.now() },
+      checkpoint: '{"step":1}',
+    });
     world.attempts[index] = latest;
     if (latest.control) await finish(world, index, { kind: 'interrupted', control: latest.control });
   } catch (error) {
@@ -170,7 +173,7 @@ async function apply(world: World, c: Command) {
       return;
     }
     case 'sweep': {
-      const report = await sweep(store, Date.now() + 7200_000);
+      const report = await sweep(store, {}, Date.now() + 7200_000);
       for (const id of report.promoted) send(world, await store.get(id));
       return;
     }

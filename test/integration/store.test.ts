@@ -81,9 +81,9 @@ describe('TaskStore', () => {
     const task = await submit();
     const started = (await store.start({ id: task.id, v: 1, a: 1 }, 'system')).started;
     if (!started) throw new Error('not started');
-    const after = await store.progress(task.id, 2, { percent: 40, message: 'going', updatedAt: 1 }, '{"step":2}');
+    const after = await store.touch(task.id, 2, { progress: { percent: 40, message: 'going', updatedAt: 1 }, checkpoint: '{"step":2}' });
     expect(after).toMatchObject({ version: 2, progress: { percent: 40, message: 'going' }, checkpoint: '{"step":2}' });
-    await expect(store.progress(task.id, 1, { percent: 50, updatedAt: 2 })).rejects.toBeInstanceOf(StaleVersion);
+    await expect(store.touch(task.id, 1, { progress: { percent: 50, updatedAt: 2 } })).rejects.toBeInstanceOf(StaleVersion);
   });
 
   it(`caps the history at ${HISTORY_CAP} entries and counts what it dropped`, async () => {

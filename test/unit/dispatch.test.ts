@@ -24,6 +24,11 @@ describe('dispatch', () => {
     expect(dispatchFor(task({}), 0)).toEqual({ lane: 'high', message: { id: 'a', v: 4, a: 1 }, delaySeconds: 0 });
   });
 
+  it('sends nothing for a write that kept the version', () => {
+    expect(dispatchFor(task({ leaseUntil: 5 }), 0, task({}))).toBeUndefined();
+    expect(dispatchFor(task({ version: 5 }), 0, task({ version: 4 }))?.message.v).toBe(5);
+  });
+
   it('sends container tasks to the long lane whatever their priority', () => {
     expect(dispatchFor(task({ runtime: 'container', priority: 'critical' }), 0)?.lane).toBe('long');
   });

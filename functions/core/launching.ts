@@ -1,0 +1,52 @@
+/**
+ * Launching a container for a task on the `long` lane: take a slot under the container cap,
+ * mark the launch (a lease the sweeper watches, in case the container never starts the task),
+ * then RunTask. The container's runner starts the task with the same conditional write a worker
+ * uses.
+ */
+import type { ContainerSlots } from './container-slots.ts';
+import { type ContainerPlatform, LaunchDeferred } from './containers.ts';
+import type { TaskMessage } from './dispatch.ts';
+import { StaleVersion } from './errors.ts';
+import { LAUNCH_GRACE_SECONDS } from './limits.ts';
+import type { TaskStore } from './store.ts';
+
+export type LaunchOutcome = { kind: 'launched'; ref: string } | { kind: 'stale' } | { kind: 'deferred'; reason: string };
+
+export interface LaunchDeps {
+  store: TaskStore;
+  slots: ContainerSlots;
+  platform: ContainerPlatform;
+  now?: number;
+}
+
+export async function launch(message: TaskMessage, { store, slots, platform, now = Date.now() }: LaunchDeps): Promise<LaunchOutcome> {
+  const task = await store.find(message.id);
+  const launchable =
+    task && task.version === message.v && (task.status === 'QUEUED' || (task.status === 'SCHEDULED' && (task.runAt ?? 0) <= now + 1000));
+  if (!task || !launchable) return { kind: 'stale' };
+  // The slot outlives the attempt's longest run, so a leaked one (a crash) frees itself.
+  if (!(await slots.acquire(task.id, now + (task.timeoutSeconds + 2 * LAUNCH_GRACE_SECONDS) * 1000, now))) {
+    return { kind: 'deferred', reason: `container cap (${slots.cap}) reached` };
+  }
+  try {
+    await store.annotate(task, {
+      reason: 'launching',
+      actor: 'launcher',
+      bumpVersion: false,
+      set: { leaseUntil: now + LAUNCH_GRACE_SECONDS * 1000 },
+      now,
+    });
+  } catch (error) {
+    await slots.release(task.id);
+    if (error instanceof StaleVersion) return { kind: 'stale' };
+    throw error;
+  }
+  try {
+    return { kind: 'launched', ref: await platform.run(message) };
+  } catch (error) {
+    await slots.release(task.id);
+    if (error instanceof LaunchDeferred) return { kind: 'deferred', reason: error.message };
+    throw error;
+  }
+}
