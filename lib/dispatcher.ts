@@ -5,7 +5,8 @@ import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DISPATCH_FILTER_PATTERN } from '#core/dispatch.ts';
-import { LANE_NAMES, type LaneName, laneQueueEnv } from '#core/lanes.ts';
+import { LANE_NAMES, type LaneName } from '#core/lanes.ts';
+import { laneEnvironment } from './priority-lanes.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
 
 export interface DispatcherProps {
@@ -29,8 +30,7 @@ export class Dispatcher extends Construct {
 
   constructor(scope: Construct, id: string, props: DispatcherProps) {
     super(scope, id);
-    const environment: Record<string, string> = {};
-    for (const lane of LANE_NAMES) environment[laneQueueEnv(lane)] = props.lanes[lane].queueUrl;
+    const environment = laneEnvironment(props.lanes);
     this.handler = new SluiceFunction(this, 'Dispatcher', {
       entry: handlerEntry('dispatcher'),
       description: 'Sluice dispatcher: stream to lane queues',

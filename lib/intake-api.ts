@@ -15,6 +15,11 @@ export interface IntakeApiProps {
    * @default { kind: 'iam' }
    */
   readonly auth?: ApiAuth;
+  /**
+   * Whether the deployment runs containers; without them container tasks are refused (400).
+   * @default false
+   */
+  readonly containers?: boolean;
 }
 
 /** The routes of the HTTP contract, as API Gateway routes (each one authorised). */
@@ -38,7 +43,7 @@ export class IntakeApi extends Construct {
     this.handler = new SluiceFunction(this, 'Intake', {
       entry: handlerEntry('intake'),
       description: 'Sluice intake: validates and writes tasks',
-      environment: { TABLE_NAME: props.table.tableName },
+      environment: { TABLE_NAME: props.table.tableName, ...(props.containers ? { SLUICE_CONTAINERS: 'enabled' } : {}) },
     });
     props.table.grant(
       this.handler,

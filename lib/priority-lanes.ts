@@ -1,13 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { LANES, type LaneName } from '#core/lanes.ts';
-import { LANE_VISIBILITY_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { LANE_NAMES, LANES, type LaneName, laneQueueEnv } from '#core/lanes.ts';
+import { laneVisibilitySeconds } from '#core/limits.ts';
 
 export interface PriorityLanesProps {
   /**
    * Visibility timeout of every lane: six times the consuming function's timeout.
-   * @default 5400 seconds (6 × the worker's 900 s)
+   * @default 5400 s for worker lanes (6 × 900 s), 360 s for the launcher's (6 × 60 s)
    */
   readonly visibilityTimeout?: Duration;
   /**
@@ -35,7 +35,7 @@ export class PriorityLanes extends Construct {
       queues[lane.name] = new Queue(this, lane.name, {
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
-        visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(LANE_VISIBILITY_TIMEOUT_SECONDS),
+        visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(laneVisibilitySeconds(lane.consumer)),
         deadLetterQueue: { queue: dlq, maxReceiveCount: lane.maxReceiveCount },
       });
       dlqs[lane.name] = dlq;
@@ -43,4 +43,9 @@ export class PriorityLanes extends Construct {
     this.queues = queues;
     this.deadLetterQueues = dlqs;
   }
+}
+
+/** The LANE_<NAME>_URL variables a function needs to address every lane. */
+export function laneEnvironment(lanes: Readonly<Record<LaneName, IQueue>>): Record<string, string> {
+  return Object.fromEntries(LANE_NAMES.map((lane) => [laneQueueEnv(lane), lanes[lane].queueUrl]));
 }

@@ -2,11 +2,19 @@ import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { LANE_NAMES, type LaneName } from '#core/lanes.ts';
+import type { LongJobs } from './long-jobs.ts';
+import { laneEnvironment } from './priority-lanes.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
 
 export interface SweeperProps {
   readonly table: ITable;
+  /** Lanes the sweeper looks into for aging (it receives, deletes and releases a few messages). */
+  readonly lanes: Readonly<Record<LaneName, IQueue>>;
+  /** Containers it recovers, when the deployment runs long jobs. */
+  readonly longJobs?: LongJobs;
   /**
    * How often the sweeper runs.
    * @default Duration.minutes(1)
@@ -25,8 +33,10 @@ export class Sweeper extends Construct {
       entry: handlerEntry('sweeper'),
       description: 'Sluice sweeper: due tasks, expired leases, aging',
       timeout: Duration.seconds(55),
-      environment: { TABLE_NAME: props.table.tableName },
+      environment: { TABLE_NAME: props.table.tableName, ...laneEnvironment(props.lanes), ...props.longJobs?.environment },
     });
+    for (const lane of LANE_NAMES) props.lanes[lane].grantConsumeMessages(this.handler);
+    props.longJobs?.grantTaskControl(this.handler);
     // Query on the sweep index (the grant covers the table's indexes), reads and conditional updates.
     props.table.grant(this.handler, 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
     this.rule = new Rule(this, 'Schedule', { schedule: Schedule.rate(props.interval ?? Duration.minutes(1)) });

@@ -4,6 +4,7 @@ import type { LaneName } from '#core/lanes.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { type ApiAuth, IntakeApi } from './intake-api.ts';
+import { LongJobs, type LongJobsProps } from './long-jobs.ts';
 import { PriorityLanes } from './priority-lanes.ts';
 import { Sweeper } from './sweeper.ts';
 import { TaskTable } from './task-table.ts';
@@ -30,6 +31,11 @@ export interface TaskSchedulerProps {
    * @default 256
    */
   readonly workerMemorySize?: number;
+  /**
+   * Long jobs in Fargate containers; `false` leaves them out (container tasks are then refused at intake).
+   * @default {} (a new VPC without NAT, 1 vCPU / 2 GiB ARM containers, at most 10 at once)
+   */
+  readonly longJobs?: Omit<LongJobsProps, 'table' | 'lane'> | false;
 }
 
 /** Sluice as one construct: table, lanes, API, dispatcher and workers, wired together. */
@@ -40,13 +46,18 @@ export class TaskScheduler extends Construct {
   readonly dispatcher: Dispatcher;
   readonly workers: Workers;
   readonly sweeper: Sweeper;
+  readonly longJobs: LongJobs | undefined;
   readonly deadLetters: DeadLetters;
 
   constructor(scope: Construct, id: string, props: TaskSchedulerProps = {}) {
     super(scope, id);
     this.table = new TaskTable(this, 'Tasks', { removalPolicy: props.tableRemovalPolicy });
     this.lanes = new PriorityLanes(this, 'Lanes');
-    this.api = new IntakeApi(this, 'Api', { table: this.table.table, auth: props.auth });
+    this.longJobs =
+      props.longJobs === false
+        ? undefined
+        : new LongJobs(this, 'LongJobs', { ...props.longJobs, table: this.table.table, lane: this.lanes.queues.long });
+    this.api = new IntakeApi(this, 'Api', { table: this.table.table, auth: props.auth, containers: this.longJobs !== undefined });
     this.dispatcher = new Dispatcher(this, 'Dispatch', { table: this.table.table, lanes: this.lanes.queues });
     this.workers = new Workers(this, 'Work', {
       table: this.table.table,
@@ -54,7 +65,7 @@ export class TaskScheduler extends Construct {
       laneConcurrency: props.laneConcurrency,
       memorySize: props.workerMemorySize,
     });
-    this.sweeper = new Sweeper(this, 'Sweep', { table: this.table.table });
+    this.sweeper = new Sweeper(this, 'Sweep', { table: this.table.table, lanes: this.lanes.queues, longJobs: this.longJobs });
     this.deadLetters = new DeadLetters(this, 'DeadLetters', { table: this.table.table, deadLetterQueues: this.lanes.deadLetterQueues });
   }
 }

@@ -2,7 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LANES } from '#core/lanes.ts';
-import { LANE_VISIBILITY_TIMEOUT_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { laneVisibilitySeconds, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { SluiceStack } from '../../lib/sluice-stack.ts';
 
 let template: Template;
@@ -35,17 +35,18 @@ describe('task table', () => {
 });
 
 describe('priority lanes', () => {
-  it('gives every lane an encrypted queue whose DLQ takes messages after maxReceiveCount', () => {
-    const queues = resourcesOf('AWS::SQS::Queue').map(([, q]) => q.Properties);
-    const withRedrive = queues.filter((q) => q.RedrivePolicy);
-    expect(withRedrive).toHaveLength(LANES.length);
-    for (const q of queues) expect(q.SqsManagedSseEnabled).toBe(true);
-    for (const q of withRedrive) {
-      expect(q.RedrivePolicy.maxReceiveCount).toBe(5);
-      expect(q.RedrivePolicy.deadLetterTargetArn).toBeDefined();
-      expect(q.VisibilityTimeout).toBe(LANE_VISIBILITY_TIMEOUT_SECONDS);
-      expect(q.VisibilityTimeout).toBeGreaterThanOrEqual(6 * WORKER_TIMEOUT_SECONDS);
+  it('gives every lane an encrypted queue whose DLQ takes messages after its maxReceiveCount', () => {
+    const queues = resourcesOf('AWS::SQS::Queue');
+    for (const [, q] of queues) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+    for (const lane of LANES) {
+      const queue = queues.find(([id]) => id.startsWith(`SluiceLanes${lane.name}`) && !id.includes('dlq'))?.[1];
+      if (!queue) throw new Error(`no queue for lane ${lane.name}`);
+      expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(lane.maxReceiveCount);
+      expect(queue.Properties.RedrivePolicy.deadLetterTargetArn).toBeDefined();
+      // Six times the timeout of the function that drains the lane.
+      expect(queue.Properties.VisibilityTimeout).toBe(laneVisibilitySeconds(lane.consumer));
     }
+    expect(laneVisibilitySeconds('worker')).toBeGreaterThanOrEqual(6 * WORKER_TIMEOUT_SECONDS);
   });
 });
 
@@ -151,5 +152,39 @@ describe('recovery', () => {
       JSON.stringify(m.Properties.FunctionName).includes('DeadLetter'),
     );
     expect(dlqMappings).toHaveLength(LANES.length);
+  });
+});
+
+describe('long jobs', () => {
+  it('define an ARM Fargate task whose image is built from the Dockerfile asset', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      RequiresCompatibilities: ['FARGATE'],
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      ContainerDefinitions: [Match.objectLike({ Name: 'runner', StopTimeout: 30 })],
+    });
+  });
+
+  it('let the launcher run only that task definition, in that cluster, and pass only its two roles', () => {
+    const statements = policyStatementsOf('LongJobsLauncher');
+    const runTask = statements.find((s) => s.Action === 'ecs:RunTask') as { Resource: unknown; Condition: unknown } | undefined;
+    expect(JSON.stringify(runTask?.Resource)).toContain('LongJobsRunner');
+    expect(JSON.stringify(runTask?.Condition)).toContain('ecs:cluster');
+    const passRole = statements.find((s) => s.Action === 'iam:PassRole');
+    expect(passRole?.Resource).toHaveLength(2);
+    expect(JSON.stringify(passRole?.Resource)).toMatch(/RunnerExecutionRole.*RunnerTaskRole|RunnerTaskRole.*RunnerExecutionRole/);
+  });
+
+  it('let the sweeper stop and describe tasks of its cluster only', () => {
+    const stop = policyStatementsOf('SweepSweeper').find((s) => [s.Action].flat().includes('ecs:StopTask'));
+    expect(JSON.stringify(stop?.Resource)).toContain(':task/');
+  });
+
+  it('feed the launcher from the long lane, one message at a time, with partial batch failures', () => {
+    const mapping = resourcesOf('AWS::Lambda::EventSourceMapping').find(([, m]) =>
+      JSON.stringify(m.Properties.FunctionName).includes('Launcher'),
+    )?.[1];
+    if (!mapping) throw new Error('no launcher mapping');
+    expect(mapping.Properties).toMatchObject({ BatchSize: 1, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    expect(JSON.stringify(mapping.Properties.EventSourceArn)).toContain('SluiceLaneslong');
   });
 });

@@ -87,6 +87,12 @@ describe('intake', () => {
       ['an invalid runtime', ['POST', '/tasks', { body: { type: 'echo', runtime: 'gpu' } }], 400, 'invalid-request'],
       ['invalid limits', ['POST', '/tasks', { body: { type: 'echo', maxAttempts: 0, timeoutSeconds: -5 } }], 400, 'invalid-request'],
       ['a Lambda timeout beyond Lambda', ['POST', '/tasks', { body: { type: 'echo', timeoutSeconds: 3600 } }], 400, 'invalid-request'],
+      [
+        'a container task where no container image is configured',
+        ['POST', '/tasks', { body: { type: 'sleep', payload: { ms: 1 }, runtime: 'container' } }],
+        400,
+        'container-runtime-unavailable',
+      ],
       ['an unknown field', ['POST', '/tasks', { body: { type: 'echo', colour: 'red' } }], 400, 'invalid-request'],
       ['a body too large', ['POST', '/tasks', { body: { type: 'echo', payload: 'x'.repeat(1_100_000) } }], 413, 'payload-too-large'],
       ['a payload too large', ['POST', '/tasks', { body: { type: 'echo', payload: 'x'.repeat(300_000) } }], 413, 'payload-too-large'],

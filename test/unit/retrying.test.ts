@@ -82,6 +82,16 @@ describe('after an attempt', () => {
     expect(d.set.runAt).toBe(now + 2_000_000);
   });
 
+  it('moves a timed-out Lambda attempt to a container when the type says onTimeout: container', () => {
+    const timeout = { kind: 'errored' as const, error: { code: 'timeout', message: 't' }, retryable: true };
+    const d = decideAfterAttempt(running(), timeout, now, { onTimeout: 'container', containerTimeoutSeconds: 7200 });
+    expect(d).toMatchObject({ action: 'requeue', reason: 'timeout-to-container', set: { runtime: 'container', timeoutSeconds: 7200 } });
+    expect(decideAfterAttempt(running(), timeout, now, {}).reason).toBe('retry-backoff:timeout');
+    expect(decideAfterAttempt(running({ runtime: 'container' }), timeout, now, { onTimeout: 'container' }).reason).toBe(
+      'retry-backoff:timeout',
+    );
+  });
+
   it('pausing and eviction give the attempt back', () => {
     expect(decideAfterAttempt(running({ attempt: 2 }), { kind: 'interrupted', control: 'pause' }, now).set.attempt).toBe(1);
     expect(decideAfterAttempt(running({ attempt: 2 }), { kind: 'evicted', reason: 'sigterm' }, now)).toMatchObject({
