@@ -43,6 +43,22 @@ describe('the sweeper', () => {
   });
 });
 
+describe('aging', () => {
+  it('raises a task that waited past its lane limit one lane, and leaves younger ones', async () => {
+    const { SQSClient } = await import('@aws-sdk/client-sqs');
+    const { handler: dispatch } = await import('#handlers/dispatcher.ts');
+    const { marshall } = await import('@aws-sdk/util-dynamodb');
+    const old = await submit({ type: 'echo', priority: 'low' });
+    await dispatch({ Records: [{ dynamodb: { SequenceNumber: '1', NewImage: marshall(old, { removeUndefinedValues: true }) as never } }] });
+    const lanes = { sqs: new SQSClient({ useQueueUrlAsEndpoint: false }), urls: resources.queueUrls };
+    expect((await sweep(store, { lanes }, Date.now() + 60_000)).aged).toEqual([]);
+    const report = await sweep(store, { lanes }, Date.now() + 31 * 60_000);
+    expect(report.aged).toEqual([old.id]);
+    expect(await store.get(old.id)).toMatchObject({ status: 'QUEUED', priority: 'normal', version: 2 });
+    expect((await store.events(old.id)).at(-1)).toMatchObject({ from: 'QUEUED', to: 'QUEUED', reason: 'aging:low>normal', actor: 'sweeper' });
+  });
+});
+
 describe('dead letters', () => {
   it('fail a task whose claiming message kept crashing its worker, with reason poison', async () => {
     const task = await submit({ type: 'echo', maxAttempts: 10 });
