@@ -21,7 +21,7 @@ export const CONTROL_POLL_MS = 2000;
 /** Thrown inside a task by ctx.progress/ctx.checkpoint (and used as the abort reason) when asked to stop. */
 export class TaskInterrupted extends Error {
   override name = 'TaskInterrupted';
-  constructor(readonly control: ControlRequest | 'timeout' | 'evicted') {
+  constructor(readonly control: ControlRequest | 'timeout' | 'evicted' | 'superseded') {
     super(`task interrupted: ${control}`);
   }
 }
@@ -38,6 +38,12 @@ export interface AttemptOptions {
   controlPollMs?: number;
   /** Container attempts hold a lease, renewed by a heartbeat every third of it (the heartbeat also polls control). */
   lease?: { seconds: number };
+  /**
+   * The attempt runs without a start write yet (see processMessage): `queued` is the item as read.
+   * The start is written if the task outlives `lazyStartMs` or reports progress; otherwise one
+   * write records start and outcome together.
+   */
+  unstarted?: { queued: TaskRecord; message: TaskMessage; lazyStartMs: number };
   now?: () => number;
 }
 
@@ -63,6 +69,7 @@ export async function runAttempt(started: TaskRecord, options: AttemptOptions): 
       return undefined;
     }
   })();
+  if (end.kind === 'superseded') return { final: undefined, end: { kind: 'evicted', reason: 'superseded' } };
   const latest = attempt.latest;
   const decision = decideAfterAttempt(latest, end, now(), definitionPolicy);
   const checkpoint = attempt.pendingCheckpoint();
@@ -70,12 +77,14 @@ export async function runAttempt(started: TaskRecord, options: AttemptOptions): 
   const progress = attempt.pendingProgress();
   if (progress && decision.action !== 'abort') Object.assign(set, { progress });
   try {
-    const final = await options.store.transition(latest, {
+    const unstarted = attempt.unstarted;
+    const final = await options.store.transition(unstarted ? unstarted.queued : latest, {
       action: decision.action,
       reason: decision.reason,
       actor: options.actor,
       set,
       remove: decision.remove,
+      ...(unstarted ? { unstarted: { attempt: latest.attempt, startedAt: latest.startedAt ?? now(), actor: options.actor } } : {}),
     });
     return { final, end };
   } catch (error) {
@@ -84,8 +93,11 @@ export async function runAttempt(started: TaskRecord, options: AttemptOptions): 
   }
 }
 
+type ExecutionEnd = AttemptEnd | { kind: 'superseded' };
+
 class AttemptContext {
   latest: TaskRecord;
+  unstarted: AttemptOptions['unstarted'];
   private readonly controller = new AbortController();
   private lastWrite = 0;
   private progressToWrite: TaskRecord['progress'];
@@ -99,6 +111,21 @@ class AttemptContext {
     private readonly now: () => number,
   ) {
     this.latest = started;
+    this.unstarted = options.unstarted;
+  }
+
+  /** Write the start of a lazily started attempt; if the task moved on meanwhile, stop it. */
+  private async ensureStarted(): Promise<void> {
+    const pending = this.unstarted;
+    if (!pending) return;
+    this.unstarted = undefined;
+    const claim = await this.options.store.start(pending.message, this.options.actor, this.latest.startedAt);
+    if (claim.started) {
+      this.latest = claim.started;
+      return;
+    }
+    this.controller.abort(new TaskInterrupted('superseded'));
+    throw this.controller.signal.reason;
   }
 
   pendingCheckpoint(): string | undefined {
@@ -109,7 +136,7 @@ class AttemptContext {
     return this.progressDirty ? this.progressToWrite : undefined;
   }
 
-  async execute(): Promise<AttemptEnd> {
+  async execute(): Promise<ExecutionEnd> {
     const { registry, evict } = this.options;
     const task = this.latest;
     let definition: ReturnType<TaskRegistry['get']>;
@@ -128,6 +155,7 @@ class AttemptContext {
       return { kind: 'errored', error: { code: 'invalid-payload', message: parsed.error.message }, retryable: false };
     }
     const timer = setTimeout(() => this.controller.abort(new TaskInterrupted('timeout')), task.timeoutSeconds * 1000);
+    const lazy = this.unstarted ? setTimeout(() => void this.ensureStarted().catch(() => {}), this.unstarted.lazyStartMs) : undefined;
     const poll = this.options.lease
       ? setInterval(() => void this.heartbeat(), (this.options.lease.seconds * 1000) / 3)
       : setInterval(() => void this.pollControl(), this.options.controlPollMs ?? CONTROL_POLL_MS);
@@ -170,15 +198,17 @@ class AttemptContext {
       return this.classify(error);
     } finally {
       clearTimeout(timer);
+      clearTimeout(lazy);
       clearInterval(poll);
       evict?.removeEventListener('abort', onEvict);
     }
   }
 
   /** Why did the attempt stop? The abort reason wins over whatever the task threw because of it. */
-  private classify(error: unknown): AttemptEnd {
+  private classify(error: unknown): ExecutionEnd {
     const reason = this.controller.signal.aborted ? this.controller.signal.reason : error;
     if (reason instanceof TaskInterrupted) {
+      if (reason.control === 'superseded') return { kind: 'superseded' };
       if (reason.control === 'pause' || reason.control === 'cancel') return { kind: 'interrupted', control: reason.control };
       if (reason.control === 'evicted') return { kind: 'evicted', reason: 'evicted' };
       return {
@@ -219,6 +249,7 @@ class AttemptContext {
   /** One write for pending progress and checkpoint (and the lease); its returned item carries any control request. */
   async flush(): Promise<void> {
     if (!this.progressDirty && !this.checkpointDirty && !this.options.lease) return;
+    await this.ensureStarted();
     this.lastWrite = this.now();
     this.latest = await this.options.store.touch(this.latest.id, this.latest.version, {
       progress: this.progressDirty ? this.progressToWrite : undefined,
@@ -247,6 +278,11 @@ class AttemptContext {
     if (this.controller.signal.aborted || this.now() - this.lastWrite < (this.options.controlPollMs ?? CONTROL_POLL_MS)) return;
     try {
       const seen = await this.options.store.peek(this.latest.id);
+      if (this.unstarted) {
+        // Not started in the table yet: any new version means the task moved on (cancelled, paused…).
+        if (seen && seen.version !== this.unstarted.queued.version) this.controller.abort(new TaskInterrupted('superseded'));
+        return;
+      }
       if (seen?.control && seen.version === this.latest.version && !this.controller.signal.aborted) {
         this.latest = { ...this.latest, control: seen.control };
         this.controller.abort(new TaskInterrupted(seen.control));
@@ -266,6 +302,13 @@ class AttemptContext {
 export interface MessageOptions extends AttemptOptions {
   /** The worker function's timeout, in milliseconds. */
   workerTimeoutMs: number;
+  /** Run short tasks without a separate start write (0 or absent: always write the start first). */
+  lazyStartMs?: number;
+  /**
+   * How many times SQS delivered this message. A redelivery means an earlier try died without a
+   * trace, so it always starts with a write: a task that keeps crashing then uses up its attempts.
+   */
+  receiveCount?: number;
 }
 
 export type ClaimOutcome =
@@ -332,8 +375,26 @@ export async function claimMessage(message: TaskMessage, store: TaskStore, actor
   }
 }
 
-/** Handle one task message: claim the task, run the attempt, record its outcome. */
+/**
+ * Handle one task message: claim the task, run the attempt, record its outcome.
+ *
+ * With `lazyStartMs`, a QUEUED task is run after a read instead of a start write: a task that
+ * finishes within that time costs one write (start and outcome recorded together) instead of
+ * two. A longer one writes its start then, and proceeds as usual. The price: while it has not
+ * written its start, a duplicate delivery could run the task twice (one outcome wins the fence).
+ */
 export async function processMessage(message: TaskMessage, options: MessageOptions): Promise<MessageOutcome> {
+  if (options.lazyStartMs && (options.receiveCount ?? 1) <= 1) {
+    const seen = await options.store.findForMessage(message.id, message.v);
+    if (seen?.status === 'QUEUED' && seen.version === message.v) {
+      const running: TaskRecord = { ...seen, status: 'RUNNING', attempt: message.a, startedAt: Date.now() };
+      const unstarted = { queued: seen, message, lazyStartMs: options.lazyStartMs };
+      return { kind: 'ran', task: running, report: await runAttempt(running, { ...options, unstarted }) };
+    }
+    // Certainly stale, without spending a conditional write to find out.
+    const maybeOurs = seen && (seen.version === message.v || (seen.status === 'RUNNING' && seen.claim === message.v));
+    if (!maybeOurs) return { kind: 'stale' };
+  }
   const claim = await claimMessage(message, options.store, options.actor, { workerTimeoutMs: options.workerTimeoutMs });
   if (claim.kind !== 'started') return claim;
   return { kind: 'ran', task: claim.task, report: await runAttempt(claim.task, options) };

@@ -42,3 +42,6 @@ export const LAUNCH_GRACE_SECONDS = 300;
 export const DEFAULT_CONTAINER_TIMEOUT_SECONDS = 3600;
 /** Most containers running at once. */
 export const DEFAULT_CONTAINER_CAP = 10;
+
+/** A Lambda task that finishes within this long costs one state write instead of two (no separate start write). */
+export const DEFAULT_LAZY_START_MS = 1000;

@@ -45,6 +45,11 @@ export interface TransitionRequest {
   actor: string;
   set?: TaskChanges;
   remove?: readonly RemovableField[];
+  /**
+   * The attempt ran without a start write (a short task): `current` is still QUEUED in the table,
+   * and this one write records the start and the outcome.
+   */
+  unstarted?: { attempt: number; startedAt: number; actor: string };
   /** The history entries to record instead of the single from → to one (a restart records RUNNING → QUEUED → RUNNING). */
   entries?: readonly { from: TaskStatus; to: TaskStatus; reason: string }[];
   now?: number;
@@ -163,7 +168,9 @@ export class TaskStore {
    */
   async transition(current: TaskRecord, request: TransitionRequest): Promise<TaskRecord> {
     const rule = TRANSITIONS[request.action];
-    if (!rule.from.includes(current.status)) {
+    const unstarted = request.unstarted;
+    const from = unstarted ? 'RUNNING' : current.status;
+    if (!rule.from.includes(from)) {
       throw new Error(`bug: ${request.action} is not allowed from ${current.status}; decide before writing`);
     }
     const now = request.now ?? Date.now();
@@ -178,11 +185,27 @@ export class TaskStore {
       set.resultRef = true;
       delete set.result;
     }
-    const attempt = (set.attempt as number | undefined) ?? current.attempt;
-    const entries = (request.entries ?? [{ from: current.status, to: rule.to, reason: request.reason }]).map((e) =>
+    const attempt = (set.attempt as number | undefined) ?? unstarted?.attempt ?? current.attempt;
+    const entries = (request.entries ?? [{ from, to: rule.to, reason: request.reason }]).map((e) =>
       encodeEvent({ at: now, attempt, actor: request.actor, ...e }),
     );
-    return this.write(current, { set, remove, entries, bumpVersion: true });
+    if (!unstarted) return this.write(current, { set, remove, entries, bumpVersion: true });
+    // The attempt ran without a start write (it was short): record its start and its end together.
+    const start = encodeEvent({
+      at: unstarted.startedAt,
+      from: 'QUEUED',
+      to: 'RUNNING',
+      reason: 'start',
+      attempt: unstarted.attempt,
+      actor: unstarted.actor,
+    });
+    return this.write(current, {
+      set: { attempt: unstarted.attempt, startedAt: unstarted.startedAt, claim: current.version, ...set },
+      remove: [...remove, 'notBefore', 'control'],
+      entries: [start, ...entries],
+      bumpVersion: true,
+      status: 'QUEUED',
+    });
   }
 
   /**
@@ -262,6 +285,15 @@ export class TaskStore {
   ): Promise<TaskRecord> {
     const set: Record<string, unknown> = { ...changes };
     return this.write({ id, version, history: [] }, { set, remove: [], entries: [], bumpVersion: false, status: 'RUNNING' });
+  }
+
+  /**
+   * The task as a message about (id, version) needs to see it: an eventually consistent read
+   * (half the cost), read again strongly when it looks older than the message.
+   */
+  async findForMessage(id: string, version: number): Promise<TaskRecord | undefined> {
+    const seen = await this.peek(id);
+    return seen && seen.version >= version ? seen : this.find(id);
   }
 
   /** An eventually consistent read (half the cost) for polling a running task's control requests. */

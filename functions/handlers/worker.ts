@@ -9,7 +9,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { numberEnv } from '#core/config.ts';
 import { parseMessage } from '#core/dispatch.ts';
 import { processMessage } from '#core/execution.ts';
-import { WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { DEFAULT_LAZY_START_MS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { getServices } from './services.ts';
 
@@ -24,6 +24,8 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     registry: taskRegistry,
     actor: ACTOR,
     workerTimeoutMs: numberEnv('SLUICE_WORKER_TIMEOUT_SECONDS', WORKER_TIMEOUT_SECONDS) * 1000,
+    lazyStartMs: numberEnv('SLUICE_LAZY_START_MS', DEFAULT_LAZY_START_MS),
+    receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
     cancelGraceMs: numberEnv('SLUICE_CANCEL_GRACE_MS', 5000),
     controlPollMs: numberEnv('SLUICE_CONTROL_POLL_MS', 2000),
   });

@@ -54,9 +54,26 @@ describe('worker', () => {
     const out = await work(sqsEvent([{ id: task.id, v: 1, a: 1 }]), lambdaContext());
     expect(out.batchItemFailures).toEqual([]);
     const done = await store.resolve(await store.get(task.id));
-    expect(done).toMatchObject({ status: 'SUCCEEDED', result: '{"hi":1}', attempt: 1, version: 3 });
+    // A short task costs one state write: its start and its outcome are recorded together.
+    expect(done).toMatchObject({ status: 'SUCCEEDED', result: '{"hi":1}', attempt: 1, version: 2 });
+    expect((await store.events(task.id)).map((e) => `${e.from}>${e.to}`)).toEqual(['null>QUEUED', 'QUEUED>RUNNING', 'RUNNING>SUCCEEDED']);
     expect(done.startedAt).toBeGreaterThanOrEqual(done.createdAt);
     expect(done.finishedAt).toBeGreaterThanOrEqual(done.startedAt ?? 0);
+  });
+
+  it('writes the start first for a redelivered message, so a task that keeps crashing uses up attempts', async () => {
+    const task = (await submitter.submit({ type: 'echo' }, { actor: 't' })).value;
+    await work(sqsEvent([{ id: task.id, v: 1, a: 1 }], 2), lambdaContext());
+    expect(await store.get(task.id)).toMatchObject({ status: 'SUCCEEDED', version: 3 });
+  });
+
+  it('writes the start of a task that outlives the lazy-start window, so it shows RUNNING', async () => {
+    const task = (await submitter.submit({ type: 'sleep', payload: { ms: 1600 } }, { actor: 't' })).value;
+    const run = work(sqsEvent([{ id: task.id, v: 1, a: 1 }]), lambdaContext());
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(await store.get(task.id)).toMatchObject({ status: 'RUNNING', version: 2 });
+    await run;
+    expect((await store.get(task.id)).status).toBe('SUCCEEDED');
   });
 
   it('drops a stale or duplicate message without running the task again', async () => {

@@ -55,7 +55,12 @@ describe('aging', () => {
     const report = await sweep(store, { lanes }, Date.now() + 31 * 60_000);
     expect(report.aged).toEqual([old.id]);
     expect(await store.get(old.id)).toMatchObject({ status: 'QUEUED', priority: 'normal', version: 2 });
-    expect((await store.events(old.id)).at(-1)).toMatchObject({ from: 'QUEUED', to: 'QUEUED', reason: 'aging:low>normal', actor: 'sweeper' });
+    expect((await store.events(old.id)).at(-1)).toMatchObject({
+      from: 'QUEUED',
+      to: 'QUEUED',
+      reason: 'aging:low>normal',
+      actor: 'sweeper',
+    });
   });
 });
 
