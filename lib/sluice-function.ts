@@ -3,6 +3,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
+import { LAMBDA_BUNDLE } from './bundling.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const handlerEntry = (name: string): string => fileURLToPath(new URL(`../functions/handlers/${name}.ts`, import.meta.url));
@@ -35,14 +36,14 @@ export class SluiceFunction extends NodejsFunction {
       },
       bundling: {
         format: OutputFormat.ESM,
-        minify: true,
+        minify: LAMBDA_BUNDLE.minify,
         sourceMap: false,
-        target: 'node24',
-        // The module builds of the SDK tree-shake far better than the CommonJS ones.
-        mainFields: ['module', 'main'],
+        target: LAMBDA_BUNDLE.target,
+        mainFields: [...LAMBDA_BUNDLE.mainFields],
         // Bundle the SDK too: a pinned, tested version, and smaller than loading the runtime's copy.
         externalModules: [],
-        banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
+        banner: LAMBDA_BUNDLE.banner,
+        esbuildArgs: Object.fromEntries(Object.entries(LAMBDA_BUNDLE.alias).map(([from, to]) => [`--alias:${from}`, to])),
         ...props.bundling,
       },
     });

@@ -11,8 +11,9 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { sqsClient } from '#core/clients.ts';
 
 /** One abort signal is shared by every long poll of a source; that is not a leak. */
 function abortController(): AbortController {
@@ -46,7 +47,8 @@ export interface SqsSourceOptions {
 
 /** Polls one queue and keeps at most `maxConcurrency` invocations in flight, as an ESM does. */
 export class SqsEventSource {
-  private readonly sqs = new SQSClient({ region: region(), useQueueUrlAsEndpoint: false });
+  // The mapping's own receives and deletes are billed SQS requests: use the metered client.
+  private readonly sqs: SQSClient = sqsClient();
   private readonly stopping = abortController();
   private readonly inflight = new Set<Promise<void>>();
   private loop: Promise<void> | undefined;
@@ -129,7 +131,6 @@ export class SqsEventSource {
     this.stopping.abort();
     await this.loop;
     await Promise.allSettled(this.inflight);
-    this.sqs.destroy();
   }
 }
 
@@ -140,7 +141,7 @@ export interface StreamSourceOptions {
   filter: (record: _Record) => boolean;
   invoke: (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
   onError?: (error: unknown) => void;
-  /** Idle wait between empty reads. */
+  /** Wait between reads of a shard. @default 250 ms: Lambda polls a stream's shards four times a second. */
   pollIntervalMs?: number;
 }
 
@@ -187,7 +188,7 @@ export class StreamEventSource {
 
   private async readShard(shardId: string): Promise<void> {
     const { signal } = this.stopping;
-    const idle = this.options.pollIntervalMs ?? 50;
+    const interval = this.options.pollIntervalMs ?? 250;
     let iterator = await this.iterator(shardId);
     while (iterator && !signal.aborted) {
       let records: _Record[];
@@ -212,7 +213,7 @@ export class StreamEventSource {
         }
       }
       iterator = next;
-      if (records.length === 0) await pause(idle, signal);
+      if (records.length < this.options.batchSize) await pause(interval, signal);
     }
   }
 

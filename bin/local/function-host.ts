@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { MeteredRequest } from '#core/clients.ts';
 
 const CHILD = fileURLToPath(new URL('./function-child.ts', import.meta.url));
 
@@ -29,6 +30,8 @@ export interface FunctionHostOptions {
   env?: Record<string, string>;
   /** Most environments alive at once (the function's total concurrency). */
   maxEnvironments?: number;
+  /** Receives what each invocation's SDK clients recorded (benchmark metering). */
+  onMeter?: (records: MeteredRequest[]) => void;
 }
 
 interface Environment {
@@ -90,9 +93,10 @@ export class FunctionHost {
           child.kill('SIGKILL');
           reject(new InvocationError(`Task timed out after ${this.options.timeoutMs / 1000} seconds`, 'timeout'));
         }, this.options.timeoutMs);
-        const onMessage = (m: { id: number; ok: boolean; result?: T; error?: string }) => {
+        const onMessage = (m: { id: number; ok: boolean; result?: T; error?: string; meter?: MeteredRequest[] }) => {
           if (m.id !== id) return;
           cleanup();
+          if (m.meter?.length) this.options.onMeter?.(m.meter);
           if (m.ok) resolve(m.result as T);
           else reject(new InvocationError(m.error ?? 'handler error', 'error'));
         };

@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { MeteredRequest } from '#core/clients.ts';
 import { numberEnv } from '#core/config.ts';
 import { DISPATCH_FILTER_PATTERN } from '#core/dispatch.ts';
 import { LANES, laneQueueEnv } from '#core/lanes.ts';
@@ -38,7 +39,14 @@ export interface LocalRuntimeOptions {
   quiet?: boolean;
 }
 
+/** Invocations of each function and their total duration: what Lambda would bill. */
+export type InvocationStats = Record<string, { count: number; ms: number }>;
+
 export interface LocalRuntime {
+  /** Lambda invocations by function, as the local event sources made them. */
+  invocations: InvocationStats;
+  /** SDK requests recorded by worker environments (with SLUICE_METER=1); in-process ones via drainMeter(). */
+  workerMeter: MeteredRequest[];
   url: string;
   endpoint: string;
   resources: Provisioned;
@@ -123,17 +131,32 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     timeoutMs: workerTimeoutSeconds * 1000,
     memoryMb: 256,
     maxEnvironments: LANES.filter((l) => l.consumer === 'worker').reduce((n, l) => n + l.maxConcurrency, 0),
+    onMeter: (records) => workerMeter.push(...records),
   });
   await worker.prewarm(LANES.filter((l) => l.consumer === 'worker').length);
   stops.unshift(() => worker.stop());
 
+  const invocations: InvocationStats = {};
+  const timed =
+    <E, R>(name: string, fn: (event: E) => Promise<R>) =>
+    async (event: E): Promise<R> => {
+      const started = performance.now();
+      try {
+        return await fn(event);
+      } finally {
+        const stat = (invocations[name] ??= { count: 0, ms: 0 });
+        stat.count += 1;
+        stat.ms += performance.now() - started;
+      }
+    };
+  const workerMeter: MeteredRequest[] = [];
   const onError = (source: string) => (error: unknown) => console.error(`[sluice] ${source}:`, error);
 
   const stream = new StreamEventSource({
     streamArn: resources.streamArn,
     batchSize: 100,
     filter: (record: _Record) => matchesFilter(DISPATCH_FILTER_PATTERN, record as unknown as Record<string, unknown>),
-    invoke: (event: DynamoDBStreamEvent) => dispatcher.handler(event),
+    invoke: timed('dispatcher', (event: DynamoDBStreamEvent) => dispatcher.handler(event)),
     onError: onError('dispatcher'),
   });
   stream.start();
@@ -145,7 +168,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queueArn: `arn:aws:sqs:${process.env.AWS_REGION}:000000000000:${lane.name}`,
       batchSize: lane.batchSize,
       maxConcurrency: lane.maxConcurrency,
-      invoke: (event: SQSEvent) => worker.invoke<SQSBatchResponse>(event),
+      invoke: timed('worker', (event: SQSEvent) => worker.invoke<SQSBatchResponse>(event)),
       onError: (error) => {
         if (error instanceof InvocationError) console.error(`[sluice] ${lane.name} lane: worker invocation failed: ${error.message}`);
         else onError(`${lane.name} lane`)(error);
@@ -158,7 +181,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queueArn: `arn:aws:sqs:${process.env.AWS_REGION}:000000000000:${lane.name}-dlq`,
       batchSize: 10,
       maxConcurrency: 1,
-      invoke: (event: SQSEvent) => deadLetter.handler(event, lambdaContext('dead-letter', 30_000)),
+      invoke: timed('dead-letter', (event: SQSEvent) => deadLetter.handler(event, lambdaContext('dead-letter', 30_000))),
       onError: onError(`${lane.name} dead letters`),
     });
     dlq.start();
@@ -172,7 +195,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queueArn: `arn:aws:sqs:${process.env.AWS_REGION}:000000000000:${long.name}`,
       batchSize: long.batchSize,
       maxConcurrency: long.maxConcurrency,
-      invoke: (event: SQSEvent) => launcher.handler(event, lambdaContext('launcher', 60_000)),
+      invoke: timed('launcher', (event: SQSEvent) => launcher.handler(event, lambdaContext('launcher', 60_000))),
       onError: onError('long lane'),
     });
     source.start();
@@ -180,13 +203,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   }
 
   const sweepTimer = setInterval(
-    () => void sweeper.handler().catch(onError('sweeper')),
+    () => void timed('sweeper', () => sweeper.handler())(undefined).catch(onError('sweeper')),
     options.sweepIntervalMs ?? numberEnv('SLUICE_SWEEP_INTERVAL_MS', 5000),
   );
   stops.unshift(async () => clearInterval(sweepTimer));
 
   const port = options.port ?? Number(process.env.PORT ?? 3000);
-  const { server, url } = await serveHttpApi((event: APIGatewayProxyEventV2) => intake.handler(event), port);
+  const { server, url } = await serveHttpApi(
+    timed('intake', (event: APIGatewayProxyEventV2) => intake.handler(event)),
+    port,
+  );
   stops.unshift(
     () =>
       new Promise<void>((resolve) => {
@@ -197,6 +223,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   let stopped: Promise<void> | undefined;
   return {
+    invocations,
+    workerMeter,
     url,
     endpoint,
     resources,

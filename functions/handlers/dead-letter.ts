@@ -7,7 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { recoverDeadLetter } from '#core/dead-letters.ts';
 import { parseMessage } from '#core/dispatch.ts';
-import { getServices } from './services.ts';
+import { getStore } from './services.ts';
 
 const logger = new Logger({ serviceName: 'sluice-dead-letter' });
 const processor = new BatchProcessor(EventType.SQS);
@@ -20,7 +20,7 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     logger.error('not a task message; dropped', { body: record.body.slice(0, 200) });
     return;
   }
-  const outcome = await recoverDeadLetter(getServices().store, message, Number(record.attributes.ApproximateReceiveCount ?? 0));
+  const outcome = await recoverDeadLetter(getStore(), message, Number(record.attributes.ApproximateReceiveCount ?? 0));
   logger.warn('dead letter handled', { taskId: message.id, version: message.v, outcome });
 }
 

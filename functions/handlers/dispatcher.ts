@@ -14,9 +14,10 @@ import { laneQueueUrls } from '#core/config.ts';
 import { type Dispatch, dispatchFor } from '#core/dispatch.ts';
 import type { LaneName } from '#core/lanes.ts';
 import type { TaskRecord } from '#core/model.ts';
+import { perEnvironment } from './services.ts';
 
 const logger = new Logger({ serviceName: 'sluice-dispatcher' });
-let urls: Record<LaneName, string> | undefined;
+const queueUrls = perEnvironment(laneQueueUrls);
 
 interface Pending {
   sequence: string;
@@ -24,7 +25,7 @@ interface Pending {
 }
 
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  urls ??= laneQueueUrls();
+  const urls = queueUrls();
   const now = Date.now();
   const pending: Pending[] = [];
   for (const record of event.Records) {

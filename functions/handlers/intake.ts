@@ -4,15 +4,33 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod/mini';
-import type { ControlRequest } from '#core/control.ts';
+import { dynamo } from '#core/clients.ts';
+import { tableName } from '#core/config.ts';
+import { type ControlRequest, TaskControl } from '#core/control.ts';
 import { MethodNotAllowed, RouteNotFound, TaskNotFound } from '#core/errors.ts';
+import { IdempotencyStore } from '#core/idempotency.ts';
 import { isTaskId } from '#core/ids.ts';
 import { MAX_BODY_BYTES } from '#core/limits.ts';
 import { PRIORITIES, STATUSES, toEventView, toView } from '#core/model.ts';
 import { isValidCursor } from '#core/store.ts';
-import { parseOrThrow } from '#core/submission.ts';
+import { parseOrThrow, TaskSubmitter } from '#core/submission.ts';
+import { taskRegistry } from '#tasks/index.ts';
 import { errorResponse, fromEvent, type HttpRequest, type HttpResponse, json, readJsonBody } from './http.ts';
-import { getServices } from './services.ts';
+import { getStore, perEnvironment } from './services.ts';
+
+const getServices = perEnvironment(() => {
+  const store = getStore();
+  return {
+    store,
+    submitter: new TaskSubmitter(
+      store,
+      new IdempotencyStore(dynamo(), tableName()),
+      taskRegistry,
+      process.env.SLUICE_CONTAINERS === 'enabled',
+    ),
+    control: new TaskControl(store),
+  };
+});
 
 const logger = new Logger({ serviceName: 'sluice-intake' });
 

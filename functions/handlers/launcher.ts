@@ -14,22 +14,21 @@ import { ContainerPlatform, containerConfig } from '#core/containers.ts';
 import { parseMessage } from '#core/dispatch.ts';
 import { launch } from '#core/launching.ts';
 import { DEFAULT_CONTAINER_CAP } from '#core/limits.ts';
-import { getServices } from './services.ts';
+import { getStore, perEnvironment } from './services.ts';
 
 const logger = new Logger({ serviceName: 'sluice-launcher' });
 const processor = new BatchProcessor(EventType.SQS);
-let deps: { slots: ContainerSlots; platform: ContainerPlatform } | undefined;
+const launchDeps = perEnvironment(() => ({
+  slots: new ContainerSlots(dynamo(), tableName(), numberEnv('CONTAINER_CAP', DEFAULT_CONTAINER_CAP)),
+  platform: new ContainerPlatform(containerConfig()),
+}));
 
 /** Seconds before a deferred launch is tried again: 5 s doubling to 5 minutes. */
 const retryDelaySeconds = (receiveCount: number) => Math.min(300, 5 * 2 ** Math.min(6, receiveCount - 1));
 
 async function handleRecord(record: SQSRecord): Promise<void> {
-  deps ??= {
-    slots: new ContainerSlots(dynamo(), tableName(), numberEnv('CONTAINER_CAP', DEFAULT_CONTAINER_CAP)),
-    platform: new ContainerPlatform(containerConfig()),
-  };
   const message = parseMessage(record.body);
-  const outcome = await launch(message, { store: getServices().store, ...deps });
+  const outcome = await launch(message, { store: getStore(), ...launchDeps() });
   if (outcome.kind === 'launched') {
     logger.info('container launched', { taskId: message.id, version: message.v, ref: outcome.ref });
     return;

@@ -1,33 +1,24 @@
-/** The stores and services a handler needs, built once per process from the environment. */
+/** What handlers share, built once per process (per environment) from the environment. */
 import { dynamo } from '#core/clients.ts';
 import { numberEnv, tableName } from '#core/config.ts';
-import { TaskControl } from '#core/control.ts';
-import { IdempotencyStore } from '#core/idempotency.ts';
 import { TaskStore } from '#core/store.ts';
-import { TaskSubmitter } from '#core/submission.ts';
-import { taskRegistry } from '#tasks/index.ts';
 
-export interface Services {
-  store: TaskStore;
-  submitter: TaskSubmitter;
-  control: TaskControl;
+/**
+ * A value built once per environment: Lambda gives each process one, but the local runtime and the
+ * benchmark may point a process at another table, and a stale client must not outlive that.
+ */
+export function perEnvironment<T>(build: () => T): () => T {
+  let key: string | undefined;
+  let value: T | undefined;
+  return () => {
+    const current = `${process.env.TABLE_NAME}|${process.env.LANE_NORMAL_URL}`;
+    if (value === undefined || key !== current) {
+      value = build();
+      key = current;
+    }
+    return value;
+  };
 }
 
-let services: Services | undefined;
-
-export function getServices(): Services {
-  if (!services) {
-    const store = new TaskStore(dynamo(), tableName(), numberEnv('LIST_LOOKBACK_DAYS', 30));
-    services = {
-      store,
-      submitter: new TaskSubmitter(
-        store,
-        new IdempotencyStore(dynamo(), tableName()),
-        taskRegistry,
-        process.env.SLUICE_CONTAINERS === 'enabled',
-      ),
-      control: new TaskControl(store),
-    };
-  }
-  return services;
-}
+/** The task store, for every handler. (Only the intake needs the submitter and its schemas.) */
+export const getStore = perEnvironment(() => new TaskStore(dynamo(), tableName(), numberEnv('LIST_LOOKBACK_DAYS', 30)));

@@ -6,13 +6,11 @@ import { ContainerSlots } from '#core/container-slots.ts';
 import { ContainerPlatform, containerConfig } from '#core/containers.ts';
 import { DEFAULT_CONTAINER_CAP } from '#core/limits.ts';
 import { type SweepDeps, sweep } from '#core/sweeper.ts';
-import { getServices } from './services.ts';
+import { getStore, perEnvironment } from './services.ts';
 
 const logger = new Logger({ serviceName: 'sluice-sweeper' });
-let deps: SweepDeps | undefined;
-
-export const handler = async (): Promise<{ examined: number; promoted: number; recovered: number; aged: number }> => {
-  deps ??= {
+const sweepDeps = perEnvironment(
+  (): SweepDeps => ({
     lanes: { sqs: sqsClient(), urls: laneQueueUrls() },
     ...(process.env.CLUSTER_ARN
       ? {
@@ -20,8 +18,11 @@ export const handler = async (): Promise<{ examined: number; promoted: number; r
           slots: new ContainerSlots(dynamo(), tableName(), numberEnv('CONTAINER_CAP', DEFAULT_CONTAINER_CAP)),
         }
       : {}),
-  };
-  const report = await sweep(getServices().store, deps);
+  }),
+);
+
+export const handler = async (): Promise<{ examined: number; promoted: number; recovered: number; aged: number }> => {
+  const report = await sweep(getStore(), sweepDeps());
   for (const r of report.recovered) logger.warn('task recovered', { taskId: r.id, reason: r.reason, status: r.status });
   if (report.examined + report.aged.length > 0) {
     logger.info('sweep', { examined: report.examined, promoted: report.promoted.length, aged: report.aged.length });

@@ -11,7 +11,7 @@ import { parseMessage } from '#core/dispatch.ts';
 import { processMessage } from '#core/execution.ts';
 import { DEFAULT_LAZY_START_MS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { taskRegistry } from '#tasks/index.ts';
-import { getServices } from './services.ts';
+import { getStore } from './services.ts';
 
 const logger = new Logger({ serviceName: 'sluice-worker' });
 const processor = new BatchProcessor(EventType.SQS);
@@ -20,7 +20,7 @@ const ACTOR = 'system';
 async function handleRecord(record: SQSRecord): Promise<void> {
   const message = parseMessage(record.body);
   const outcome = await processMessage(message, {
-    store: getServices().store,
+    store: getStore(),
     registry: taskRegistry,
     actor: ACTOR,
     workerTimeoutMs: numberEnv('SLUICE_WORKER_TIMEOUT_SECONDS', WORKER_TIMEOUT_SECONDS) * 1000,

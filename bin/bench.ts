@@ -1,0 +1,431 @@
+/**
+ * `npm run bench [-- --quick] [-- --out FILE]`: measures Sluice on the local runtime and the
+ * emulator — requests per task counted on the SDK clients the handlers use, write units from the
+ * table's stream, cost per million tasks from those counts and the price table, throughput against
+ * raw SDK calls on the same emulator, latency per lane, priority isolation, bundle sizes.
+ */
+import { writeFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+
+process.env.SLUICE_METER = '1';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+
+const { startMoto } = await import('./emulator.mjs');
+const { drainMeter } = await import('#core/clients.ts');
+const { taskKey } = await import('#core/ids.ts');
+const { startLocalRuntime } = await import('./local/runtime.ts');
+const { provision } = await import('./local/provision.ts');
+const { meterStream } = await import('./bench/stream-meter.ts');
+const { measureBundles } = await import('./bench/bundles.ts');
+const { ANCHORS, PRICES, TASK_COMPUTE } = await import('./bench/prices.ts');
+
+type LocalRuntime = Awaited<ReturnType<typeof startLocalRuntime>>;
+type Task = { id: string; priority: string; createdAt: number; startedAt?: number; finishedAt?: number; status: string };
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const outIndex = args.indexOf('--out');
+const outFile = outIndex >= 0 ? args[outIndex + 1] : undefined;
+const TASKS = Number(process.env.BENCH_TASKS ?? (quick ? 400 : 2000));
+const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
+const FUNCTION_MEMORY_GB = 0.25;
+const log = (line: string) => console.error(`[bench] ${line}`);
+
+let endpoint = process.env.AWS_ENDPOINT_URL;
+let stopMoto: (() => Promise<void>) | undefined;
+if (!endpoint) {
+  const moto = await startMoto({ quiet: true });
+  endpoint = moto.endpoint;
+  stopMoto = moto.stop;
+  process.env.AWS_ENDPOINT_URL = endpoint;
+  process.env.AWS_ACCESS_KEY_ID ??= 'bench';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'bench';
+}
+process.env.AWS_REGION ??= 'us-east-1';
+
+// The harness's own reads go through clients of its own, so the meter sees only Sluice's requests.
+const harnessDb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: process.env.AWS_REGION }));
+const harnessSqs = new SQSClient({ region: process.env.AWS_REGION, useQueueUrlAsEndpoint: false });
+
+async function startRuntime(name: string): Promise<LocalRuntime> {
+  // The sweeper is a fixed cost per minute, not per task: keep it out of the per-task counts.
+  return startLocalRuntime({ port: 0, prefix: `bench-${name}-${Date.now().toString(36)}`, quiet: true, sweepIntervalMs: 3_600_000 });
+}
+
+async function post(url: string, path: string, body: unknown): Promise<unknown> {
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (res.status !== 201) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+async function readTask(table: string, id: string): Promise<Task> {
+  const out = await harnessDb.send(new GetCommand({ TableName: table, Key: taskKey(id), ConsistentRead: true }));
+  return out.Item as Task;
+}
+
+/** Resolves when every task is in a terminal state; returns them. */
+async function waitAll(table: string, ids: string[], timeoutMs = 600_000): Promise<Task[]> {
+  const done: Task[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (const id of ids) {
+    for (;;) {
+      const task = await readTask(table, id);
+      if (task && ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(task.status)) {
+        done.push(task);
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`task ${id} did not finish`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return done;
+}
+
+const percentile = (values: number[], p: number) => {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);
+};
+const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+interface ProfileResult {
+  tasks: number;
+  seconds: number;
+  tasksPerSecond: number;
+  requestsPerTask: {
+    apiGateway: number;
+    lambdaInvocations: number;
+    lambdaInvocationsByFunction: Record<string, number>;
+    sqs: number;
+    sqsByOperation: Record<string, number>;
+    sqsIdlePolls: number;
+    dynamodbWru: number;
+    dynamodbWruBreakdown: { table: number; index: number; failedConditions: number };
+    dynamodbRru: number;
+    dynamodbByOperation: Record<string, number>;
+  };
+  lambdaGbSecondsPerTask: number;
+  latencyMs: Record<string, { submitToStartP50: number; submitToStartP99: number; submitToFinishP50: number; submitToFinishP99: number }>;
+}
+
+async function runProfile(name: 'single' | 'batch'): Promise<ProfileResult> {
+  const runtime = await startRuntime(name);
+  // Warm up first: start the worker environments (a cold start here is a process start, far slower
+  // than Lambda's) so the run measures Sluice, not this machine spawning Node processes.
+  const warmUp = await post(runtime.url, '/tasks/batch', {
+    tasks: Array.from({ length: 100 }, (_, i) => ({ type: 'echo', priority: PRIORITIES[i % 4] })),
+  });
+  await waitAll(
+    runtime.resources.tableName,
+    (warmUp as { items: { id: string }[] }).items.map((t) => t.id),
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  drainMeter();
+  runtime.workerMeter.length = 0;
+  for (const key of Object.keys(runtime.invocations)) delete runtime.invocations[key];
+  // Ordinary work: the default priority. Per-lane latency is measured separately.
+  const specs = Array.from({ length: TASKS }, (_, i) => ({ type: 'echo', payload: { n: i } }));
+  const ids: string[] = [];
+  let apiRequests = 0;
+  const started = performance.now();
+  if (name === 'single') {
+    await pool(specs, 16, async (spec) => {
+      apiRequests += 1;
+      ids.push(((await post(runtime.url, '/tasks', spec)) as { id: string }).id);
+    });
+  } else {
+    const batches = Array.from({ length: Math.ceil(specs.length / 100) }, (_, i) => specs.slice(i * 100, i * 100 + 100));
+    await pool(batches, 2, async (tasks) => {
+      apiRequests += 1;
+      ids.push(...((await post(runtime.url, '/tasks/batch', { tasks })) as { items: { id: string }[] }).items.map((t) => t.id));
+    });
+  }
+  log(`${name}: ${ids.length} submitted, waiting for them to finish`);
+  const tasks = await waitAll(runtime.resources.tableName, ids);
+  log(`${name}: all finished; metering the stream`);
+  const seconds = (performance.now() - started) / 1000;
+  // Let the last invocations return (their deletes and meter records).
+  await new Promise((r) => setTimeout(r, 1500));
+  const meter = [...drainMeter(), ...runtime.workerMeter];
+  const measured = new Set(ids);
+  const writes = await meterStream(
+    runtime.resources.streamArn,
+    (image) => measured.has(String(image.id)) || measured.has(String(image.pk).slice(2)),
+  );
+  const invocations = { ...runtime.invocations };
+  await runtime.stop();
+
+  const failed = tasks.filter((t) => t.status !== 'SUCCEEDED').length;
+  if (failed) throw new Error(`${failed} tasks did not succeed`);
+  const per = (n: number) => round(n / TASKS, 4);
+  const sqs = meter.filter((m) => m.service === 'sqs' && !m.emptyReceive);
+  const sqsByOperation: Record<string, number> = {};
+  for (const m of sqs) sqsByOperation[m.operation] = (sqsByOperation[m.operation] ?? 0) + (m.sqsRequests ?? 1);
+  const dynamo = meter.filter((m) => m.service === 'dynamodb');
+  const dynamodbByOperation: Record<string, number> = {};
+  for (const m of dynamo) dynamodbByOperation[m.operation] = (dynamodbByOperation[m.operation] ?? 0) + 1;
+  const failedWru = dynamo.reduce((n, m) => n + (m.failedWru ?? 0), 0);
+  const rru = dynamo.reduce((n, m) => n + (m.rru ?? 0), 0);
+  const lambdaByFunction: Record<string, number> = {};
+  let lambdaMs = 0;
+  for (const [fn, stat] of Object.entries(invocations)) {
+    lambdaByFunction[fn] = per(stat.count);
+    lambdaMs += stat.ms;
+  }
+  const latencyMs = laneLatencies(tasks);
+  return {
+    tasks: TASKS,
+    seconds: round(seconds, 2),
+    tasksPerSecond: round(TASKS / seconds, 1),
+    requestsPerTask: {
+      apiGateway: per(apiRequests),
+      lambdaInvocations: per(Object.values(invocations).reduce((n, s) => n + s.count, 0)),
+      lambdaInvocationsByFunction: lambdaByFunction,
+      sqs: per(sqs.reduce((n, m) => n + (m.sqsRequests ?? 1), 0)),
+      sqsByOperation: Object.fromEntries(Object.entries(sqsByOperation).map(([k, v]) => [k, per(v)])),
+      sqsIdlePolls: per(meter.filter((m) => m.emptyReceive).length),
+      dynamodbWru: per(writes.tableWru + writes.indexWru + failedWru),
+      dynamodbWruBreakdown: { table: per(writes.tableWru), index: per(writes.indexWru), failedConditions: per(failedWru) },
+      dynamodbRru: per(rru),
+      dynamodbByOperation: Object.fromEntries(Object.entries(dynamodbByOperation).map(([k, v]) => [k, per(v)])),
+    },
+    lambdaGbSecondsPerTask: round(((lambdaMs / 1000) * FUNCTION_MEMORY_GB) / TASKS, 6),
+    latencyMs,
+  };
+}
+
+function laneLatencies(tasks: Task[]): ProfileResult['latencyMs'] {
+  const latencyMs: ProfileResult['latencyMs'] = {};
+  for (const priority of PRIORITIES) {
+    const lane = tasks.filter((t) => t.priority === priority);
+    if (lane.length === 0) continue;
+    const toStart = lane.map((t) => (t.startedAt ?? t.createdAt) - t.createdAt);
+    const toFinish = lane.map((t) => (t.finishedAt ?? t.createdAt) - t.createdAt);
+    latencyMs[priority] = {
+      submitToStartP50: percentile(toStart, 50),
+      submitToStartP99: percentile(toStart, 99),
+      submitToFinishP50: percentile(toFinish, 50),
+      submitToFinishP99: percentile(toFinish, 99),
+    };
+  }
+  return latencyMs;
+}
+
+function costPerMillion(profile: ProfileResult) {
+  const r = profile.requestsPerTask;
+  const lines = {
+    apiGateway: r.apiGateway * PRICES.apiGatewayHttpPerRequest,
+    lambdaRequests: r.lambdaInvocations * PRICES.lambdaPerRequest,
+    taskCompute: TASK_COMPUTE.seconds * TASK_COMPUTE.memoryGb * PRICES.lambdaArmPerGbSecond,
+    sqs: r.sqs * PRICES.sqsPerRequest,
+    dynamodbWrites: r.dynamodbWru * PRICES.dynamodbPerWru,
+    dynamodbReads: r.dynamodbRru * PRICES.dynamodbPerRru,
+  };
+  const perMillion = Object.fromEntries(Object.entries(lines).map(([k, v]) => [k, round(v * 1e6, 3)])) as Record<
+    keyof typeof lines,
+    number
+  >;
+  return { total: round(Object.values(lines).reduce((a, b) => a + b, 0) * 1e6, 2), lines: perMillion };
+}
+
+/** The same SDK calls per task as Sluice makes, issued directly: what the emulator sustains without Sluice. */
+async function rawBaseline(callsPerTask: Record<string, number>): Promise<number> {
+  const resources = await provision({ prefix: `bench-raw-${Date.now().toString(36)}` });
+  const queue = resources.queueUrls.normal;
+  const table = resources.tableName;
+  const count = (op: string) => Math.round((callsPerTask[op] ?? 0) * TASKS);
+  const ops: (() => Promise<unknown>)[] = [];
+  const item = (i: number) => ({
+    pk: `RAW#${i % 97}`,
+    id: String(i),
+    status: 'QUEUED',
+    version: 1,
+    type: 'echo',
+    payload: `{"n":${i}}`,
+    history: ['x'],
+  });
+  for (let i = 0; i < count('PutItem') + count('BatchWriteItem') * 25; i++)
+    ops.push(() => harnessDb.send(new PutCommand({ TableName: table, Item: item(i) })));
+  for (let i = 0; i < count('GetItem'); i++)
+    ops.push(() => harnessDb.send(new GetCommand({ TableName: table, Key: { pk: `RAW#${i % 97}`, id: String(i) } })));
+  for (let i = 0; i < count('UpdateItem'); i++) {
+    ops.push(() =>
+      harnessDb.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: `RAW#${i % 97}`, id: `u${i}` },
+          UpdateExpression: 'SET #s = :s ADD version :one',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':s': 'SUCCEEDED', ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+  }
+  const body = JSON.stringify({ id: '01m86ghs3b2k721tmtwhexw', v: 1, a: 1 });
+  for (let i = 0; i < count('SendMessageBatch'); i++) {
+    ops.push(() =>
+      harnessSqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queue,
+          Entries: Array.from({ length: 10 }, (_, n) => ({ Id: String(n), MessageBody: body })),
+        }),
+      ),
+    );
+  }
+  const receives = count('ReceiveMessage');
+  for (let i = 0; i < receives; i++) {
+    ops.push(async () => {
+      const out = await harnessSqs.send(new ReceiveMessageCommand({ QueueUrl: queue, MaxNumberOfMessages: 10 }));
+      const messages = out.Messages ?? [];
+      if (messages.length) {
+        await harnessSqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queue,
+            Entries: messages.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
+      }
+    });
+  }
+  const started = performance.now();
+  await pool(ops, 16, async (op) => {
+    await op();
+  });
+  return TASKS / ((performance.now() - started) / 1000);
+}
+
+async function priorityIsolation(): Promise<{
+  criticalWaitIdleMs: number;
+  criticalWaitSaturatedMs: number;
+  lowBacklog: number;
+  perLane: ProfileResult['latencyMs'];
+}> {
+  const runtime = await startRuntime('priority');
+  // Latency per lane at a moderate rate: 40 tasks per lane, four submitters.
+  const mixed: string[] = [];
+  await pool(
+    Array.from({ length: 160 }, (_, i) => PRIORITIES[i % 4]),
+    4,
+    async (priority) => {
+      mixed.push(((await post(runtime.url, '/tasks', { type: 'echo', priority })) as { id: string }).id);
+    },
+  );
+  const perLane = laneLatencies(await waitAll(runtime.resources.tableName, mixed));
+  const criticalWaits = async () => {
+    const waits: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const { id } = (await post(runtime.url, '/tasks', { type: 'echo', priority: 'critical' })) as { id: string };
+      const [task] = await waitAll(runtime.resources.tableName, [id]);
+      waits.push((task.startedAt ?? 0) - task.createdAt);
+    }
+    return percentile(waits, 50);
+  };
+  const idle = await criticalWaits();
+  // A low backlog well past what the low lane can run at once (5 invocations × 10 tasks).
+  const backlog = quick ? 200 : 500;
+  for (let i = 0; i < backlog; i += 100) {
+    await post(runtime.url, '/tasks/batch', {
+      tasks: Array.from({ length: Math.min(100, backlog - i) }, () => ({ type: 'sleep', payload: { ms: 3000 }, priority: 'low' })),
+    });
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const saturated = await criticalWaits();
+  await runtime.stop();
+  return { criticalWaitIdleMs: idle, criticalWaitSaturatedMs: saturated, lowBacklog: backlog, perLane };
+}
+
+log(`${quick ? 'quick' : 'full'} run, ${TASKS} tasks per profile, emulator ${endpoint}`);
+const single = await runProfile('single');
+log(`single submit: ${single.tasksPerSecond} tasks/s`);
+const batch = await runProfile('batch');
+log(`batch submit: ${batch.tasksPerSecond} tasks/s`);
+const rawTps = await rawBaseline({ ...batch.requestsPerTask.dynamodbByOperation, ...batch.requestsPerTask.sqsByOperation });
+log(`raw SDK calls: ${round(rawTps, 1)} tasks/s`);
+const priority = await priorityIsolation();
+log(`critical wait: idle ${priority.criticalWaitIdleMs} ms, saturated ${priority.criticalWaitSaturatedMs} ms`);
+const bundles = await measureBundles();
+
+const singleCost = costPerMillion(single);
+const batchCost = costPerMillion(batch);
+const result = {
+  date: new Date().toISOString(),
+  quick,
+  tasksPerProfile: TASKS,
+  machine: { node: process.version, cpus: (await import('node:os')).cpus().length, emulator: endpoint },
+  prices: PRICES,
+  requestsPerTask: { single: single.requestsPerTask, batch: batch.requestsPerTask },
+  costPerMillionUsd: {
+    single: singleCost.total,
+    batch: batchCost.total,
+    breakdown: { single: singleCost.lines, batch: batchCost.lines },
+    anchors: ANCHORS,
+  },
+  throughput: {
+    tasksPerSecond: batch.tasksPerSecond,
+    singleSubmitTasksPerSecond: single.tasksPerSecond,
+    rawSdkTasksPerSecond: round(rawTps, 1),
+    efficiency: round(batch.tasksPerSecond / rawTps, 2),
+  },
+  latencyMs: { perLane: priority.perLane, singleProfile: single.latencyMs, batchProfile: batch.latencyMs },
+  priority: {
+    criticalWaitIdleMs: priority.criticalWaitIdleMs,
+    criticalWaitSaturatedMs: priority.criticalWaitSaturatedMs,
+    lowBacklog: priority.lowBacklog,
+    ratio: round(priority.criticalWaitSaturatedMs / Math.max(1, priority.criticalWaitIdleMs), 2),
+  },
+  bundles,
+  targets: {
+    singleCostAtMost3: singleCost.total <= 3,
+    batchCostAtMost2: batchCost.total <= 2,
+    wruAtMost2_5: single.requestsPerTask.dynamodbWru <= 2.5 && batch.requestsPerTask.dynamodbWru <= 2.5,
+    efficiencyAtLeast0_7: batch.tasksPerSecond / rawTps >= 0.7,
+    priorityWithin2x: priority.criticalWaitSaturatedMs <= 2 * Math.max(1, priority.criticalWaitIdleMs),
+    bundlesAtMost400KB: bundles.every((b) => b.bytes <= 400 * 1024),
+  },
+};
+
+const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+const lines = [
+  `Sluice benchmark — ${result.date} — ${TASKS} tasks per profile${quick ? ' (quick)' : ''}, Node ${process.version}`,
+  '',
+  row(['per task', 'single submit', 'batch submit']),
+  row(['---', '---:', '---:']),
+  row(['API Gateway requests', single.requestsPerTask.apiGateway, batch.requestsPerTask.apiGateway]),
+  row(['Lambda invocations', single.requestsPerTask.lambdaInvocations, batch.requestsPerTask.lambdaInvocations]),
+  row(['SQS requests', single.requestsPerTask.sqs, batch.requestsPerTask.sqs]),
+  row(['DynamoDB WRU', single.requestsPerTask.dynamodbWru, batch.requestsPerTask.dynamodbWru]),
+  row(['DynamoDB RRU', single.requestsPerTask.dynamodbRru, batch.requestsPerTask.dynamodbRru]),
+  row(['**$ per million tasks**', `**${singleCost.total}**`, `**${batchCost.total}**`]),
+  ...Object.keys(singleCost.lines).map((k) =>
+    row([`  ${k}`, singleCost.lines[k as keyof typeof singleCost.lines], batchCost.lines[k as keyof typeof batchCost.lines]]),
+  ),
+  row(['tasks/s end to end', single.tasksPerSecond, batch.tasksPerSecond]),
+  '',
+  `efficiency ${result.throughput.efficiency} (batch ${batch.tasksPerSecond} tasks/s vs ${result.throughput.rawSdkTasksPerSecond} tasks/s of the same raw SDK calls)`,
+  `critical submit→start: idle ${priority.criticalWaitIdleMs} ms, with ${priority.lowBacklog} low tasks backed up ${priority.criticalWaitSaturatedMs} ms`,
+  `latency p50/p99 submit→start by lane (160 mixed tasks): ${Object.entries(priority.perLane)
+    .map(([p, l]) => `${p} ${l.submitToStartP50}/${l.submitToStartP99}`)
+    .join(', ')} ms`,
+  `latency p50/p99 submit→finish under load: single ${single.latencyMs.normal?.submitToFinishP50}/${single.latencyMs.normal?.submitToFinishP99} ms, batch ${batch.latencyMs.normal?.submitToFinishP50}/${batch.latencyMs.normal?.submitToFinishP99} ms`,
+  `bundles: ${bundles.map((b) => `${b.name} ${(b.bytes / 1024).toFixed(0)} KB (${b.initMs} ms)`).join(', ')}`,
+  `targets: ${Object.entries(result.targets)
+    .map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`)
+    .join(', ')}`,
+];
+console.log(lines.join('\n'));
+if (outFile) writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
+await stopMoto?.();
+process.exit(0);
