@@ -55,6 +55,18 @@ async function startRuntime(name: string): Promise<LocalRuntime> {
   return startLocalRuntime({ port: 0, prefix: `bench-${name}-${Date.now().toString(36)}`, quiet: true, sweepIntervalMs: 3_600_000 });
 }
 
+/**
+ * Start the worker environments before measuring: a cold start here is a Node process start, far
+ * slower than Lambda's, and would measure this machine rather than Sluice.
+ */
+async function warmUp(runtime: LocalRuntime): Promise<void> {
+  const warm = (await post(runtime.url, '/tasks/batch', { tasks: Array.from({ length: 100 }, (_, i) => ({ type: 'echo', priority: PRIORITIES[i % 4] })) })) as {
+    items: { id: string }[];
+  };
+  await waitAll(runtime.resources.tableName, warm.items.map((t) => t.id));
+  await new Promise((r) => setTimeout(r, 1000));
+}
+
 async function post(url: string, path: string, body: unknown): Promise<unknown> {
   const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (res.status !== 201) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
@@ -314,6 +326,7 @@ async function priorityIsolation(): Promise<{
   perLane: ProfileResult['latencyMs'];
 }> {
   const runtime = await startRuntime('priority');
+  await warmUp(runtime);
   // Latency per lane at a moderate rate: 40 tasks per lane, four submitters.
   const mixed: string[] = [];
   await pool(
