@@ -60,10 +60,15 @@ async function startRuntime(name: string): Promise<LocalRuntime> {
  * slower than Lambda's, and would measure this machine rather than Sluice.
  */
 async function warmUp(runtime: LocalRuntime): Promise<void> {
-  const warm = (await post(runtime.url, '/tasks/batch', { tasks: Array.from({ length: 100 }, (_, i) => ({ type: 'echo', priority: PRIORITIES[i % 4] })) })) as {
+  const warm = (await post(runtime.url, '/tasks/batch', {
+    tasks: Array.from({ length: 100 }, (_, i) => ({ type: 'echo', priority: PRIORITIES[i % 4] })),
+  })) as {
     items: { id: string }[];
   };
-  await waitAll(runtime.resources.tableName, warm.items.map((t) => t.id));
+  await waitAll(
+    runtime.resources.tableName,
+    warm.items.map((t) => t.id),
+  );
   await new Promise((r) => setTimeout(r, 1000));
 }
 

@@ -1,8 +1,9 @@
 import { CfnOutput } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type CfnStage, HttpApi, HttpMethod, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
 
@@ -20,6 +21,11 @@ export interface IntakeApiProps {
    * @default false
    */
   readonly containers?: boolean;
+  /**
+   * Stage-wide throttling: steady requests per second and burst.
+   * @default { rateLimit: 1000, burstLimit: 2000 }
+   */
+  readonly throttling?: { readonly rateLimit: number; readonly burstLimit: number };
 }
 
 /** The routes of the HTTP contract, as API Gateway routes (each one authorised). */
@@ -64,6 +70,23 @@ export class IntakeApi extends Construct {
     for (const route of API_ROUTES) {
       this.api.addRoutes({ path: route.path, methods: route.methods, integration, authorizer });
     }
+    const stage = this.api.defaultStage?.node.defaultChild as CfnStage;
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS });
+    stage.accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      format: JSON.stringify({
+        requestId: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        caller: '$context.identity.userArn',
+        method: '$context.httpMethod',
+        path: '$context.path',
+        status: '$context.status',
+        latencyMs: '$context.responseLatency',
+        error: '$context.integrationErrorMessage',
+      }),
+    };
+    const throttling = props.throttling ?? { rateLimit: 1000, burstLimit: 2000 };
+    stage.defaultRouteSettings = { throttlingRateLimit: throttling.rateLimit, throttlingBurstLimit: throttling.burstLimit };
     new CfnOutput(this, 'Url', { value: this.api.apiEndpoint, description: 'Sluice API base URL' });
   }
 }

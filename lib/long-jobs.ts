@@ -15,9 +15,10 @@ import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { laneDefinition } from '#core/lanes.ts';
 import { DEFAULT_CONTAINER_CAP, LAUNCHER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { acknowledge, nagRendering } from './nag.ts';
 import { handlerEntry, PROJECT_ROOT, SluiceFunction } from './sluice-function.ts';
 
 export interface LongJobsProps {
@@ -91,6 +92,11 @@ export class LongJobs extends Construct {
       stopTimeout: Duration.seconds(30),
     });
     props.table.grant(this.taskDefinition.taskRole, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    acknowledge(
+      this.taskDefinition,
+      'AwsSolutions::AwsSolutions-ECS2',
+      'The container gets a table name and a number (the cap), no secrets; the task id arrives per run as an override.',
+    );
 
     this.environment = {
       CLUSTER_ARN: this.cluster.clusterArn,
@@ -133,12 +139,15 @@ export class LongJobs extends Construct {
   }
 
   /** Let the sweeper stop containers and read how they ended. */
-  grantTaskControl(grantee: IGrantable): void {
+  grantTaskControl(grantee: IGrantable & IConstruct): void {
+    const tasks = `arn:aws:ecs:${this.cluster.env.region}:${this.cluster.env.account}:task/${this.cluster.clusterName}/*`;
     grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['ecs:StopTask', 'ecs:DescribeTasks'],
-        resources: [`arn:aws:ecs:${this.cluster.env.region}:${this.cluster.env.account}:task/${this.cluster.clusterName}/*`],
-      }),
+      new PolicyStatement({ actions: ['ecs:StopTask', 'ecs:DescribeTasks'], resources: [tasks] }),
+    );
+    acknowledge(
+      grantee,
+      `AwsSolutions::AwsSolutions-IAM5[Resource::${nagRendering(this, tasks)}]`,
+      'ecs:StopTask and ecs:DescribeTasks are limited to the tasks of Sluice’s own cluster, whose ARNs exist only at run time.',
     );
   }
 }

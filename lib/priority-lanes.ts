@@ -3,6 +3,7 @@ import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LANE_NAMES, LANES, type LaneName, laneQueueEnv } from '#core/lanes.ts';
 import { laneVisibilitySeconds } from '#core/limits.ts';
+import { acknowledge } from './nag.ts';
 
 export interface PriorityLanesProps {
   /**
@@ -39,6 +40,7 @@ export class PriorityLanes extends Construct {
         deadLetterQueue: { queue: dlq, maxReceiveCount: lane.maxReceiveCount },
       });
       dlqs[lane.name] = dlq;
+      acknowledge(dlq, 'Serverless::Serverless-SQSRedrivePolicy', 'A lane DLQ is the end of the line; the dead-letter function drains it.');
     }
     this.queues = queues;
     this.deadLetterQueues = dlqs;

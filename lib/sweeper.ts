@@ -2,10 +2,11 @@ import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LANE_NAMES, type LaneName } from '#core/lanes.ts';
 import type { LongJobs } from './long-jobs.ts';
+import { acknowledge } from './nag.ts';
 import { laneEnvironment } from './priority-lanes.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
 
@@ -40,6 +41,15 @@ export class Sweeper extends Construct {
     // Query on the sweep index (the grant covers the table's indexes), reads and conditional updates.
     props.table.grant(this.handler, 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
     this.rule = new Rule(this, 'Schedule', { schedule: Schedule.rate(props.interval ?? Duration.minutes(1)) });
-    this.rule.addTarget(new LambdaFunction(this.handler, { retryAttempts: 0 }));
+    // A failed delivery is kept for inspection; the next run a minute later does the work anyway.
+    const missedRuns = new Queue(this, 'MissedRuns', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    for (const id of ['Serverless::Serverless-SQSRedrivePolicy', 'AwsSolutions::AwsSolutions-SQS3']) {
+      acknowledge(missedRuns, id, 'This is itself a dead-letter queue, for missed sweeper runs.');
+    }
+    this.rule.addTarget(new LambdaFunction(this.handler, { retryAttempts: 2, deadLetterQueue: missedRuns }));
   }
 }

@@ -1,10 +1,11 @@
-import type { RemovalPolicy } from 'aws-cdk-lib';
+import { type CfnElement, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { LaneName } from '#core/lanes.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { type ApiAuth, IntakeApi } from './intake-api.ts';
 import { LongJobs, type LongJobsProps } from './long-jobs.ts';
+import { acknowledge, acknowledgeFunctionDefaults, acknowledgeTableIndexes } from './nag.ts';
 import { PriorityLanes } from './priority-lanes.ts';
 import { Sweeper } from './sweeper.ts';
 import { TaskTable } from './task-table.ts';
@@ -67,5 +68,15 @@ export class TaskScheduler extends Construct {
     });
     this.sweeper = new Sweeper(this, 'Sweep', { table: this.table.table, lanes: this.lanes.queues, longJobs: this.longJobs });
     this.deadLetters = new DeadLetters(this, 'DeadLetters', { table: this.table.table, deadLetterQueues: this.lanes.deadLetterQueues });
+
+    acknowledgeFunctionDefaults(this);
+    acknowledgeTableIndexes(this, Stack.of(this).getLogicalId(this.table.table.node.defaultChild as CfnElement));
+    for (const fn of [this.workers.handler, this.deadLetters.handler, ...(this.longJobs ? [this.longJobs.launcher] : [])]) {
+      acknowledge(
+        fn,
+        'Serverless::Serverless-LambdaEventSourceMappingDestination',
+        'SQS event source mappings take no failure destination: a message that keeps failing goes to its queue’s DLQ by the redrive policy.',
+      );
+    }
   }
 }
