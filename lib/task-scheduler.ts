@@ -6,6 +6,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { type ApiAuth, IntakeApi } from './intake-api.ts';
 import { LongJobs, type LongJobsProps } from './long-jobs.ts';
 import { acknowledge, acknowledgeFunctionDefaults, acknowledgeTableIndexes } from './nag.ts';
+import { Observability } from './observability.ts';
 import { PriorityLanes } from './priority-lanes.ts';
 import { Sweeper } from './sweeper.ts';
 import { TaskTable } from './task-table.ts';
@@ -49,6 +50,7 @@ export class TaskScheduler extends Construct {
   readonly sweeper: Sweeper;
   readonly longJobs: LongJobs | undefined;
   readonly deadLetters: DeadLetters;
+  readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: TaskSchedulerProps = {}) {
     super(scope, id);
@@ -68,6 +70,21 @@ export class TaskScheduler extends Construct {
     });
     this.sweeper = new Sweeper(this, 'Sweep', { table: this.table.table, lanes: this.lanes.queues, longJobs: this.longJobs });
     this.deadLetters = new DeadLetters(this, 'DeadLetters', { table: this.table.table, deadLetterQueues: this.lanes.deadLetterQueues });
+
+    this.observability = new Observability(this, 'Observability', {
+      lanes: this.lanes.queues,
+      deadLetterQueues: this.lanes.deadLetterQueues,
+      dispatchFailures: this.dispatcher.failures,
+      worker: this.workers.handler,
+      functions: {
+        intake: this.api.handler,
+        dispatcher: this.dispatcher.handler,
+        worker: this.workers.handler,
+        sweeper: this.sweeper.handler,
+        deadLetter: this.deadLetters.handler,
+        ...(this.longJobs ? { launcher: this.longJobs.launcher } : {}),
+      },
+    });
 
     acknowledgeFunctionDefaults(this);
     acknowledgeTableIndexes(this, Stack.of(this).getLogicalId(this.table.table.node.defaultChild as CfnElement));

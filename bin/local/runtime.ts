@@ -117,6 +117,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   process.env.SLUICE_CONTAINERS = 'enabled';
   process.env.POWERTOOLS_LOG_LEVEL ??= options.quiet ? 'ERROR' : 'WARN';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // EMF metrics are log lines for CloudWatch; locally they would only drown the output.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
   // The deployed handlers, imported only now that their environment is set.
   const intake = await import('#handlers/intake.ts');

@@ -17,6 +17,7 @@ import { parseOrThrow, TaskSubmitter } from '#core/submission.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { errorResponse, fromEvent, type HttpRequest, type HttpResponse, json, readJsonBody } from './http.ts';
 import { getStore, perEnvironment } from './services.ts';
+import { count, type Dimensions, taskDimensions } from './telemetry.ts';
 
 const getServices = perEnvironment(() => {
   const store = getStore();
@@ -66,6 +67,7 @@ const routes: Route[] = [
           actor: request.actor,
           idempotencyKey: request.headers['idempotency-key'],
         });
+        if (created) count('Submitted', taskDimensions(value));
         return json(created ? 201 : 200, toView(value));
       },
       GET: async (request) => {
@@ -84,6 +86,15 @@ const routes: Route[] = [
           actor: request.actor,
           idempotencyKey: request.headers['idempotency-key'],
         });
+        if (created) {
+          const groups = new Map<string, { dimensions: Dimensions; n: number }>();
+          for (const task of value) {
+            const dimensions = taskDimensions(task);
+            const key = `${dimensions.lane}|${dimensions.type}`;
+            groups.set(key, { dimensions, n: (groups.get(key)?.n ?? 0) + 1 });
+          }
+          for (const { dimensions, n } of groups.values()) count('Submitted', dimensions, n);
+        }
         return json(created ? 201 : 200, { items: value.map(toView) });
       },
     },

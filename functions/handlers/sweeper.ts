@@ -7,6 +7,7 @@ import { ContainerPlatform, containerConfig } from '#core/containers.ts';
 import { DEFAULT_CONTAINER_CAP } from '#core/limits.ts';
 import { type SweepDeps, sweep } from '#core/sweeper.ts';
 import { getStore, perEnvironment } from './services.ts';
+import { count } from './telemetry.ts';
 
 const logger = new Logger({ serviceName: 'sluice-sweeper' });
 const sweepDeps = perEnvironment(
@@ -23,7 +24,12 @@ const sweepDeps = perEnvironment(
 
 export const handler = async (): Promise<{ examined: number; promoted: number; recovered: number; aged: number }> => {
   const report = await sweep(getStore(), sweepDeps());
-  for (const r of report.recovered) logger.warn('task recovered', { taskId: r.id, reason: r.reason, status: r.status });
+  for (const r of report.recovered) {
+    logger.warn('task recovered', { taskId: r.id, reason: r.reason, status: r.status });
+    count('Recovered', { reason: r.reason.split('/')[0] });
+  }
+  if (report.promoted.length) count('Promoted', {}, report.promoted.length);
+  if (report.aged.length) count('Aged', {}, report.aged.length);
   if (report.examined + report.aged.length > 0) {
     logger.info('sweep', { examined: report.examined, promoted: report.promoted.length, aged: report.aged.length });
   }

@@ -12,6 +12,7 @@ import { processMessage } from '#core/execution.ts';
 import { DEFAULT_LAZY_START_MS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { getStore } from './services.ts';
+import { count, milliseconds, OUTCOME_METRIC, taskDimensions } from './telemetry.ts';
 
 const logger = new Logger({ serviceName: 'sluice-worker' });
 const processor = new BatchProcessor(EventType.SQS);
@@ -38,9 +39,21 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     throw new Error(`task ${message.id}: its attempt may still be running; message kept as its watchdog`);
   }
   const task = outcome.task;
-  const keys = { taskId: task.id, type: task.type, attempt: task.attempt, lane: task.priority };
-  if (outcome.kind === 'poisoned') logger.error('task failed as poison: its worker kept dying', keys);
-  else logger.info('attempt ended', { ...keys, outcome: outcome.report.end.kind, status: outcome.report.final?.status ?? 'superseded' });
+  const dimensions = taskDimensions(task);
+  const keys = { taskId: task.id, type: task.type, attempt: task.attempt, lane: dimensions.lane };
+  if (outcome.kind === 'poisoned') {
+    logger.error('task failed as poison: its worker kept dying', keys);
+    count('Failed', dimensions);
+    return;
+  }
+  const final = outcome.report.final;
+  logger.info('attempt ended', { ...keys, outcome: outcome.report.end.kind, status: final?.status ?? 'superseded' });
+  count('Started', dimensions);
+  milliseconds('QueueWait', dimensions, (task.startedAt ?? 0) - (task.queuedAt ?? task.createdAt));
+  if (final) {
+    count(OUTCOME_METRIC[final.status] ?? final.status, dimensions);
+    milliseconds('RunDuration', dimensions, (final.finishedAt ?? final.updatedAt) - (task.startedAt ?? final.updatedAt));
+  }
 }
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>

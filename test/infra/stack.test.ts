@@ -188,3 +188,24 @@ describe('long jobs', () => {
     expect(JSON.stringify(mapping.Properties.EventSourceArn)).toContain('SluiceLaneslong');
   });
 });
+
+describe('observability', () => {
+  it('alarms on every DLQ holding a message, and sends alarms to one encrypted topic', () => {
+    const alarms = resourcesOf('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const dlqAlarms = alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && a.Threshold === 0);
+    expect(dlqAlarms.length).toBeGreaterThanOrEqual(LANES.length);
+    for (const a of alarms) expect(JSON.stringify(a.AlarmActions)).toContain('ObservabilityAlarms');
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    expect(Object.keys(template.findOutputs('*')).some((k) => k.includes('AlarmTopicArn'))).toBe(true);
+  });
+
+  it('alarms on the age of each lane’s oldest message and on the worker error rate', () => {
+    const alarms = resourcesOf('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    expect(alarms.filter((a) => a.MetricName === 'ApproximateAgeOfOldestMessage')).toHaveLength(LANES.length);
+    expect(alarms.some((a) => JSON.stringify(a.Metrics ?? []).includes('errors / MAX'))).toBe(true);
+  });
+
+  it('builds a dashboard', () => {
+    expect(resourcesOf('AWS::CloudWatch::Dashboard')).toHaveLength(1);
+  });
+});
