@@ -35,6 +35,7 @@ export const API_ROUTES: readonly { path: string; methods: HttpMethod[] }[] = [
   { path: '/tasks/{id}', methods: [HttpMethod.GET, HttpMethod.PATCH] },
   { path: '/tasks/{id}/events', methods: [HttpMethod.GET] },
   { path: '/tasks/{id}/{action}', methods: [HttpMethod.POST] },
+  { path: '/openapi.json', methods: [HttpMethod.GET] },
 ];
 
 /** HTTP API → intake Lambda. The intake only writes the table; the stream does the rest. */

@@ -146,7 +146,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       try {
         return await fn(event);
       } finally {
-        const stat = (invocations[name] ??= { count: 0, ms: 0 });
+        invocations[name] ??= { count: 0, ms: 0 };
+        const stat = invocations[name];
         stat.count += 1;
         stat.ms += performance.now() - started;
       }

@@ -16,6 +16,7 @@ import { isValidCursor } from '#core/store.ts';
 import { parseOrThrow, TaskSubmitter } from '#core/submission.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { errorResponse, fromEvent, type HttpRequest, type HttpResponse, json, readJsonBody } from './http.ts';
+import { openApiDocument, PriorityChangeSchema } from './openapi.ts';
 import { getStore, perEnvironment } from './services.ts';
 import { count, type Dimensions, taskDimensions } from './telemetry.ts';
 
@@ -43,8 +44,6 @@ const ListQuery = z.strictObject({
   cursor: z.optional(z.string().check(z.refine(isValidCursor, 'not a cursor this API returned'))),
 });
 
-const PriorityChange = z.strictObject({ priority: z.enum(PRIORITIES) });
-
 type RouteHandler = (request: HttpRequest, params: string[]) => Promise<HttpResponse>;
 interface Route {
   pattern: RegExp;
@@ -57,7 +56,18 @@ const taskId = (raw: string): string => {
   return id;
 };
 
+let openApi: string | undefined;
+
 const routes: Route[] = [
+  {
+    pattern: /^\/openapi\.json$/,
+    methods: {
+      GET: async () => {
+        openApi ??= JSON.stringify(openApiDocument(taskRegistry));
+        return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: openApi };
+      },
+    },
+  },
   {
     pattern: /^\/tasks\/?$/,
     methods: {
@@ -107,7 +117,7 @@ const routes: Route[] = [
         return json(200, toView(await store.resolve(await store.get(taskId(id)))));
       },
       PATCH: async (request, [id]) => {
-        const { priority } = parseOrThrow(PriorityChange, readJsonBody(request, MAX_BODY_BYTES));
+        const { priority } = parseOrThrow(PriorityChangeSchema, readJsonBody(request, MAX_BODY_BYTES));
         const { store, control } = getServices();
         return json(200, toView(await store.resolve(await control.apply(taskId(id), { action: 'priority', priority }, request.actor))));
       },

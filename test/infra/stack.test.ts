@@ -122,6 +122,7 @@ describe('HTTP API', () => {
     const routes = resourcesOf('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
     expect(routes.map((r) => r.RouteKey).sort()).toEqual(
       [
+        'GET /openapi.json',
         'GET /tasks',
         'GET /tasks/{id}',
         'GET /tasks/{id}/events',
