@@ -13,7 +13,8 @@ const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export type HttpFunction = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  // Concatenate rather than resolve: a path like "//x" is a path here, not a host.
+  const url = new URL(`http://localhost${req.url ?? '/'}`);
   const headers: Record<string, string> = {};
   for (const [key, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[key.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
