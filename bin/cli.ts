@@ -1,0 +1,237 @@
+/**
+ * `sluice`: submit, inspect, watch and control tasks from a terminal or a script.
+ *
+ * Exit codes: 0 done (and, when watching, the task SUCCEEDED) · 1 the watched task ended FAILED or
+ * CANCELLED · 2 usage error · 3 the API refused the request (4xx) · 4 the API could not be reached
+ * or failed (5xx).
+ */
+import { parseArgs } from 'node:util';
+import { resolveBaseUrl, SluiceClient } from './cli-client.ts';
+
+const EXIT = { ok: 0, taskFailed: 1, usage: 2, refused: 3, unavailable: 4 } as const;
+
+const HELP = `Usage: sluice <command> [options]
+
+Commands:
+  submit --type T [--payload JSON] [--priority P] [--runtime lambda|container] [--delay S]
+         [--max-attempts N] [--timeout S] [--idempotency-key K] [--watch]
+  get <id>                 show a task
+  ls [--status S] [--priority P] [--type T] [--limit N] [--cursor C]
+  events <id>              its history, oldest first
+  watch <id>               a live progress bar until the task finishes
+  pause|resume|cancel|retry <id>
+  priority <id> <critical|high|normal|low>
+
+Options:
+  --url URL   the API (default: SLUICE_URL, then cdk-outputs.json, then http://localhost:3000)
+  --json      print JSON instead of text
+Requests to a deployed API are signed with SigV4 from the default AWS credential chain.`;
+
+type Task = {
+  id: string;
+  type: string;
+  status: string;
+  priority: string;
+  attempt: number;
+  maxAttempts: number;
+  progress: { percent: number; message: string | null } | null;
+  result: unknown;
+  error: { code: string; message: string } | null;
+  control: string | null;
+  createdAt: string;
+};
+type ApiError = { error?: { code: string; message: string } };
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+
+async function call<T>(client: SluiceClient, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+  let res: Awaited<ReturnType<SluiceClient['request']>>;
+  try {
+    res = await client.request<T>(method, path, body, headers);
+  } catch (error) {
+    throw new CliError(
+      `cannot reach ${client.baseUrl}: ${(error as Error).message} (is \`npm start\` running, or is --url right?)`,
+      EXIT.unavailable,
+    );
+  }
+  if (res.status >= 500) throw new CliError(`the API failed (${res.status}): ${JSON.stringify(res.body)}`, EXIT.unavailable);
+  if (res.status >= 400) {
+    const error = (res.body as ApiError).error;
+    const hint = res.status === 403 ? ' (a deployed API needs AWS credentials allowed to call it)' : '';
+    throw new CliError(`${res.status} ${error?.code ?? 'refused'}: ${error?.message ?? JSON.stringify(res.body)}${hint}`, EXIT.refused);
+  }
+  return res.body as T;
+}
+
+const line = (t: Task) =>
+  `${t.id}  ${t.status.padEnd(9)} ${t.priority.padEnd(8)} ${t.type.padEnd(12)} attempt ${t.attempt}/${t.maxAttempts}${t.progress ? `  ${t.progress.percent}%` : ''}${t.control ? `  (${t.control} requested)` : ''}`;
+
+function show(task: Task, asJson: boolean): void {
+  if (asJson) {
+    console.log(JSON.stringify(task, null, 2));
+    return;
+  }
+  console.log(line(task));
+  if (task.error) console.log(`  error: ${task.error.code}: ${task.error.message}`);
+  if (task.result !== null && task.result !== undefined) console.log(`  result: ${JSON.stringify(task.result)}`);
+}
+
+function bar(task: Task): string {
+  const percent = task.progress?.percent ?? (task.status === 'SUCCEEDED' ? 100 : 0);
+  const filled = Math.round((percent / 100) * 30);
+  const message = task.progress?.message ? ` ${task.progress.message}` : '';
+  return `[${'█'.repeat(filled)}${'░'.repeat(30 - filled)}] ${String(Math.round(percent)).padStart(3)}% ${task.status}${message}`;
+}
+
+/** Poll until the task finishes, drawing a live bar on a terminal (a line per change otherwise). */
+async function watch(client: SluiceClient, id: string, asJson: boolean): Promise<number> {
+  const tty = process.stdout.isTTY && !asJson;
+  let last = '';
+  for (;;) {
+    const task = await call<Task>(client, 'GET', `/tasks/${encodeURIComponent(id)}`);
+    const drawn = bar(task);
+    if (drawn !== last && !asJson) {
+      if (tty) process.stdout.write(`\r\x1b[2K${drawn}`);
+      else console.log(drawn);
+      last = drawn;
+    }
+    if (TERMINAL.includes(task.status)) {
+      if (tty) process.stdout.write('\n');
+      show(task, asJson);
+      return task.status === 'SUCCEEDED' ? EXIT.ok : EXIT.taskFailed;
+    }
+    await new Promise((r) => setTimeout(r, 400));
+  }
+}
+
+function json(value: string | undefined, flag: string): unknown {
+  if (value === undefined) return undefined;
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new CliError(`${flag} must be JSON, e.g. ${flag} '{"ms":1000}'`, EXIT.usage);
+  }
+}
+
+const integer = (value: string | undefined, flag: string) => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new CliError(`${flag} must be a whole number`, EXIT.usage);
+  return n;
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      type: { type: 'string' },
+      payload: { type: 'string' },
+      priority: { type: 'string' },
+      runtime: { type: 'string' },
+      delay: { type: 'string' },
+      'max-attempts': { type: 'string' },
+      timeout: { type: 'string' },
+      'idempotency-key': { type: 'string' },
+      watch: { type: 'boolean', default: false },
+      status: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+    },
+  });
+  const [command, ...args] = positionals;
+  if (values.help || !command) {
+    console.log(HELP);
+    return command || values.help ? EXIT.ok : EXIT.usage;
+  }
+  const client = new SluiceClient(resolveBaseUrl(values.url));
+  const asJson = values.json ?? false;
+  const needId = () => {
+    if (!args[0]) throw new CliError(`${command} needs a task id: sluice ${command} <id>`, EXIT.usage);
+    return encodeURIComponent(args[0]);
+  };
+  switch (command) {
+    case 'submit': {
+      if (!values.type) throw new CliError('submit needs --type (e.g. --type echo)', EXIT.usage);
+      const body = {
+        type: values.type,
+        payload: json(values.payload, '--payload'),
+        priority: values.priority,
+        runtime: values.runtime,
+        delaySeconds: integer(values.delay, '--delay'),
+        maxAttempts: integer(values['max-attempts'], '--max-attempts'),
+        timeoutSeconds: integer(values.timeout, '--timeout'),
+      };
+      const headers = values['idempotency-key'] ? { 'idempotency-key': values['idempotency-key'] } : undefined;
+      const task = await call<Task>(client, 'POST', '/tasks', body, headers);
+      if (!values.watch) {
+        show(task, asJson);
+        return EXIT.ok;
+      }
+      if (!asJson) console.log(`submitted ${task.id}`);
+      return watch(client, task.id, asJson);
+    }
+    case 'get':
+      show(await call<Task>(client, 'GET', `/tasks/${needId()}`), asJson);
+      return EXIT.ok;
+    case 'ls': {
+      const query = new URLSearchParams();
+      for (const key of ['status', 'priority', 'type', 'limit', 'cursor'] as const) if (values[key]) query.set(key, String(values[key]));
+      const page = await call<{ items: Task[]; cursor: string | null }>(client, 'GET', `/tasks${query.size ? `?${query}` : ''}`);
+      if (asJson) console.log(JSON.stringify(page, null, 2));
+      else {
+        for (const task of page.items) console.log(line(task));
+        if (page.cursor) console.log(`more: sluice ls --cursor ${page.cursor}`);
+      }
+      return EXIT.ok;
+    }
+    case 'events': {
+      const events = await call<{
+        items: { at: string; from: string | null; to: string; reason: string; attempt: number; actor: string }[];
+      }>(client, 'GET', `/tasks/${needId()}/events`);
+      if (asJson) console.log(JSON.stringify(events, null, 2));
+      else
+        for (const e of events.items)
+          console.log(
+            `${e.at}  ${(e.from ?? '—').padEnd(9)} → ${e.to.padEnd(9)} ${e.reason.padEnd(24)} attempt ${e.attempt}  by ${e.actor}`,
+          );
+      return EXIT.ok;
+    }
+    case 'watch':
+      return watch(client, decodeURIComponent(needId()), asJson);
+    case 'pause':
+    case 'resume':
+    case 'cancel':
+    case 'retry':
+      show(await call<Task>(client, 'POST', `/tasks/${needId()}/${command}`), asJson);
+      return EXIT.ok;
+    case 'priority': {
+      const id = needId();
+      if (!args[1]) throw new CliError('usage: sluice priority <id> <critical|high|normal|low>', EXIT.usage);
+      show(await call<Task>(client, 'PATCH', `/tasks/${id}`, { priority: args[1] }), asJson);
+      return EXIT.ok;
+    }
+    default:
+      throw new CliError(`unknown command "${command}"\n\n${HELP}`, EXIT.usage);
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  const code = error instanceof CliError ? error.exitCode : EXIT.usage;
+  console.error(`sluice: ${(error as Error).message}`);
+  process.exitCode = code;
+}

@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../bin/local/runtime.ts';
+import { startRuntime } from '../support/runtime.ts';
+
+let runtime: LocalRuntime;
+beforeAll(async () => {
+  ({ runtime } = await startRuntime('cli'));
+});
+afterAll(() => runtime.stop());
+
+function sluice(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/sluice.js', ...args, `--url=${runtime.url}`], { env: { ...process.env, SLUICE_URL: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the sluice CLI', () => {
+  it('submits and watches a task to SUCCEEDED, drawing its progress, exit 0', async () => {
+    const { code, stdout } = await sluice('submit', '--type', 'sleep', '--payload', '{"ms":1500,"steps":3}', '--watch');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/submitted \w+/);
+    expect(stdout).toMatch(/\[█+\] 100% SUCCEEDED/);
+    expect(stdout).toContain('"steps":3');
+  });
+
+  it('exits 1 when the watched task fails, and says why', async () => {
+    const { code, stdout } = await sluice(
+      'submit',
+      '--type',
+      'fail',
+      '--payload',
+      '{"times":3,"message":"nope"}',
+      '--max-attempts',
+      '1',
+      '--watch',
+    );
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/FAILED[\s\S]*error: task-error: nope/);
+  });
+
+  it('prints JSON with --json, and controls a task', async () => {
+    const submitted = await sluice('submit', '--type', 'echo', '--delay', '300', '--json');
+    const task = JSON.parse(submitted.stdout);
+    expect(task.status).toBe('SCHEDULED');
+    const priority = await sluice('priority', task.id, 'critical', '--json');
+    expect(JSON.parse(priority.stdout).priority).toBe('critical');
+    const cancelled = await sluice('cancel', task.id, '--json');
+    expect(JSON.parse(cancelled.stdout).status).toBe('CANCELLED');
+    const events = await sluice('events', task.id);
+    expect(events.stdout).toMatch(/SCHEDULED → CANCELLED\s+cancelled/);
+  });
+
+  it('explains refusals with exit 3 and usage mistakes with exit 2', async () => {
+    const missing = await sluice('get', '01m86ghs3b2k721tmtwhexw');
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('404 task-not-found');
+    const bad = await sluice('submit', '--type', 'nope');
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toContain('unknown-type');
+    expect((await sluice('submit')).code).toBe(2);
+    expect((await sluice('submit', '--type', 'echo', '--payload', '{nope')).code).toBe(2);
+    expect((await sluice('frobnicate')).code).toBe(2);
+  });
+});
