@@ -1,0 +1,8 @@
+/** Sluice as a library of constructs: embed `TaskScheduler` in your own stack. */
+export { type ApiAuth, API_ROUTES, IntakeApi, type IntakeApiProps } from './intake-api.ts';
+export { LongJobs, type LongJobsProps } from './long-jobs.ts';
+export { Observability, type ObservabilityProps } from './observability.ts';
+export { PriorityLanes, type PriorityLanesProps } from './priority-lanes.ts';
+export { SluiceStack, type SluiceStackProps } from './sluice-stack.ts';
+export { TaskScheduler, type TaskSchedulerProps } from './task-scheduler.ts';
+export { TaskTable, type TaskTableProps } from './task-table.ts';
