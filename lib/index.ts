@@ -1,5 +1,5 @@
 /** Sluice as a library of constructs: embed `TaskScheduler` in your own stack. */
-export { type ApiAuth, API_ROUTES, IntakeApi, type IntakeApiProps } from './intake-api.ts';
+export { API_ROUTES, type ApiAuth, IntakeApi, type IntakeApiProps } from './intake-api.ts';
 export { LongJobs, type LongJobsProps } from './long-jobs.ts';
 export { Observability, type ObservabilityProps } from './observability.ts';
 export { PriorityLanes, type PriorityLanesProps } from './priority-lanes.ts';

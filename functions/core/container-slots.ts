@@ -5,7 +5,7 @@
  * overshoot the cap.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 
 const KEY = { pk: 'CAP#containers', id: 'CAP' };
@@ -61,39 +61,31 @@ export class ContainerSlots {
 
   /** Give a slot back (idempotent). */
   async release(taskId: string): Promise<void> {
-    await this.db
-      .send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: KEY,
-          UpdateExpression: 'REMOVE holders.#task',
-          ConditionExpression: 'attribute_exists(holders)',
-          ExpressionAttributeNames: { '#task': taskId },
-        }),
-      )
-      .catch((error: unknown) => {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      });
+    await this.removeHolder(taskId, 'attribute_exists(holders)', {});
   }
 
   /** Tasks holding a slot now. */
   async holders(): Promise<string[]> {
-    const { GetCommand } = await import('@aws-sdk/lib-dynamodb');
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: KEY, ConsistentRead: true }));
     return Object.keys((out.Item?.holders as Record<string, number> | undefined) ?? {});
   }
 
   /** Free an expired slot, unless its holder renewed it meanwhile. */
   private async releaseIf(taskId: string, expiresAt: number): Promise<void> {
+    await this.removeHolder(taskId, 'holders.#task = :expires', { ':expires': expiresAt });
+  }
+
+  /** One conditional REMOVE; a failed condition means there is nothing (more) to free. */
+  private async removeHolder(taskId: string, condition: string, values: Record<string, unknown>): Promise<void> {
     await this.db
       .send(
         new UpdateCommand({
           TableName: this.table,
           Key: KEY,
           UpdateExpression: 'REMOVE holders.#task',
-          ConditionExpression: 'holders.#task = :expires',
+          ConditionExpression: condition,
           ExpressionAttributeNames: { '#task': taskId },
-          ExpressionAttributeValues: { ':expires': expiresAt },
+          ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
         }),
       )
       .catch((error: unknown) => {

@@ -1,6 +1,7 @@
 /** Factories for the events AWS would deliver, so tests read as specifications. */
 import type { APIGatewayProxyEventV2, Context, SQSEvent } from 'aws-lambda';
 import type { TaskMessage } from '#core/dispatch.ts';
+import type { TaskRecord } from '#core/model.ts';
 
 export function httpEvent(
   method: string,
@@ -60,3 +61,20 @@ export const lambdaContext = (): Context =>
     awsRequestId: 'test',
     getRemainingTimeInMillis: () => 60_000,
   }) as unknown as Context;
+
+/** A task record as stored, with sensible values; override what the test is about. */
+export const taskRecord = (over: Partial<TaskRecord> = {}): TaskRecord => ({
+  id: 'a',
+  type: 'echo',
+  status: 'QUEUED',
+  priority: 'normal',
+  runtime: 'lambda',
+  attempt: 0,
+  maxAttempts: 3,
+  timeoutSeconds: 60,
+  version: 1,
+  createdAt: 0,
+  updatedAt: 0,
+  history: [],
+  ...over,
+});

@@ -2,22 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { DISPATCH_FILTER_PATTERN, dispatchFor, parseMessage } from '#core/dispatch.ts';
 import type { TaskRecord } from '#core/model.ts';
 import { matchesFilter } from '../../bin/local/filter.ts';
+import { taskRecord } from '../support/factories.ts';
 
-const task = (over: Partial<TaskRecord>): TaskRecord => ({
-  id: 'a',
-  type: 'echo',
-  status: 'QUEUED',
-  priority: 'high',
-  runtime: 'lambda',
-  attempt: 0,
-  maxAttempts: 3,
-  timeoutSeconds: 60,
-  version: 4,
-  createdAt: 0,
-  updatedAt: 0,
-  history: [],
-  ...over,
-});
+const task = (over: Partial<TaskRecord> = {}): TaskRecord => taskRecord({ priority: 'high', version: 4, ...over });
 
 describe('dispatch', () => {
   it('sends a queued task to its priority lane with its version and next attempt', () => {

@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskRecord } from '#core/model.ts';
 import { backoffMs, decideAfterAttempt } from '#core/retrying.ts';
+import { taskRecord } from '../support/factories.ts';
 
-const running = (over: Partial<TaskRecord> = {}): TaskRecord => ({
-  id: 'x',
-  type: 'echo',
-  status: 'RUNNING',
-  priority: 'normal',
-  runtime: 'lambda',
-  attempt: 1,
-  maxAttempts: 3,
-  timeoutSeconds: 60,
-  version: 2,
-  createdAt: 0,
-  updatedAt: 0,
-  history: [],
-  ...over,
-});
+const running = (over: Partial<TaskRecord> = {}): TaskRecord => taskRecord({ status: 'RUNNING', id: 'x', attempt: 1, version: 2, ...over });
 
 describe('backoff', () => {
   it('doubles from the base and stays within [half, full] of the nominal delay', () => {
