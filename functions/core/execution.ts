@@ -61,6 +61,7 @@ export async function runAttempt(started: TaskRecord, options: AttemptOptions): 
   const now = options.now ?? Date.now;
   const attempt = new AttemptContext(started, options, now);
   const end = await attempt.execute();
+  await attempt.settled();
   const definitionPolicy = (() => {
     try {
       const d = options.registry.get(started.type);
@@ -69,7 +70,7 @@ export async function runAttempt(started: TaskRecord, options: AttemptOptions): 
       return undefined;
     }
   })();
-  if (end.kind === 'superseded') return { final: undefined, end: { kind: 'evicted', reason: 'superseded' } };
+  if (end.kind === 'superseded' || attempt.superseded) return { final: undefined, end: { kind: 'evicted', reason: 'superseded' } };
   const latest = attempt.latest;
   const decision = decideAfterAttempt(latest, end, now(), definitionPolicy);
   const checkpoint = attempt.pendingCheckpoint();
@@ -115,17 +116,40 @@ class AttemptContext {
   }
 
   /** Write the start of a lazily started attempt; if the task moved on meanwhile, stop it. */
-  private async ensureStarted(): Promise<void> {
+  private starting: Promise<void> | undefined;
+
+  /**
+   * Write the start of a lazily started attempt (once: the lazy timer, a progress write and the
+   * outcome all wait for the same write); if the task moved on meanwhile, stop it.
+   */
+  ensureStarted(): Promise<void> {
     const pending = this.unstarted;
-    if (!pending) return;
-    this.unstarted = undefined;
-    const claim = await this.options.store.start(pending.message, this.options.actor, this.latest.startedAt);
-    if (claim.started) {
-      this.latest = claim.started;
-      return;
-    }
-    this.controller.abort(new TaskInterrupted('superseded'));
-    throw this.controller.signal.reason;
+    if (!pending) return this.starting ?? Promise.resolve();
+    this.starting ??= (async () => {
+      const claim = await this.options.store.start(pending.message, this.options.actor, this.latest.startedAt);
+      this.unstarted = undefined;
+      if (claim.started) {
+        this.latest = claim.started;
+        return;
+      }
+      this.controller.abort(new TaskInterrupted('superseded'));
+      throw this.controller.signal.reason;
+    })();
+    return this.starting;
+  }
+
+  /** The lazy start found the task moved on: this attempt must record nothing. */
+  get superseded(): boolean {
+    return (
+      this.controller.signal.aborted &&
+      this.controller.signal.reason instanceof TaskInterrupted &&
+      this.controller.signal.reason.control === 'superseded'
+    );
+  }
+
+  /** Let a start write in flight land before the outcome is written (its result decides which write). */
+  async settled(): Promise<void> {
+    if (this.starting) await this.starting.catch(() => {});
   }
 
   pendingCheckpoint(): string | undefined {
@@ -251,11 +275,18 @@ class AttemptContext {
     if (!this.progressDirty && !this.checkpointDirty && !this.options.lease) return;
     await this.ensureStarted();
     this.lastWrite = this.now();
-    this.latest = await this.options.store.touch(this.latest.id, this.latest.version, {
-      progress: this.progressDirty ? this.progressToWrite : undefined,
-      checkpoint: this.checkpointDirty ? this.checkpointToWrite : undefined,
-      leaseUntil: this.options.lease ? this.now() + this.options.lease.seconds * 1000 : undefined,
-    });
+    try {
+      this.latest = await this.options.store.touch(this.latest.id, this.latest.version, {
+        progress: this.progressDirty ? this.progressToWrite : undefined,
+        checkpoint: this.checkpointDirty ? this.checkpointToWrite : undefined,
+        leaseUntil: this.options.lease ? this.now() + this.options.lease.seconds * 1000 : undefined,
+      });
+    } catch (error) {
+      // The fence moved: another writer (the sweeper, a takeover) owns the task now. Stop quietly.
+      if (!(error instanceof StaleVersion)) throw error;
+      this.controller.abort(new TaskInterrupted('superseded'));
+      throw this.controller.signal.reason;
+    }
     this.progressDirty = false;
     this.checkpointDirty = false;
     this.throwIfStopped();

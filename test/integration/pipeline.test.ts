@@ -76,6 +76,22 @@ describe('worker', () => {
     expect((await store.get(task.id)).status).toBe('SUCCEEDED');
   });
 
+  it('records the outcome when the first progress write and the lazy start happen together', async () => {
+    const { processMessage } = await import('#core/execution.ts');
+    const tasks = await Promise.all(
+      Array.from({ length: 6 }, () => submitter.submit({ type: 'sleep', payload: { ms: 300, steps: 3 } }, { actor: 't' })),
+    );
+    await Promise.all(
+      tasks.map(({ value }) =>
+        processMessage(
+          { id: value.id, v: 1, a: 1 },
+          { store, registry: taskRegistry, actor: 'system', workerTimeoutMs: 60_000, lazyStartMs: 100 },
+        ),
+      ),
+    );
+    for (const { value } of tasks) expect((await store.get(value.id)).status).toBe('SUCCEEDED');
+  });
+
   it('drops a stale or duplicate message without running the task again', async () => {
     const task = (await submitter.submit({ type: 'echo' }, { actor: 't' })).value;
     await work(sqsEvent([{ id: task.id, v: 1, a: 1 }]), lambdaContext());
