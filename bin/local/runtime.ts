@@ -128,15 +128,26 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const sweeper = await import('#handlers/sweeper.ts');
   // Workers run in their own processes, like Lambda execution environments, so a task that
   // crashes or hangs takes down only its own invocation.
-  const worker = new FunctionHost({
-    module: fileURLToPath(new URL('../../functions/handlers/worker.ts', import.meta.url)),
-    timeoutMs: workerTimeoutSeconds * 1000,
-    memoryMb: 256,
-    maxEnvironments: LANES.filter((l) => l.consumer === 'worker').reduce((n, l) => n + l.maxConcurrency, 0),
-    onMeter: (records) => workerMeter.push(...records),
+  // One pool of environments per lane, each kept warm: a local cold start is a Node process start
+  // (seconds on a busy machine, where Lambda takes a fraction of one), and a backlog in one lane
+  // must not make another lane pay it.
+  const workerLanes = LANES.filter((l) => l.consumer === 'worker');
+  const workers = new Map(
+    workerLanes.map((lane) => [
+      lane.name,
+      new FunctionHost({
+        module: fileURLToPath(new URL('../../functions/handlers/worker.ts', import.meta.url)),
+        timeoutMs: workerTimeoutSeconds * 1000,
+        memoryMb: 256,
+        maxEnvironments: lane.maxConcurrency + 1,
+        onMeter: (records) => workerMeter.push(...records),
+      }),
+    ]),
+  );
+  await Promise.all([...workers.values()].map((host) => host.prewarm(1)));
+  stops.unshift(async () => {
+    await Promise.all([...workers.values()].map((host) => host.stop()));
   });
-  await worker.prewarm(LANES.filter((l) => l.consumer === 'worker').length);
-  stops.unshift(() => worker.stop());
 
   const invocations: InvocationStats = {};
   const timed =
@@ -165,13 +176,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   stream.start();
   stops.unshift(() => stream.stop());
 
-  for (const lane of LANES.filter((l) => l.consumer === 'worker')) {
+  for (const lane of workerLanes) {
     const source = new SqsEventSource({
       queueUrl: resources.queueUrls[lane.name],
       queueArn: `arn:aws:sqs:${process.env.AWS_REGION}:000000000000:${lane.name}`,
       batchSize: lane.batchSize,
       maxConcurrency: lane.maxConcurrency,
-      invoke: timed('worker', (event: SQSEvent) => worker.invoke<SQSBatchResponse>(event)),
+      invoke: timed('worker', (event: SQSEvent) => (workers.get(lane.name) as FunctionHost).invoke<SQSBatchResponse>(event)),
       onError: (error) => {
         if (error instanceof InvocationError) console.error(`[sluice] ${lane.name} lane: worker invocation failed: ${error.message}`);
         else onError(`${lane.name} lane`)(error);
