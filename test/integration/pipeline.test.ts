@@ -2,15 +2,13 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dynamo } from '#core/clients.ts';
-import { IdempotencyStore } from '#core/idempotency.ts';
 import type { TaskRecord } from '#core/model.ts';
-import { TaskStore } from '#core/store.ts';
-import { TaskSubmitter } from '#core/submission.ts';
+import type { TaskStore } from '#core/store.ts';
+import type { TaskSubmitter } from '#core/submission.ts';
 import { handler as dispatch } from '#handlers/dispatcher.ts';
 import { handler as work } from '#handlers/worker.ts';
 import { taskRegistry } from '#tasks/index.ts';
-import { provisionForTest, type TestResources } from '../support/aws.ts';
+import { storesForTest, type TestResources } from '../support/aws.ts';
 import { lambdaContext, sqsEvent } from '../support/factories.ts';
 
 let resources: TestResources;
@@ -19,9 +17,7 @@ let submitter: TaskSubmitter;
 const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 
 beforeAll(async () => {
-  resources = await provisionForTest('pipeline');
-  store = new TaskStore(dynamo(), resources.tableName);
-  submitter = new TaskSubmitter(store, new IdempotencyStore(dynamo(), resources.tableName), taskRegistry);
+  ({ resources, store, submitter } = await storesForTest('pipeline'));
 });
 afterAll(() => resources.cleanup());
 

@@ -1,22 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dynamo } from '#core/clients.ts';
 import { TaskControl } from '#core/control.ts';
 import { recoverDeadLetter } from '#core/dead-letters.ts';
 import { processMessage } from '#core/execution.ts';
-import { IdempotencyStore } from '#core/idempotency.ts';
-import { TaskStore } from '#core/store.ts';
-import { TaskSubmitter } from '#core/submission.ts';
+import type { TaskStore } from '#core/store.ts';
+import type { TaskSubmitter } from '#core/submission.ts';
 import { sweep } from '#core/sweeper.ts';
 import { taskRegistry } from '#tasks/index.ts';
-import { provisionForTest, type TestResources } from '../support/aws.ts';
+import { storesForTest, type TestResources } from '../support/aws.ts';
 
 let resources: TestResources;
 let store: TaskStore;
 let submitter: TaskSubmitter;
 beforeAll(async () => {
-  resources = await provisionForTest('recovery');
-  store = new TaskStore(dynamo(), resources.tableName);
-  submitter = new TaskSubmitter(store, new IdempotencyStore(dynamo(), resources.tableName), taskRegistry);
+  ({ resources, store, submitter } = await storesForTest('recovery'));
 });
 afterAll(() => resources.cleanup());
 

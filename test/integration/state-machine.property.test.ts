@@ -9,30 +9,25 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dynamo } from '#core/clients.ts';
 import { type ControlRequest, TaskControl } from '#core/control.ts';
 import { dispatchFor, type TaskMessage } from '#core/dispatch.ts';
 import { InvalidTransition, StaleVersion } from '#core/errors.ts';
 import { claimMessage } from '#core/execution.ts';
 import { decodeEvent } from '#core/history.ts';
-import { IdempotencyStore } from '#core/idempotency.ts';
 import { isTerminal, type TaskRecord } from '#core/model.ts';
 import { type AttemptEnd, decideAfterAttempt } from '#core/retrying.ts';
 import { LEGAL_EDGES } from '#core/state-machine.ts';
-import { TaskStore } from '#core/store.ts';
-import { TaskSubmitter } from '#core/submission.ts';
+import type { TaskStore } from '#core/store.ts';
+import type { TaskSubmitter } from '#core/submission.ts';
 import { sweep } from '#core/sweeper.ts';
-import { taskRegistry } from '#tasks/index.ts';
-import { provisionForTest, type TestResources } from '../support/aws.ts';
+import { storesForTest, type TestResources } from '../support/aws.ts';
 
 let resources: TestResources;
 let store: TaskStore;
 let submitter: TaskSubmitter;
 let control: TaskControl;
 beforeAll(async () => {
-  resources = await provisionForTest('property');
-  store = new TaskStore(dynamo(), resources.tableName);
-  submitter = new TaskSubmitter(store, new IdempotencyStore(dynamo(), resources.tableName), taskRegistry);
+  ({ resources, store, submitter } = await storesForTest('property'));
   control = new TaskControl(store);
 });
 afterAll(() => resources.cleanup());

@@ -1,21 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dynamo } from '#core/clients.ts';
 import { StaleVersion } from '#core/errors.ts';
 import { HISTORY_CAP } from '#core/history.ts';
-import { IdempotencyStore } from '#core/idempotency.ts';
-import { TaskStore } from '#core/store.ts';
-import { TaskSubmitter } from '#core/submission.ts';
-import { taskRegistry } from '#tasks/index.ts';
-import { provisionForTest, type TestResources } from '../support/aws.ts';
+import type { TaskStore } from '#core/store.ts';
+import type { TaskSubmitter } from '#core/submission.ts';
+import { storesForTest, type TestResources } from '../support/aws.ts';
 
 let resources: TestResources;
 let store: TaskStore;
 let submitter: TaskSubmitter;
 
 beforeAll(async () => {
-  resources = await provisionForTest('store');
-  store = new TaskStore(dynamo(), resources.tableName, 3);
-  submitter = new TaskSubmitter(store, new IdempotencyStore(dynamo(), resources.tableName), taskRegistry);
+  ({ resources, store, submitter } = await storesForTest('store', 3));
 });
 afterAll(() => resources.cleanup());
 

@@ -44,3 +44,16 @@ export async function tableItems(tableName: string): Promise<Record<string, unkn
   } while (start);
   return items;
 }
+
+/** A test file's own table and lanes, with the store and submitter the handlers would use. */
+export async function storesForTest(name: string, listLookbackDays?: number) {
+  const { dynamo } = await import('#core/clients.ts');
+  const { TaskStore } = await import('#core/store.ts');
+  const { TaskSubmitter } = await import('#core/submission.ts');
+  const { IdempotencyStore } = await import('#core/idempotency.ts');
+  const { taskRegistry } = await import('#tasks/index.ts');
+  const resources = await provisionForTest(name);
+  const store = new TaskStore(dynamo(), resources.tableName, listLookbackDays);
+  const submitter = new TaskSubmitter(store, new IdempotencyStore(dynamo(), resources.tableName), taskRegistry);
+  return { resources, store, submitter };
+}
