@@ -5,7 +5,7 @@
  * overshoot the cap.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 
 const KEY = { pk: 'CAP#containers', id: 'CAP' };
@@ -62,12 +62,6 @@ export class ContainerSlots {
   /** Give a slot back (idempotent). */
   async release(taskId: string): Promise<void> {
     await this.removeHolder(taskId, 'attribute_exists(holders)', {});
-  }
-
-  /** Tasks holding a slot now. */
-  async holders(): Promise<string[]> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: KEY, ConsistentRead: true }));
-    return Object.keys((out.Item?.holders as Record<string, number> | undefined) ?? {});
   }
 
   /** Free an expired slot, unless its holder renewed it meanwhile. */

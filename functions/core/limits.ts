@@ -7,8 +7,6 @@ export const WORKER_FINISH_MARGIN_SECONDS = 60;
 export const MAX_LAMBDA_TASK_TIMEOUT_SECONDS = WORKER_TIMEOUT_SECONDS - WORKER_FINISH_MARGIN_SECONDS;
 /** Containers have no platform limit; this bounds a runaway job. */
 export const MAX_CONTAINER_TASK_TIMEOUT_SECONDS = 7 * 24 * 3600;
-/** SQS visibility timeout is six times the consumer's timeout (AWS guidance for Lambda consumers). */
-export const LANE_VISIBILITY_TIMEOUT_SECONDS = 6 * WORKER_TIMEOUT_SECONDS;
 
 export const DEFAULT_TIMEOUT_SECONDS = 60;
 export const DEFAULT_MAX_ATTEMPTS = 3;
@@ -30,7 +28,7 @@ export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
 /** The launcher only calls RunTask; a minute is plenty. */
 export const LAUNCHER_TIMEOUT_SECONDS = 60;
-/** Visibility timeout of a lane: six times the timeout of the function that drains it. */
+/** Visibility timeout of a lane: six times the timeout of the function that drains it (AWS guidance for Lambda consumers). */
 export const laneVisibilitySeconds = (consumer: 'worker' | 'launcher', workerTimeoutSeconds = WORKER_TIMEOUT_SECONDS): number =>
   6 * (consumer === 'worker' ? workerTimeoutSeconds : LAUNCHER_TIMEOUT_SECONDS);
 
