@@ -21,9 +21,8 @@ export class DeadLetters extends Construct {
       entry: handlerEntry('dead-letter'),
       description: 'Sluice dead letters: marks poison tasks FAILED',
       timeout: Duration.seconds(30),
-      environment: { TABLE_NAME: props.table.tableName },
+      tableAccess: { table: props.table, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] },
     });
-    props.table.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
     for (const lane of LANE_NAMES) {
       this.handler.addEventSource(
         new SqsEventSource(props.deadLetterQueues[lane], { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 2 }),

@@ -50,16 +50,12 @@ export class IntakeApi extends Construct {
     this.handler = new SluiceFunction(this, 'Intake', {
       entry: handlerEntry('intake'),
       description: 'Sluice intake: validates and writes tasks',
-      environment: { TABLE_NAME: props.table.tableName, ...(props.containers ? { SLUICE_CONTAINERS: 'enabled' } : {}) },
+      tableAccess: {
+        table: props.table,
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      },
+      environment: props.containers ? { SLUICE_CONTAINERS: 'enabled' } : {},
     });
-    props.table.grant(
-      this.handler,
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
-      'dynamodb:BatchWriteItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:Query',
-    );
 
     const auth = props.auth ?? { kind: 'iam' };
     const authorizer: IHttpRouteAuthorizer =

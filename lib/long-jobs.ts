@@ -111,9 +111,9 @@ export class LongJobs extends Construct {
       entry: handlerEntry('launcher'),
       description: 'Sluice launcher: one Fargate task per long job, under the cap',
       timeout: Duration.seconds(LAUNCHER_TIMEOUT_SECONDS),
-      environment: { ...this.environment, TABLE_NAME: props.table.tableName, LANE_LONG_URL: props.lane.queueUrl },
+      tableAccess: { table: props.table, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
+      environment: { ...this.environment, LANE_LONG_URL: props.lane.queueUrl },
     });
-    props.table.grant(this.launcher, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     this.launcher.addToRolePolicy(
       new PolicyStatement({
         actions: ['ecs:RunTask'],

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
@@ -13,8 +14,14 @@ export const handlerEntry = (name: string): string => fileURLToPath(new URL(`../
  * esbuild on this machine (no Docker), JSON logs. Callers' props are spread last, so any default
  * can be overridden.
  */
+export interface SluiceFunctionProps extends NodejsFunctionProps {
+  readonly entry: string;
+  /** The task table, and exactly the actions this function uses on it (its name arrives as TABLE_NAME). */
+  readonly tableAccess?: { readonly table: ITable; readonly actions: readonly string[] };
+}
+
 export class SluiceFunction extends NodejsFunction {
-  constructor(scope: Construct, id: string, props: NodejsFunctionProps & { entry: string }) {
+  constructor(scope: Construct, id: string, { tableAccess, ...props }: SluiceFunctionProps) {
     super(scope, id, {
       /** @default arm64 */
       architecture: Architecture.ARM_64,
@@ -32,6 +39,7 @@ export class SluiceFunction extends NodejsFunction {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...(tableAccess ? { TABLE_NAME: tableAccess.table.tableName } : {}),
         ...props.environment,
       },
       bundling: {
@@ -47,5 +55,6 @@ export class SluiceFunction extends NodejsFunction {
         ...props.bundling,
       },
     });
+    if (tableAccess) tableAccess.table.grant(this, ...tableAccess.actions);
   }
 }

@@ -34,12 +34,12 @@ export class Sweeper extends Construct {
       entry: handlerEntry('sweeper'),
       description: 'Sluice sweeper: due tasks, expired leases, aging',
       timeout: Duration.seconds(55),
-      environment: { TABLE_NAME: props.table.tableName, ...laneEnvironment(props.lanes), ...props.longJobs?.environment },
+      // Query on the sweep index (the grant covers the table's indexes), reads and conditional updates.
+      tableAccess: { table: props.table, actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] },
+      environment: { ...laneEnvironment(props.lanes), ...props.longJobs?.environment },
     });
     for (const lane of LANE_NAMES) props.lanes[lane].grantConsumeMessages(this.handler);
     props.longJobs?.grantTaskControl(this.handler);
-    // Query on the sweep index (the grant covers the table's indexes), reads and conditional updates.
-    props.table.grant(this.handler, 'dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem');
     this.rule = new Rule(this, 'Schedule', { schedule: Schedule.rate(props.interval ?? Duration.minutes(1)) });
     // A failed delivery is kept for inspection; the next run a minute later does the work anyway.
     const missedRuns = new Queue(this, 'MissedRuns', {

@@ -33,9 +33,9 @@ export class Workers extends Construct {
       description: 'Sluice worker: runs short tasks',
       timeout: Duration.seconds(WORKER_TIMEOUT_SECONDS),
       memorySize: props.memorySize ?? 256,
-      environment: { TABLE_NAME: props.table.tableName, SLUICE_WORKER_TIMEOUT_SECONDS: String(WORKER_TIMEOUT_SECONDS) },
+      tableAccess: { table: props.table, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
+      environment: { SLUICE_WORKER_TIMEOUT_SECONDS: String(WORKER_TIMEOUT_SECONDS) },
     });
-    props.table.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     for (const lane of LANES.filter((l) => l.consumer === 'worker')) {
       this.handler.addEventSource(
         new SqsEventSource(props.lanes[lane.name], {

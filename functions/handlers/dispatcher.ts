@@ -47,7 +47,11 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
 /** Send grouped by lane, 10 per request; returns the sequence numbers whose message was not sent. */
 async function sendAll(pending: Pending[], queueUrls: Record<LaneName, string>): Promise<string[]> {
   const byLane = new Map<LaneName, Pending[]>();
-  for (const p of pending) byLane.set(p.dispatch.lane, [...(byLane.get(p.dispatch.lane) ?? []), p]);
+  for (const p of pending) {
+    const lane = byLane.get(p.dispatch.lane);
+    if (lane) lane.push(p);
+    else byLane.set(p.dispatch.lane, [p]);
+  }
   const failed: string[] = [];
   const requests: Promise<void>[] = [];
   for (const [lane, items] of byLane) {
