@@ -28,6 +28,8 @@ export interface EcsEmulatorOptions {
   env: Record<string, string>;
   /** Like ECS's stopTimeout: SIGTERM, then SIGKILL after this long. @default 2000 ms (30 s on ECS) */
   stopTimeoutMs?: number;
+  /** Modules every container imports before its entry point (extra task types). */
+  preload?: readonly string[];
   quiet?: boolean;
 }
 
@@ -100,7 +102,8 @@ export class EcsEmulator {
     const env: Record<string, string> = {};
     for (const o of overrides) for (const e of o.environment ?? []) env[e.name] = e.value;
     const taskArn = `arn:aws:ecs:us-east-1:000000000000:task/local/${randomUUID().replaceAll('-', '')}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+    const preload = (this.options.preload ?? []).flatMap((m) => ['--import', m]);
+    const child = spawn(process.execPath, ['--import', 'tsx', ...preload, ENTRY], {
       env: { ...process.env, ...this.options.env, ...env, SLUICE_CONTAINER_REF: taskArn },
       stdio: ['ignore', this.options.quiet ? 'ignore' : 'inherit', 'inherit'],
     });

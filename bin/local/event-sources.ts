@@ -94,7 +94,16 @@ export class SqsEventSource {
     }
   }
 
+  /** One invocation and its deletes; never rejects (a failure must not end the poll loop). */
   private async invoke(messages: Message[]): Promise<void> {
+    try {
+      await this.invokeOnce(messages);
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+  }
+
+  private async invokeOnce(messages: Message[]): Promise<void> {
     const event: SQSEvent = {
       Records: messages.map((m) => ({
         messageId: m.MessageId as string,

@@ -30,6 +30,8 @@ export interface FunctionHostOptions {
   env?: Record<string, string>;
   /** Most environments alive at once (the function's total concurrency). */
   maxEnvironments?: number;
+  /** Modules every environment imports before the handler (extra task types). */
+  preload?: readonly string[];
   /** Receives what each invocation's SDK clients recorded (benchmark metering). */
   onMeter?: (records: MeteredRequest[]) => void;
 }
@@ -44,6 +46,12 @@ let nextId = 0;
 export class FunctionHost {
   private readonly idle: Environment[] = [];
   private readonly all = new Set<ChildProcess>();
+  private readonly invoking = new Set<ChildProcess>();
+
+  /** Process ids of the environments running an invocation right now. */
+  busy(): number[] {
+    return [...this.invoking].map((c) => c.pid ?? -1).filter((pid) => pid > 0);
+  }
 
   constructor(private readonly options: FunctionHostOptions) {}
 
@@ -56,7 +64,12 @@ export class FunctionHost {
 
   private spawn(): Environment {
     const child = fork(CHILD, [this.options.module, this.options.exportName ?? 'handler'], {
-      execArgv: ['--import', 'tsx', `--max-old-space-size=${this.options.memoryMb ?? 256}`],
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(this.options.preload ?? []).flatMap((m) => ['--import', m]),
+        `--max-old-space-size=${this.options.memoryMb ?? 256}`,
+      ],
       env: { ...process.env, ...this.options.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -85,6 +98,7 @@ export class FunctionHost {
     }
     await env.ready;
     const { child } = env;
+    this.invoking.add(child);
     const id = ++nextId;
     const deadline = Date.now() + this.options.timeoutMs;
     try {
@@ -118,6 +132,8 @@ export class FunctionHost {
     } catch (error) {
       if (error instanceof InvocationError && error.kind === 'error') this.idle.push(env);
       throw error;
+    } finally {
+      this.invoking.delete(child);
     }
   }
 

@@ -4,36 +4,60 @@
  */
 import {
   CreateTableCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  type QueueAttributeName,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { LANES, type LaneName, laneDlqName, laneQueueName } from '#core/lanes.ts';
-import { laneVisibilitySeconds } from '#core/limits.ts';
+import { DEFAULT_RECOVERY_SECONDS, laneVisibilitySeconds, MAX_SQS_RETENTION_SECONDS } from '#core/limits.ts';
 import { TASK_TABLE } from '#core/table.ts';
 
 export interface Provisioned {
   tableName: string;
   streamArn: string;
   queueUrls: Record<LaneName, string>;
+  queueArns: Record<LaneName, string>;
   dlqUrls: Record<LaneName, string>;
+  dlqArns: Record<LaneName, string>;
 }
 
 export interface ProvisionOptions {
   prefix: string;
-  /** Lane visibility timeout by consumer; the local runtime shortens the workers' with their timeout. */
-  visibilityTimeoutSeconds?: number | ((consumer: 'worker' | 'launcher') => number);
+  /** The recovery bound the lanes' visibility timeouts derive from. @default 60 */
+  recoverySeconds?: number;
 }
 
 const region = () => process.env.AWS_REGION ?? 'us-east-1';
 
-export async function provision({
-  prefix,
-  visibilityTimeoutSeconds = (c) => laneVisibilitySeconds(c),
-}: ProvisionOptions): Promise<Provisioned> {
-  const visibility = typeof visibilityTimeoutSeconds === 'number' ? () => visibilityTimeoutSeconds : visibilityTimeoutSeconds;
+/**
+ * Create a queue, or bring an existing one in line with these attributes: an endpoint that keeps
+ * its queues between runs (LocalStack, a shared emulator) refuses CreateQueue with other attributes.
+ */
+async function ensureQueue(sqs: SQSClient, name: string, attributes: Partial<Record<QueueAttributeName, string>>) {
+  let url: string | undefined;
+  try {
+    url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl;
+  } catch (error) {
+    if (!/QueueNameExists|QueueAlreadyExists/.test((error as Error).name)) throw error;
+    url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
+  }
+  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  return { url: url as string, arn: arn as string };
+}
+
+export async function provision({ prefix, recoverySeconds = DEFAULT_RECOVERY_SECONDS }: ProvisionOptions): Promise<Provisioned> {
   const dynamodb = new DynamoDBClient({ region: region() });
   const sqs = new SQSClient({ region: region(), useQueueUrlAsEndpoint: false });
   const tableName = `${prefix}-tasks`;
@@ -80,28 +104,40 @@ export async function provision({
     table = (await dynamodb.send(new DescribeTableCommand({ TableName: tableName }))).Table;
   }
   const queueUrls = {} as Record<LaneName, string>;
+  const queueArns = {} as Record<LaneName, string>;
   const dlqUrls = {} as Record<LaneName, string>;
+  const dlqArns = {} as Record<LaneName, string>;
+  const retention = String(MAX_SQS_RETENTION_SECONDS);
   await Promise.all(
     LANES.map(async (lane) => {
-      const dlq = await sqs.send(
-        new CreateQueueCommand({ QueueName: laneDlqName(prefix, lane.name), Attributes: { MessageRetentionPeriod: '1209600' } }),
-      );
-      const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes
-        ?.QueueArn;
-      const queue = await sqs.send(
-        new CreateQueueCommand({
-          QueueName: laneQueueName(prefix, lane.name),
-          Attributes: {
-            VisibilityTimeout: String(visibility(lane.consumer)),
-            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: lane.maxReceiveCount }),
-          },
-        }),
-      );
-      queueUrls[lane.name] = queue.QueueUrl as string;
-      dlqUrls[lane.name] = dlq.QueueUrl as string;
+      const dlq = await ensureQueue(sqs, laneDlqName(prefix, lane.name), { MessageRetentionPeriod: retention });
+      const queue = await ensureQueue(sqs, laneQueueName(prefix, lane.name), {
+        VisibilityTimeout: String(laneVisibilitySeconds(lane.consumer, recoverySeconds)),
+        MessageRetentionPeriod: retention,
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: lane.maxReceiveCount }),
+      });
+      queueUrls[lane.name] = queue.url;
+      queueArns[lane.name] = queue.arn;
+      dlqUrls[lane.name] = dlq.url;
+      dlqArns[lane.name] = dlq.arn;
     }),
   );
   dynamodb.destroy();
   sqs.destroy();
-  return { tableName, streamArn: table.LatestStreamArn as string, queueUrls, dlqUrls };
+  return { tableName, streamArn: table.LatestStreamArn as string, queueUrls, queueArns, dlqUrls, dlqArns };
+}
+
+/** Delete what `provision` created (tests and ephemeral runtimes leave nothing behind). */
+export async function deprovision(resources: Provisioned): Promise<void> {
+  const dynamodb = new DynamoDBClient({ region: region() });
+  const sqs = new SQSClient({ region: region(), useQueueUrlAsEndpoint: false });
+  try {
+    await dynamodb.send(new DeleteTableCommand({ TableName: resources.tableName })).catch(() => {});
+    for (const url of [...Object.values(resources.queueUrls), ...Object.values(resources.dlqUrls)]) {
+      await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => {});
+    }
+  } finally {
+    dynamodb.destroy();
+    sqs.destroy();
+  }
 }

@@ -4,21 +4,21 @@
  * HTTP API, and runs the event source mappings that feed the dispatcher and the workers.
  */
 
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { MeteredRequest } from '#core/clients.ts';
 import { numberEnv } from '#core/config.ts';
 import { DISPATCH_FILTER_PATTERN } from '#core/dispatch.ts';
 import { LANES, laneQueueEnv } from '#core/lanes.ts';
-import { laneVisibilitySeconds, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { DEFAULT_RECOVERY_SECONDS, MIN_RECOVERY_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { startMoto } from '../emulator.mjs';
 import { serveHttpApi } from './api-gateway.ts';
 import { EcsEmulator } from './ecs-emulator.ts';
 import { SqsEventSource, StreamEventSource } from './event-sources.ts';
 import { matchesFilter } from './filter.ts';
 import { FunctionHost, InvocationError } from './function-host.ts';
-import { type Provisioned, provision } from './provision.ts';
+import { deprovision, type Provisioned, provision } from './provision.ts';
 
 export interface LocalRuntimeOptions {
   /** HTTP port; 0 picks a free one. @default 3000 (or PORT) */
@@ -27,14 +27,23 @@ export interface LocalRuntimeOptions {
   prefix?: string;
   /** The worker function's timeout: an invocation still running then is killed. @default 900 */
   workerTimeoutSeconds?: number;
-  /** Lanes' visibility timeout; must exceed the worker timeout. @default 6 × workerTimeoutSeconds */
-  visibilityTimeoutSeconds?: number;
+  /**
+   * The recovery bound: a dead worker's or container's task runs again within it (lane visibility
+   * timeouts and attempt leases derive from it). @default 60 (or SLUICE_RECOVERY_SECONDS)
+   */
+  recoverySeconds?: number;
   /** How often the sweeper runs. @default 5000 ms (every minute on AWS) */
   sweepIntervalMs?: number;
   /** Most containers at once. @default 10 (or CONTAINER_CAP) */
   containerCap?: number;
-  /** Container lease (heartbeat every third of it). @default 90 s (or SLUICE_LEASE_SECONDS) */
-  leaseSeconds?: number;
+  /**
+   * Extra task type modules (absolute paths) loaded into every process that runs tasks or
+   * validates them: each registers its types with `taskRegistry.register`. Tests use it for task
+   * types that must never ship. @default none
+   */
+  taskModules?: readonly string[];
+  /** Delete the table and queues on stop (tests: leave nothing behind on a persistent endpoint). @default false */
+  ephemeral?: boolean;
   /** Print nothing but errors. */
   quiet?: boolean;
 }
@@ -52,6 +61,8 @@ export interface LocalRuntime {
   resources: Provisioned;
   /** The local ECS: containers are child processes. */
   containers: EcsEmulator;
+  /** The worker environments of each lane (child processes), e.g. for killing one in a test. */
+  workers: ReadonlyMap<string, FunctionHost>;
   stop(): Promise<void>;
 }
 
@@ -76,10 +87,11 @@ function lambdaContext(name: string, timeoutMs: number): Context {
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const log = options.quiet ? () => {} : (line: string) => console.log(line);
   const stops: (() => Promise<void>)[] = [];
+  let stopEmulator = async () => {};
   process.env.AWS_REGION ??= 'us-east-1';
   if (!process.env.AWS_ENDPOINT_URL && !process.env.SLUICE_REAL_AWS) {
     const moto = await startMoto({ quiet: true });
-    stops.push(moto.stop);
+    stopEmulator = moto.stop;
     process.env.AWS_ENDPOINT_URL = moto.endpoint;
     log(`[sluice] emulator: moto on ${moto.endpoint} (pid ${moto.pid})`);
   }
@@ -90,24 +102,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   }
   const endpoint = process.env.AWS_ENDPOINT_URL ?? 'aws';
   const workerTimeoutSeconds = options.workerTimeoutSeconds ?? numberEnv('SLUICE_WORKER_TIMEOUT_SECONDS', WORKER_TIMEOUT_SECONDS);
-  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 6 * workerTimeoutSeconds;
-  if (visibilityTimeoutSeconds <= workerTimeoutSeconds) {
-    // Otherwise a live invocation's message would be redelivered and taken for a dead worker's.
-    throw new Error(`visibility timeout (${visibilityTimeoutSeconds} s) must exceed the worker timeout (${workerTimeoutSeconds} s)`);
-  }
-  const resources = await provision({
-    prefix: options.prefix ?? 'sluice-local',
-    visibilityTimeoutSeconds: (consumer) => (consumer === 'worker' ? visibilityTimeoutSeconds : laneVisibilitySeconds('launcher')),
-  });
+  const recoverySeconds = options.recoverySeconds ?? numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS);
+  if (recoverySeconds < MIN_RECOVERY_SECONDS) throw new Error(`the recovery bound must be at least ${MIN_RECOVERY_SECONDS} s`);
+  const resources = await provision({ prefix: options.prefix ?? 'sluice-local', recoverySeconds });
+  if (options.ephemeral) stops.push(() => deprovision(resources));
   process.env.TABLE_NAME = resources.tableName;
   for (const lane of LANES) process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
   process.env.SLUICE_LOCAL_ACTOR = 'local';
   process.env.SLUICE_WORKER_TIMEOUT_SECONDS = String(workerTimeoutSeconds);
-  if (options.leaseSeconds !== undefined) process.env.SLUICE_LEASE_SECONDS = String(options.leaseSeconds);
+  process.env.SLUICE_RECOVERY_SECONDS = String(recoverySeconds);
   if (options.containerCap !== undefined) process.env.CONTAINER_CAP = String(options.containerCap);
+  const taskModules = [...(options.taskModules ?? [])];
+  for (const module of taskModules) await import(pathToFileURL(module).href);
 
   // ECS, played by child processes behind an ECS-speaking endpoint.
-  const containers = new EcsEmulator({ env: {}, quiet: options.quiet });
+  const containers = new EcsEmulator({ env: {}, quiet: options.quiet, preload: taskModules });
   process.env.AWS_ENDPOINT_URL_ECS = await containers.start();
   stops.unshift(() => containers.stopAll());
   process.env.CLUSTER_ARN = 'arn:aws:ecs:us-east-1:000000000000:cluster/sluice-local';
@@ -140,6 +149,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         timeoutMs: workerTimeoutSeconds * 1000,
         memoryMb: 256,
         maxEnvironments: lane.maxConcurrency + 1,
+        preload: taskModules,
         onMeter: (records) => workerMeter.push(...records),
       }),
     ]),
@@ -179,7 +189,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   for (const lane of workerLanes) {
     const source = new SqsEventSource({
       queueUrl: resources.queueUrls[lane.name],
-      queueArn: `arn:aws:sqs:${process.env.AWS_REGION}:000000000000:${lane.name}`,
+      queueArn: resources.queueArns[lane.name],
       batchSize: lane.batchSize,
       maxConcurrency: lane.maxConcurrency,
       invoke: timed('worker', (event: SQSEvent) => (workers.get(lane.name) as FunctionHost).invoke<SQSBatchResponse>(event)),
@@ -192,7 +202,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     stops.unshift(() => source.stop());
     const dlq = new SqsEventSource({
       queueUrl: resources.dlqUrls[lane.name],
-      queueArn: `arn:aws:sqs:${process.env.AWS_REGION}:000000000000:${lane.name}-dlq`,
+      queueArn: resources.dlqArns[lane.name],
       batchSize: 10,
       maxConcurrency: 1,
       invoke: timed('dead-letter', (event: SQSEvent) => deadLetter.handler(event, lambdaContext('dead-letter', 30_000))),
@@ -206,7 +216,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   if (long) {
     const source = new SqsEventSource({
       queueUrl: resources.queueUrls[long.name],
-      queueArn: `arn:aws:sqs:${process.env.AWS_REGION}:000000000000:${long.name}`,
+      queueArn: resources.queueArns[long.name],
       batchSize: long.batchSize,
       maxConcurrency: long.maxConcurrency,
       invoke: timed('launcher', (event: SQSEvent) => launcher.handler(event, lambdaContext('launcher', 60_000))),
@@ -243,9 +253,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     endpoint,
     resources,
     containers,
+    workers,
     stop: () => {
       stopped ??= (async () => {
         for (const stop of stops) await stop().catch(onError('stop'));
+        await stopEmulator().catch(onError('stop'));
       })();
       return stopped;
     },

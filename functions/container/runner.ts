@@ -12,11 +12,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { dynamo } from '#core/clients.ts';
 import { numberEnv, requiredEnv, tableName } from '#core/config.ts';
-import { ContainerSlots } from '#core/container-slots.ts';
-import { runAttempt } from '#core/execution.ts';
-import { DEFAULT_CONTAINER_CAP, DEFAULT_LEASE_SECONDS } from '#core/limits.ts';
+import { ContainerSlots, slotHolder } from '#core/container-slots.ts';
+import { CANCEL_GRACE_MS, runAttempt } from '#core/execution.ts';
+import { attemptLeaseMs, DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS, eventLoopFenceMs } from '#core/limits.ts';
 import { TaskStore } from '#core/store.ts';
 import { taskRegistry } from '#tasks/index.ts';
+import { eventLoopFence } from '../runtime/event-loop-fence.ts';
 
 export const EXIT = { succeeded: 0, failed: 10, cancelled: 11, paused: 12, handedBack: 13, stale: 20, runnerError: 70 } as const;
 
@@ -37,7 +38,9 @@ export async function main(): Promise<number> {
     v: Number(requiredEnv('SLUICE_TASK_VERSION')),
     a: Number(requiredEnv('SLUICE_TASK_ATTEMPT')),
   };
-  const leaseSeconds = numberEnv('SLUICE_LEASE_SECONDS', DEFAULT_LEASE_SECONDS);
+  const recoverySeconds = numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS);
+  const lease = { ms: attemptLeaseMs(recoverySeconds), indexed: true };
+  const fence = eventLoopFence(eventLoopFenceMs(recoverySeconds));
   const store = new TaskStore(dynamo(), tableName());
   const slots = new ContainerSlots(dynamo(), tableName(), numberEnv('CONTAINER_CAP', DEFAULT_CONTAINER_CAP));
   const evict = new AbortController();
@@ -49,22 +52,26 @@ export async function main(): Promise<number> {
     const ref = await containerRef();
     const now = Date.now();
     // A container is only launched for a message; it never takes over from another container.
-    const started = await store.start(message, 'container', now, {
-      leaseUntil: now + leaseSeconds * 1000,
-      ...(ref ? { containerRef: ref } : {}),
+    const started = await store.start(message, 'container', {
+      now,
+      set: { leaseUntil: now + lease.ms, ...(ref ? { containerRef: ref } : {}) },
+      indexLease: true,
     });
     if (!started.started) {
       logger.info('nothing to run: the task moved on', { taskId: message.id, status: started.current?.status });
       return EXIT.stale;
     }
-    const { end, final } = await runAttempt(started.started, {
-      store,
-      registry: taskRegistry,
-      actor: 'container',
-      evict: evict.signal,
-      lease: { seconds: leaseSeconds },
-      cancelGraceMs: numberEnv('SLUICE_CANCEL_GRACE_MS', 5000),
-    });
+    const task = started.started;
+    const { end, final } = await fence.armed(() =>
+      runAttempt(task, {
+        store,
+        registry: taskRegistry,
+        actor: 'container',
+        evict: evict.signal,
+        lease,
+        cancelGraceMs: numberEnv('SLUICE_CANCEL_GRACE_MS', CANCEL_GRACE_MS),
+      }),
+    );
     logger.info('attempt ended', { taskId: message.id, outcome: end.kind, status: final?.status ?? 'superseded' });
     switch (end.kind) {
       case 'succeeded':
@@ -80,6 +87,7 @@ export async function main(): Promise<number> {
     logger.error('runner failed', { taskId: message.id, error: error as Error });
     return EXIT.runnerError;
   } finally {
-    await slots.release(message.id).catch(() => {});
+    // The slot this container's launch took (another launch of the same task holds another one).
+    await slots.release(slotHolder(message.id, message.v)).catch(() => {});
   }
 }

@@ -27,3 +27,13 @@ export const tableName = (): string => requiredEnv('TABLE_NAME');
 export function laneQueueUrls(): Record<LaneName, string> {
   return Object.fromEntries(LANE_NAMES.map((lane) => [lane, requiredEnv(laneQueueEnv(lane))])) as Record<LaneName, string>;
 }
+
+/**
+ * The URL of the lane queue an SQS event came from (events carry the queue's ARN). Matched by
+ * queue name against the lanes this function knows; otherwise built from the ARN as SQS does.
+ */
+export function laneQueueUrlForArn(arn: string): string {
+  const [, , , region, account, name] = arn.split(':');
+  const known = LANE_NAMES.map((lane) => process.env[laneQueueEnv(lane)]).find((url) => url?.endsWith(`/${name}`));
+  return known ?? `https://sqs.${region}.amazonaws.com/${account}/${name}`;
+}

@@ -10,6 +10,12 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 
 const KEY = { pk: 'CAP#containers', id: 'CAP' };
 
+/**
+ * Who holds a slot: one launch of a task, named by the message version it launched. A stale
+ * runner of an earlier launch then releases its own slot, never the live launch's.
+ */
+export const slotHolder = (taskId: string, version: number): string => `${taskId}#${version}`;
+
 export class ContainerSlots {
   private created: Promise<void> | undefined;
 
@@ -19,8 +25,8 @@ export class ContainerSlots {
     readonly cap: number,
   ) {}
 
-  /** Take a slot for `taskId` until `expiresAt` (or keep the one it holds). False when all are taken. */
-  async acquire(taskId: string, expiresAt: number, now = Date.now()): Promise<boolean> {
+  /** Take a slot for `holder` until `expiresAt` (or keep the one it holds). False when all are taken. */
+  async acquire(holder: string, expiresAt: number, now = Date.now()): Promise<boolean> {
     // The item must exist before a condition reads its map (and an emulator may fail otherwise).
     this.created ??= this.create();
     await this.created;
@@ -32,7 +38,7 @@ export class ContainerSlots {
             Key: KEY,
             UpdateExpression: 'SET holders.#task = :expires',
             ConditionExpression: 'size(holders) < :cap OR attribute_exists(holders.#task)',
-            ExpressionAttributeNames: { '#task': taskId },
+            ExpressionAttributeNames: { '#task': holder },
             ExpressionAttributeValues: { ':expires': expiresAt, ':cap': this.cap },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
@@ -60,17 +66,17 @@ export class ContainerSlots {
   }
 
   /** Give a slot back (idempotent). */
-  async release(taskId: string): Promise<void> {
-    await this.removeHolder(taskId, 'attribute_exists(holders)', {});
+  async release(holder: string): Promise<void> {
+    await this.removeHolder(holder, 'attribute_exists(holders)', {});
   }
 
   /** Free an expired slot, unless its holder renewed it meanwhile. */
-  private async releaseIf(taskId: string, expiresAt: number): Promise<void> {
-    await this.removeHolder(taskId, 'holders.#task = :expires', { ':expires': expiresAt });
+  private async releaseIf(holder: string, expiresAt: number): Promise<void> {
+    await this.removeHolder(holder, 'holders.#task = :expires', { ':expires': expiresAt });
   }
 
   /** One conditional REMOVE; a failed condition means there is nothing (more) to free. */
-  private async removeHolder(taskId: string, condition: string, values: Record<string, unknown>): Promise<void> {
+  private async removeHolder(holder: string, condition: string, values: Record<string, unknown>): Promise<void> {
     await this.db
       .send(
         new UpdateCommand({
@@ -78,7 +84,7 @@ export class ContainerSlots {
           Key: KEY,
           UpdateExpression: 'REMOVE holders.#task',
           ConditionExpression: condition,
-          ExpressionAttributeNames: { '#task': taskId },
+          ExpressionAttributeNames: { '#task': holder },
           ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
         }),
       )

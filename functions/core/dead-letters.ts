@@ -1,46 +1,60 @@
 /**
  * What to do with a task whose message reached a lane's DLQ (it was received maxReceiveCount
- * times without being deleted: its worker kept crashing, timing out or running out of memory).
+ * times without being deleted: its worker kept crashing, or its duplicates kept being held).
  */
 import type { TaskMessage } from './dispatch.ts';
 import { StaleVersion } from './errors.ts';
+import { attemptAliveUntil } from './execution.ts';
+import { WORKER_TIMEOUT_SECONDS } from './limits.ts';
 import type { TaskRecord } from './model.ts';
+import { decideLost } from './retrying.ts';
 import type { TaskStore } from './store.ts';
 
-export type DeadLetterOutcome = 'failed-poison' | 'redispatched' | 'stale';
+export type DeadLetterOutcome = 'recovered' | 'redispatched' | 'stale';
+
+export interface DeadLetterResult {
+  outcome: DeadLetterOutcome;
+  /** The task after the recovery, when there was one. */
+  task?: TaskRecord;
+}
 
 export async function recoverDeadLetter(
   store: TaskStore,
   message: TaskMessage,
   receiveCount: number,
   now = Date.now(),
-): Promise<DeadLetterOutcome> {
+): Promise<DeadLetterResult> {
   const task = await store.find(message.id);
-  if (!task) return 'stale';
+  if (!task) return { outcome: 'stale' };
   try {
     if (task.status === 'RUNNING' && task.claim === message.v) {
-      await store.transition(task, {
-        action: 'fail',
-        reason: 'poison',
-        actor: 'system',
-        set: {
-          error: { code: 'poison', message: `its message crashed the worker ${receiveCount} times (crash, timeout or out of memory)` },
-          finishedAt: now,
+      // A live attempt holds its own copy of the message: this one was a duplicate.
+      if (now < attemptAliveUntil(task, WORKER_TIMEOUT_SECONDS * 1000)) return { outcome: 'stale' };
+      const decision = decideLost(
+        task,
+        {
+          reason: 'dead-letter',
+          error: {
+            code: 'worker-lost',
+            message: `its message was delivered ${receiveCount} times without an outcome (crash, timeout or out of memory)`,
+          },
         },
-        remove: ['control'],
         now,
-      });
-      return 'failed-poison';
+      );
+      const fence = task.leaseUntil === undefined ? {} : { expectLease: task.leaseUntil };
+      return { outcome: 'recovered', task: await store.transition(task, { ...decision, actor: 'system', now, ...fence }) };
     }
     if (isUnstarted(task, message)) {
       // Never started (the start write itself kept failing): send it again rather than lose it.
-      await store.annotate(task, { reason: 'dlq-redrive', actor: 'system', bumpVersion: true, now });
-      return 'redispatched';
+      return {
+        outcome: 'redispatched',
+        task: await store.annotate(task, { reason: 'dlq-redrive', actor: 'system', bumpVersion: true, now }),
+      };
     }
   } catch (error) {
     if (!(error instanceof StaleVersion)) throw error;
   }
-  return 'stale';
+  return { outcome: 'stale' };
 }
 
 const isUnstarted = (task: TaskRecord, message: TaskMessage) =>

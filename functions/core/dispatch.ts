@@ -13,6 +13,11 @@ export interface TaskMessage {
   v: number;
   /** The attempt number the start will record (derived from the same version of the item). */
   a: number;
+  /**
+   * 1 when the task's type declared itself idempotent: the worker may then run it before writing
+   * its start (one write instead of two; a duplicate delivery may run it twice).
+   */
+  i?: 1;
 }
 
 export interface Dispatch {
@@ -40,7 +45,7 @@ export function dispatchFor(image: TaskRecord | undefined, now: number, previous
   const wait = due === undefined ? 0 : Math.ceil((due - now) / 1000);
   return {
     lane: laneFor(image.priority, image.runtime),
-    message: { id: image.id, v: image.version, a: image.attempt + 1 },
+    message: { id: image.id, v: image.version, a: image.attempt + 1, ...(image.idempotent ? { i: 1 as const } : {}) },
     delaySeconds: Math.max(0, Math.min(MAX_SQS_DELAY_SECONDS, wait)),
   };
 }
@@ -50,5 +55,5 @@ export function parseMessage(body: string): TaskMessage {
   if (typeof parsed.id !== 'string' || typeof parsed.v !== 'number' || typeof parsed.a !== 'number') {
     throw new Error(`not a task message: ${body.slice(0, 200)}`);
   }
-  return { id: parsed.id, v: parsed.v, a: parsed.a };
+  return { id: parsed.id, v: parsed.v, a: parsed.a, ...(parsed.i === 1 ? { i: 1 as const } : {}) };
 }

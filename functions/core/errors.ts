@@ -78,6 +78,11 @@ export class IdempotencyKeyReused extends SluiceError {
   }
 }
 
+/** DynamoDB kept refusing part of a write (throttling): nothing is lost, the caller may retry. */
+export class StoreBusy extends SluiceError {
+  readonly code = 'busy';
+}
+
 /**
  * A write lost its version fence: someone else changed the task first. Workers treat this as
  * "the message is stale" and move on; it never reaches a client.

@@ -6,7 +6,7 @@ import type { TaskMessage } from './dispatch.ts';
 import { StaleVersion, TaskNotFound } from './errors.ts';
 import { MAX_RESULT_BYTES } from './limits.ts';
 import type { ControlRequest, TaskRecord } from './model.ts';
-import { type AttemptEnd, decideAfterAttempt } from './retrying.ts';
+import { type AttemptEnd, decideAfterAttempt, decideLost } from './retrying.ts';
 import type { TaskStore } from './store.ts';
 import { NonRetryableError, type TaskContext, type TaskRegistry } from './task-types.ts';
 
@@ -17,31 +17,39 @@ export const PROGRESS_INTERVAL_MS = 1000;
  * (an eventually consistent read each interval); shorter tasks cost nothing extra.
  */
 export const CONTROL_POLL_MS = 2000;
+/** Once a cancel (or a timeout) fires, how long a task may ignore its signal before it is abandoned. */
+export const CANCEL_GRACE_MS = 5000;
 
 /** Thrown inside a task by ctx.progress/ctx.checkpoint (and used as the abort reason) when asked to stop. */
 export class TaskInterrupted extends Error {
   override name = 'TaskInterrupted';
-  constructor(readonly control: ControlRequest | 'timeout' | 'evicted' | 'superseded') {
+  constructor(readonly control: ControlRequest | 'timeout' | 'evicted' | 'superseded' | 'lease-lost') {
     super(`task interrupted: ${control}`);
   }
+}
+
+/** The attempt's lease: written with its start, renewed every third of it by its heartbeats. */
+export interface LeaseOptions {
+  ms: number;
+  /** Container attempts put their lease in the sweep index: the sweeper is their watchdog. */
+  indexed: boolean;
 }
 
 export interface AttemptOptions {
   store: TaskStore;
   registry: TaskRegistry;
   actor: string;
+  lease: LeaseOptions;
   /** Fires when the host must stop (SIGTERM): the task is handed back without using an attempt. */
   evict?: AbortSignal;
   /** Once a cancel is requested, how long to wait for the task to stop before recording CANCELLED anyway. */
   cancelGraceMs?: number;
-  /** How often a running task's control requests are polled when it writes no progress. */
+  /** How often a running task's control requests are polled when it writes nothing (0: never). */
   controlPollMs?: number;
-  /** Container attempts hold a lease, renewed by a heartbeat every third of it (the heartbeat also polls control). */
-  lease?: { seconds: number };
   /**
-   * The attempt runs without a start write yet (see processMessage): `queued` is the item as read.
-   * The start is written if the task outlives `lazyStartMs` or reports progress; otherwise one
-   * write records start and outcome together.
+   * The attempt runs without a start write yet (an idempotent type, see processMessage): `queued`
+   * is the item as read. The start is written if the task outlives `lazyStartMs` or reports
+   * progress; otherwise one write records start and outcome together.
    */
   unstarted?: { queued: TaskRecord; message: TaskMessage; lazyStartMs: number };
   now?: () => number;
@@ -51,6 +59,11 @@ export interface AttemptReport {
   /** The record after the outcome write, or undefined when the write lost its fence (someone else moved the task). */
   final: TaskRecord | undefined;
   end: AttemptEnd;
+  /**
+   * The task ignored its abort signal past the grace period and may still be running: its host
+   * must not run anything else (a Lambda environment stops itself, a container exits).
+   */
+  abandoned: boolean;
 }
 
 /**
@@ -62,17 +75,11 @@ export async function runAttempt(started: TaskRecord, options: AttemptOptions): 
   const attempt = new AttemptContext(started, options, now);
   const end = await attempt.execute();
   await attempt.settled();
-  const definitionPolicy = (() => {
-    try {
-      const d = options.registry.get(started.type);
-      return { ...d.retry, onTimeout: d.onTimeout, containerTimeoutSeconds: d.containerTimeoutSeconds };
-    } catch {
-      return undefined;
-    }
-  })();
-  if (end.kind === 'superseded' || attempt.superseded) return { final: undefined, end: { kind: 'evicted', reason: 'superseded' } };
+  const abandoned = attempt.abandoned;
+  if (end.kind === 'superseded' || attempt.superseded)
+    return { final: undefined, end: { kind: 'evicted', reason: 'superseded' }, abandoned };
   const latest = attempt.latest;
-  const decision = decideAfterAttempt(latest, end, now(), definitionPolicy);
+  const decision = decideAfterAttempt(latest, end, now(), options.registry.retryRules(started.type));
   const checkpoint = attempt.pendingCheckpoint();
   const set = { ...decision.set, ...(checkpoint !== undefined && decision.action !== 'succeed' ? { checkpoint } : {}) };
   const progress = attempt.pendingProgress();
@@ -87,24 +94,31 @@ export async function runAttempt(started: TaskRecord, options: AttemptOptions): 
       remove: decision.remove,
       ...(unstarted ? { unstarted: { attempt: latest.attempt, startedAt: latest.startedAt ?? now(), actor: options.actor } } : {}),
     });
-    return { final, end };
+    return { final, end, abandoned };
   } catch (error) {
-    if (error instanceof StaleVersion || error instanceof TaskNotFound) return { final: undefined, end };
+    if (error instanceof StaleVersion || error instanceof TaskNotFound) return { final: undefined, end, abandoned };
     throw error;
   }
 }
 
 type ExecutionEnd = AttemptEnd | { kind: 'superseded' };
 
+/** The rejection of a task that ignored its signal for the whole grace period. */
+const ABANDONED = Symbol('abandoned');
+
 class AttemptContext {
   latest: TaskRecord;
   unstarted: AttemptOptions['unstarted'];
+  abandoned = false;
   private readonly controller = new AbortController();
-  private lastWrite = 0;
+  private lastWrite: number;
+  /** Until when the last successful write holds the lease. */
+  private leaseUntil: number;
   private progressToWrite: TaskRecord['progress'];
   private checkpointToWrite: string | undefined;
   private checkpointDirty = false;
   private progressDirty = false;
+  private starting: Promise<void> | undefined;
 
   constructor(
     started: TaskRecord,
@@ -113,10 +127,9 @@ class AttemptContext {
   ) {
     this.latest = started;
     this.unstarted = options.unstarted;
+    this.lastWrite = now();
+    this.leaseUntil = started.leaseUntil ?? this.lastWrite + options.lease.ms;
   }
-
-  /** Write the start of a lazily started attempt; if the task moved on meanwhile, stop it. */
-  private starting: Promise<void> | undefined;
 
   /**
    * Write the start of a lazily started attempt (once: the lazy timer, a progress write and the
@@ -126,10 +139,17 @@ class AttemptContext {
     const pending = this.unstarted;
     if (!pending) return this.starting ?? Promise.resolve();
     this.starting ??= (async () => {
-      const claim = await this.options.store.start(pending.message, this.options.actor, this.latest.startedAt);
+      const now = this.now();
+      const claim = await this.options.store.start(pending.message, this.options.actor, {
+        now: this.latest.startedAt,
+        set: { leaseUntil: now + this.options.lease.ms },
+        indexLease: this.options.lease.indexed,
+      });
       this.unstarted = undefined;
       if (claim.started) {
         this.latest = claim.started;
+        this.leaseUntil = claim.started.leaseUntil ?? this.leaseUntil;
+        this.lastWrite = now;
         return;
       }
       this.controller.abort(new TaskInterrupted('superseded'));
@@ -138,13 +158,10 @@ class AttemptContext {
     return this.starting;
   }
 
-  /** The lazy start found the task moved on: this attempt must record nothing. */
+  /** The lazy start (or a heartbeat) found the task moved on: this attempt must record nothing. */
   get superseded(): boolean {
-    return (
-      this.controller.signal.aborted &&
-      this.controller.signal.reason instanceof TaskInterrupted &&
-      this.controller.signal.reason.control === 'superseded'
-    );
+    const reason = this.controller.signal.reason;
+    return this.controller.signal.aborted && reason instanceof TaskInterrupted && reason.control === 'superseded';
   }
 
   /** Let a start write in flight land before the outcome is written (its result decides which write). */
@@ -178,11 +195,7 @@ class AttemptContext {
     if (!parsed.success) {
       return { kind: 'errored', error: { code: 'invalid-payload', message: parsed.error.message }, retryable: false };
     }
-    const timer = setTimeout(() => this.controller.abort(new TaskInterrupted('timeout')), task.timeoutSeconds * 1000);
-    const lazy = this.unstarted ? setTimeout(() => void this.ensureStarted().catch(() => {}), this.unstarted.lazyStartMs) : undefined;
-    const poll = this.options.lease
-      ? setInterval(() => void this.heartbeat(), (this.options.lease.seconds * 1000) / 3)
-      : setInterval(() => void this.pollControl(), this.options.controlPollMs ?? CONTROL_POLL_MS);
+    const timers = this.startTimers(task.timeoutSeconds);
     const onEvict = () => this.controller.abort(new TaskInterrupted('evicted'));
     evict?.addEventListener('abort', onEvict, { once: true });
     if (evict?.aborted) onEvict();
@@ -199,10 +212,7 @@ class AttemptContext {
     const abandoned = new Promise<never>((_, reject) => {
       this.controller.signal.addEventListener(
         'abort',
-        () => {
-          const grace = this.options.cancelGraceMs ?? 5000;
-          setTimeout(() => reject(this.controller.signal.reason), grace).unref?.();
-        },
+        () => setTimeout(() => reject(ABANDONED), this.options.cancelGraceMs ?? CANCEL_GRACE_MS).unref?.(),
         { once: true },
       );
     });
@@ -219,27 +229,52 @@ class AttemptContext {
       }
       return { kind: 'succeeded', result };
     } catch (error) {
+      if (error === ABANDONED) this.abandoned = true;
       return this.classify(error);
     } finally {
-      clearTimeout(timer);
-      clearTimeout(lazy);
-      clearInterval(poll);
+      for (const stop of timers) stop();
       evict?.removeEventListener('abort', onEvict);
     }
+  }
+
+  /** The attempt's clocks: its timeout, the lazy start, lease heartbeats and control polling. */
+  private startTimers(timeoutSeconds: number): (() => void)[] {
+    const timeout = setTimeout(() => this.controller.abort(new TaskInterrupted('timeout')), timeoutSeconds * 1000);
+    const stops = [() => clearTimeout(timeout)];
+    if (this.unstarted) {
+      const lazy = setTimeout(() => void this.ensureStarted().catch(() => {}), this.unstarted.lazyStartMs);
+      stops.push(() => clearTimeout(lazy));
+    }
+    const heartbeat = setInterval(() => void this.heartbeat(), this.options.lease.ms / 3);
+    stops.push(() => clearInterval(heartbeat));
+    const pollMs = this.options.controlPollMs ?? 0;
+    if (pollMs > 0) {
+      const poll = setInterval(() => void this.pollControl(pollMs), pollMs);
+      stops.push(() => clearInterval(poll));
+    }
+    return stops;
   }
 
   /** Why did the attempt stop? The abort reason wins over whatever the task threw because of it. */
   private classify(error: unknown): ExecutionEnd {
     const reason = this.controller.signal.aborted ? this.controller.signal.reason : error;
     if (reason instanceof TaskInterrupted) {
-      if (reason.control === 'superseded') return { kind: 'superseded' };
-      if (reason.control === 'pause' || reason.control === 'cancel') return { kind: 'interrupted', control: reason.control };
-      if (reason.control === 'evicted') return { kind: 'evicted', reason: 'evicted' };
-      return {
-        kind: 'errored',
-        error: { code: 'timeout', message: `exceeded its ${this.latest.timeoutSeconds} s timeout` },
-        retryable: true,
-      };
+      switch (reason.control) {
+        case 'superseded':
+          return { kind: 'superseded' };
+        case 'pause':
+        case 'cancel':
+          return { kind: 'interrupted', control: reason.control };
+        case 'evicted':
+        case 'lease-lost':
+          return { kind: 'evicted', reason: reason.control };
+        case 'timeout':
+          return {
+            kind: 'errored',
+            error: { code: 'timeout', message: `exceeded its ${this.latest.timeoutSeconds} s timeout` },
+            retryable: true,
+          };
+      }
     }
     const err = error instanceof Error ? error : new Error(String(error));
     return {
@@ -270,43 +305,54 @@ class AttemptContext {
     if (this.now() - this.lastWrite >= PROGRESS_INTERVAL_MS) await this.flush();
   }
 
-  /** One write for pending progress and checkpoint (and the lease); its returned item carries any control request. */
+  /** One write for pending progress and checkpoint, renewing the lease; its returned item carries any control request. */
   async flush(): Promise<void> {
-    if (!this.progressDirty && !this.checkpointDirty && !this.options.lease) return;
     await this.ensureStarted();
-    this.lastWrite = this.now();
+    const now = this.now();
+    const leaseUntil = now + this.options.lease.ms;
     try {
-      this.latest = await this.options.store.touch(this.latest.id, this.latest.version, {
-        progress: this.progressDirty ? this.progressToWrite : undefined,
-        checkpoint: this.checkpointDirty ? this.checkpointToWrite : undefined,
-        leaseUntil: this.options.lease ? this.now() + this.options.lease.seconds * 1000 : undefined,
-      });
+      this.latest = await this.options.store.touch(
+        this.latest.id,
+        this.latest.version,
+        {
+          progress: this.progressDirty ? this.progressToWrite : undefined,
+          checkpoint: this.checkpointDirty ? this.checkpointToWrite : undefined,
+          leaseUntil,
+        },
+        { indexLease: this.options.lease.indexed },
+      );
     } catch (error) {
       // The fence moved: another writer (the sweeper, a takeover) owns the task now. Stop quietly.
       if (!(error instanceof StaleVersion)) throw error;
       this.controller.abort(new TaskInterrupted('superseded'));
       throw this.controller.signal.reason;
     }
+    this.lastWrite = now;
+    this.leaseUntil = leaseUntil;
     this.progressDirty = false;
     this.checkpointDirty = false;
     this.throwIfStopped();
   }
 
-  /** Renew the lease (with any pending progress); the returned item carries control requests. */
+  /**
+   * Renew the lease when nothing else wrote for a third of it (with any pending progress). If the
+   * renewals keep failing, stop the task before the lease runs out: past that point another worker
+   * may take it over, and two bodies must never run at once.
+   */
   private async heartbeat(): Promise<void> {
-    if (this.controller.signal.aborted) return;
+    if (this.controller.signal.aborted || this.unstarted) return;
+    if (this.now() - this.lastWrite < this.options.lease.ms / 3 - 50) return;
     try {
       await this.flush();
     } catch (error) {
       if (error instanceof TaskInterrupted) return; // the abort already carries it
-      // A lost fence (the sweeper recovered the task) or a failed write: stop, record nothing more.
-      if (error instanceof StaleVersion) this.controller.abort(new TaskInterrupted('evicted'));
+      if (this.leaseUntil - this.now() < this.options.lease.ms / 3) this.controller.abort(new TaskInterrupted('lease-lost'));
     }
   }
 
-  /** Between progress writes, look for a pause or cancel request (skipped right after a write). */
-  private async pollControl(): Promise<void> {
-    if (this.controller.signal.aborted || this.now() - this.lastWrite < (this.options.controlPollMs ?? CONTROL_POLL_MS)) return;
+  /** Between writes, look for a pause or cancel request (skipped right after a write). */
+  private async pollControl(pollMs: number): Promise<void> {
+    if (this.controller.signal.aborted || this.now() - this.lastWrite < pollMs) return;
     try {
       const seen = await this.options.store.peek(this.latest.id);
       if (this.unstarted) {
@@ -330,10 +376,84 @@ class AttemptContext {
   }
 }
 
-export interface MessageOptions extends AttemptOptions {
+export interface ClaimOptions {
+  /** The lease a new attempt starts with. */
+  leaseMs: number;
+  /**
+   * The worker function's timeout: an attempt started longer ago than this has certainly stopped
+   * (used for attempts recorded without a lease, by versions before leases).
+   */
+  workerTimeoutMs: number;
+  now?: number;
+}
+
+export type ClaimOutcome =
+  | { kind: 'started'; task: TaskRecord }
+  /** The message was stale (duplicate, or the task moved on): delete it. */
+  | { kind: 'stale' }
+  /**
+   * The attempt this message started is alive (its lease holds): this is a duplicate delivery.
+   * Keep it out of sight until the lease would expire: if the attempt's worker dies, it is the
+   * watchdog that takes over.
+   */
+  | { kind: 'held'; retryAfterMs: number }
+  /** The attempt this message started is gone and the task could not run again: it was failed, cancelled or paused. */
+  | { kind: 'recovered'; task: TaskRecord };
+
+export type MessageOutcome = Exclude<ClaimOutcome, { kind: 'started' }> | { kind: 'ran'; task: TaskRecord; report: AttemptReport };
+
+/** A RUNNING task's attempt is alive while its lease holds (or, without one, while its worker could still be running). */
+export const attemptAliveUntil = (task: TaskRecord, workerTimeoutMs: number): number =>
+  task.leaseUntil ?? (task.startedAt ?? 0) + workerTimeoutMs;
+
+/**
+ * Claim the task a message names, exclusively: start it with one conditional write, or — when
+ * the message started the current attempt and that attempt's lease has expired (its worker died)
+ * — take over with a new attempt, or settle the task (poison, a pending cancel or pause) when it
+ * must not run again.
+ */
+export async function claimMessage(message: TaskMessage, store: TaskStore, actor: string, options: ClaimOptions): Promise<ClaimOutcome> {
+  const now = options.now ?? Date.now();
+  const claim = await store.start(message, actor, { now, set: { leaseUntil: now + options.leaseMs } });
+  if (claim.started) return { kind: 'started', task: claim.started };
+  const current = claim.current;
+  if (current?.status !== 'RUNNING' || current.claim !== message.v) return { kind: 'stale' };
+  const aliveUntil = attemptAliveUntil(current, options.workerTimeoutMs);
+  if (now < aliveUntil) return { kind: 'held', retryAfterMs: aliveUntil - now };
+  const lost = {
+    reason: 'worker-lost',
+    error: { code: 'worker-lost', message: `the worker running attempt ${current.attempt} stopped (crash, timeout or out of memory)` },
+  };
+  const decision = decideLost(current, lost, now);
+  // The lease must still be the expired one: a renewal that lands first means the worker lives.
+  const fence = current.leaseUntil === undefined ? {} : { expectLease: current.leaseUntil };
+  try {
+    if (decision.action !== 'requeue') {
+      return { kind: 'recovered', task: await store.transition(current, { ...decision, actor, now, ...fence }) };
+    }
+    const task = await store.transition(current, {
+      action: 'restart',
+      reason: lost.reason,
+      actor,
+      set: { ...decision.set, attempt: current.attempt + 1, startedAt: now, leaseUntil: now + options.leaseMs },
+      entries: [
+        { from: 'RUNNING', to: 'QUEUED', reason: lost.reason },
+        { from: 'QUEUED', to: 'RUNNING', reason: 'start' },
+      ],
+      now,
+      ...fence,
+    });
+    return { kind: 'started', task };
+  } catch (error) {
+    if (error instanceof StaleVersion) return { kind: 'stale' }; // another delivery took over first, or the worker lives
+    throw error;
+  }
+}
+
+export interface MessageOptions extends Omit<AttemptOptions, 'unstarted'> {
   /** The worker function's timeout, in milliseconds. */
   workerTimeoutMs: number;
-  /** Run short tasks without a separate start write (0 or absent: always write the start first). */
+  /** Idempotent types: run short tasks without a separate start write (0 or absent: always write the start first). */
   lazyStartMs?: number;
   /**
    * How many times SQS delivered this message. A redelivery means an earlier try died without a
@@ -342,82 +462,18 @@ export interface MessageOptions extends AttemptOptions {
   receiveCount?: number;
 }
 
-export type ClaimOutcome =
-  | { kind: 'started'; task: TaskRecord }
-  /** The message was stale (duplicate, or the task moved on): delete it. */
-  | { kind: 'stale' }
-  /**
-   * The attempt this message started may still be running (a duplicate delivery): keep the
-   * message, which comes back after the visibility timeout as that attempt's watchdog.
-   */
-  | { kind: 'held' }
-  /** The worker that held this message died and no attempts are left: the task failed as poison. */
-  | { kind: 'poisoned'; task: TaskRecord };
-
-export type MessageOutcome = Exclude<ClaimOutcome, { kind: 'started' }> | { kind: 'ran'; task: TaskRecord; report: AttemptReport };
-
-export interface ClaimOptions {
-  /** The worker function's timeout: an attempt started longer ago than this has certainly stopped. */
-  workerTimeoutMs: number;
-  now?: number;
-}
-
-/**
- * Claim the task a message names: start it, or — when the message started the current attempt
- * and that attempt's worker is certainly gone (started longer ago than the worker's timeout:
- * crash, timeout, out of memory) — take over with a new attempt, or fail the task as poison when
- * no attempts are left.
- */
-export async function claimMessage(message: TaskMessage, store: TaskStore, actor: string, options: ClaimOptions): Promise<ClaimOutcome> {
-  const now = options.now ?? Date.now();
-  const claim = await store.start(message, actor, now);
-  if (claim.started) return { kind: 'started', task: claim.started };
-  const current = claim.current;
-  if (current?.status !== 'RUNNING' || current.claim !== message.v) return { kind: 'stale' };
-  if (now < (current.startedAt ?? 0) + options.workerTimeoutMs) return { kind: 'held' };
-  const lost = { code: 'worker-lost', message: `the worker running attempt ${current.attempt} stopped (crash, timeout or out of memory)` };
-  try {
-    if (current.attempt >= current.maxAttempts) {
-      const task = await store.transition(current, {
-        action: 'fail',
-        reason: 'poison',
-        actor,
-        set: { error: { code: 'poison', message: `${lost.message}; no attempts left` }, finishedAt: now },
-        remove: ['control'],
-        now,
-      });
-      return { kind: 'poisoned', task };
-    }
-    const task = await store.transition(current, {
-      action: 'restart',
-      reason: 'worker-lost',
-      actor,
-      set: { attempt: current.attempt + 1, startedAt: now, error: lost },
-      entries: [
-        { from: 'RUNNING', to: 'QUEUED', reason: 'worker-lost' },
-        { from: 'QUEUED', to: 'RUNNING', reason: 'start' },
-      ],
-      now,
-    });
-    return { kind: 'started', task };
-  } catch (error) {
-    if (error instanceof StaleVersion) return { kind: 'stale' }; // another delivery took over first
-    throw error;
-  }
-}
-
 /**
  * Handle one task message: claim the task, run the attempt, record its outcome.
  *
- * With `lazyStartMs`, a QUEUED task is run after a read instead of a start write: a task that
- * finishes within that time costs one write (start and outcome recorded together) instead of
- * two. A longer one writes its start then, and proceeds as usual. The price: while it has not
- * written its start, a duplicate delivery could run the task twice (one outcome wins the fence).
+ * The start is an exclusive conditional write, so no task body runs twice at once. A task type
+ * that declares itself idempotent (the message says so) may instead be run after a read, and
+ * a task that finishes within `lazyStartMs` then costs one write (start and outcome together)
+ * instead of two — at the price that a duplicate delivery may run it twice.
  */
 export async function processMessage(message: TaskMessage, options: MessageOptions): Promise<MessageOutcome> {
-  if (options.lazyStartMs && (options.receiveCount ?? 1) <= 1) {
+  if (message.i && options.lazyStartMs && (options.receiveCount ?? 1) <= 1) {
     const seen = await options.store.findForMessage(message.id, message.v);
-    if (seen?.status === 'QUEUED' && seen.version === message.v) {
+    if (seen?.status === 'QUEUED' && seen.version === message.v && options.registry.isIdempotent(seen.type)) {
       const running: TaskRecord = { ...seen, status: 'RUNNING', attempt: message.a, startedAt: Date.now() };
       const unstarted = { queued: seen, message, lazyStartMs: options.lazyStartMs };
       return { kind: 'ran', task: running, report: await runAttempt(running, { ...options, unstarted }) };
@@ -426,7 +482,10 @@ export async function processMessage(message: TaskMessage, options: MessageOptio
     const maybeOurs = seen && (seen.version === message.v || (seen.status === 'RUNNING' && seen.claim === message.v));
     if (!maybeOurs) return { kind: 'stale' };
   }
-  const claim = await claimMessage(message, options.store, options.actor, { workerTimeoutMs: options.workerTimeoutMs });
+  const claim = await claimMessage(message, options.store, options.actor, {
+    leaseMs: options.lease.ms,
+    workerTimeoutMs: options.workerTimeoutMs,
+  });
   if (claim.kind !== 'started') return claim;
   return { kind: 'ran', task: claim.task, report: await runAttempt(claim.task, options) };
 }

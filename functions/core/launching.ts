@@ -4,7 +4,7 @@
  * then RunTask. The container's runner starts the task with the same conditional write a worker
  * uses.
  */
-import type { ContainerSlots } from './container-slots.ts';
+import { type ContainerSlots, slotHolder } from './container-slots.ts';
 import { type ContainerPlatform, LaunchDeferred } from './containers.ts';
 import type { TaskMessage } from './dispatch.ts';
 import { StaleVersion } from './errors.ts';
@@ -25,8 +25,9 @@ export async function launch(message: TaskMessage, { store, slots, platform, now
   const launchable =
     task && task.version === message.v && (task.status === 'QUEUED' || (task.status === 'SCHEDULED' && (task.runAt ?? 0) <= now + 1000));
   if (!task || !launchable) return { kind: 'stale' };
+  const holder = slotHolder(task.id, message.v);
   // The slot outlives the attempt's longest run, so a leaked one (a crash) frees itself.
-  if (!(await slots.acquire(task.id, now + (task.timeoutSeconds + 2 * LAUNCH_GRACE_SECONDS) * 1000, now))) {
+  if (!(await slots.acquire(holder, now + (task.timeoutSeconds + 2 * LAUNCH_GRACE_SECONDS) * 1000, now))) {
     return { kind: 'deferred', reason: `container cap (${slots.cap}) reached` };
   }
   try {
@@ -35,18 +36,26 @@ export async function launch(message: TaskMessage, { store, slots, platform, now
       actor: 'launcher',
       bumpVersion: false,
       set: { leaseUntil: now + LAUNCH_GRACE_SECONDS * 1000 },
+      indexLease: true,
       now,
     });
   } catch (error) {
-    await slots.release(task.id);
+    await slots.release(holder);
     if (error instanceof StaleVersion) return { kind: 'stale' };
     throw error;
   }
+  let ref: string;
   try {
-    return { kind: 'launched', ref: await platform.run(message) };
+    ref = await platform.run(message);
   } catch (error) {
-    await slots.release(task.id);
+    await slots.release(holder);
     if (error instanceof LaunchDeferred) return { kind: 'deferred', reason: error.message };
     throw error;
   }
+  // Remember the container, so a launch that never starts its task can be stopped. The runner
+  // may have started already (it records its own reference): then there is nothing to add.
+  await store.touch(task.id, message.v, { containerRef: ref }, { status: 'QUEUED' }).catch((error: unknown) => {
+    if (!(error instanceof StaleVersion)) throw error;
+  });
+  return { kind: 'launched', ref };
 }

@@ -21,6 +21,8 @@ export const MAX_RESULT_BYTES = 256 * 1024;
 export const MAX_BATCH_TASKS = 100;
 /** Furthest a task can be scheduled ahead. */
 export const MAX_SCHEDULE_AHEAD_SECONDS = 365 * 24 * 3600;
+/** SQS's longest retention (14 days): lanes and DLQs keep messages this long. */
+export const MAX_SQS_RETENTION_SECONDS = 14 * 24 * 3600;
 /** SQS's own ceiling on DelaySeconds. */
 export const MAX_SQS_DELAY_SECONDS = 900;
 /** Idempotency keys are remembered this long. */
@@ -28,12 +30,38 @@ export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
 /** The launcher only calls RunTask; a minute is plenty. */
 export const LAUNCHER_TIMEOUT_SECONDS = 60;
-/** Visibility timeout of a lane: six times the timeout of the function that drains it (AWS guidance for Lambda consumers). */
-export const laneVisibilitySeconds = (consumer: 'worker' | 'launcher', workerTimeoutSeconds = WORKER_TIMEOUT_SECONDS): number =>
-  6 * (consumer === 'worker' ? workerTimeoutSeconds : LAUNCHER_TIMEOUT_SECONDS);
+/**
+ * The recovery bound: a task whose worker or container dies is running again (or failed as
+ * poison, with its reason) within this many seconds. Lane visibility timeouts and attempt leases
+ * are derived from it.
+ */
+export const DEFAULT_RECOVERY_SECONDS = 60;
+/** The shortest recovery bound that still leaves heartbeats a margin (tests use a few seconds). */
+export const MIN_RECOVERY_SECONDS = 3;
 
-/** A container attempt's lease; its runner heartbeats every third of it. */
-export const DEFAULT_LEASE_SECONDS = 90;
+/**
+ * Visibility timeout of a lane. Worker lanes: half the recovery bound — a live worker extends the
+ * visibility of the messages it still holds every third of it (ChangeMessageVisibility), so only
+ * a dead worker's messages come back, and they come back within the bound. This departs from the
+ * "six times the function timeout" guidance, which assumes a consumer that never extends
+ * visibility. The launcher's lane keeps that guidance: it never holds a message for long.
+ */
+export function laneVisibilitySeconds(consumer: 'worker' | 'launcher', recoverySeconds = DEFAULT_RECOVERY_SECONDS): number {
+  return consumer === 'worker' ? Math.max(1, Math.floor(recoverySeconds / 2)) : 6 * LAUNCHER_TIMEOUT_SECONDS;
+}
+
+/**
+ * An attempt's lease (Lambda and container alike): half the recovery bound, renewed every third
+ * of it. A duplicate or redelivered message that finds the lease alive leaves the attempt alone;
+ * one that finds it expired takes over.
+ */
+export const attemptLeaseMs = (recoverySeconds = DEFAULT_RECOVERY_SECONDS): number => Math.max(1000, (recoverySeconds * 1000) / 2);
+
+/**
+ * Longest an environment's event loop may stay blocked before it stops itself: a blocked loop
+ * cannot renew its lease, and its attempt will be taken over, so the old body must not go on.
+ */
+export const eventLoopFenceMs = (recoverySeconds = DEFAULT_RECOVERY_SECONDS): number => Math.max(500, (recoverySeconds * 1000) / 4);
 /** How long a launched container may take to start its task before the sweeper re-dispatches it. */
 export const LAUNCH_GRACE_SECONDS = 300;
 /** Default timeout of an attempt moved to a container after its Lambda attempt timed out. */

@@ -61,7 +61,8 @@ export interface TaskRecord {
   payload?: string;
   payloadRef?: boolean;
   result?: string;
-  resultRef?: boolean;
+  /** Where the result blob is (a key suffix; `true` on items written before results had keys of their own). */
+  resultRef?: string | boolean;
   /** Saved checkpoint state (JSON text), handed to the next attempt as ctx.state. */
   checkpoint?: string;
   progress?: Progress;
@@ -71,10 +72,15 @@ export interface TaskRecord {
   historyDropped?: number;
   /** The message version that started the current attempt: a redelivery of it means its worker died. */
   claim?: number;
+  /** Its type declared itself idempotent (copied at intake, so the dispatcher can tell the worker). */
+  idempotent?: boolean;
   /** Sparse sweep index keys: present only while the sweeper must watch the task. */
   sweepShard?: string;
   sweepAt?: number;
-  /** Container attempts: the lease the runner's heartbeats extend (or, while launching, the launch's). */
+  /**
+   * The running attempt's lease, which its heartbeats extend (Lambda and container attempts), or,
+   * while a container is launching, the launch's. Only container leases are in the sweep index.
+   */
   leaseUntil?: number;
   /** The container running the attempt (ECS task ARN; a process locally), for StopTask. */
   containerRef?: string;

@@ -103,3 +103,35 @@ export function decideAfterAttempt(task: TaskRecord, end: AttemptEnd, now: numbe
     }
   }
 }
+
+/** Why an attempt is known to have stopped without recording its outcome. */
+export interface LostAttempt {
+  /** The history reason of the recovery (`worker-lost`, `lease-expired/container-exit-137`, …). */
+  reason: string;
+  /** What the task's `error` says about it. */
+  error: TaskError;
+}
+
+/**
+ * What to do with a RUNNING task whose attempt is gone (its worker or container died, its lease
+ * expired): one decision for every place that finds such a task — a redelivered message, the
+ * dead-letter handler, the sweeper and the reconciliation. A pending control request is honoured
+ * (the task is cancelled or paused); otherwise the task is queued again for a new attempt, or
+ * FAILED as `poison` when its attempts are spent.
+ */
+export function decideLost(task: TaskRecord, lost: LostAttempt, now: number): Decision {
+  if (task.control === 'cancel') return { action: 'abort', reason: 'cancel-forced', set: { finishedAt: now }, remove: ['control'] };
+  if (task.control === 'pause') return { action: 'yield', reason: lost.reason, set: { attempt: task.attempt - 1 }, remove: ['control'] };
+  if (task.attempt >= task.maxAttempts) {
+    return {
+      action: 'fail',
+      reason: 'poison',
+      set: {
+        error: { code: 'poison', message: `${lost.error.message} (${lost.reason}); no attempts left` },
+        finishedAt: now,
+      },
+      remove: ['control'],
+    };
+  }
+  return { action: 'requeue', reason: lost.reason, set: { error: lost.error, queuedAt: now }, remove: ['control'] };
+}

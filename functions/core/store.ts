@@ -5,10 +5,19 @@
  * increments the version and appends a history entry in the same write. Large payloads and results
  * live in their own items so that the state item, rewritten on every transition, stays under 1 KB.
  */
+import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { StaleVersion, TaskNotFound } from './errors.ts';
+import { StaleVersion, StoreBusy, TaskNotFound } from './errors.ts';
 import { decodeEvent, encodeEvent, HISTORY_CAP } from './history.ts';
 import { dayOf, partitionKey, SHARDS, taskKey } from './ids.ts';
 import type { Priority, Progress, TaskEvent, TaskRecord, TaskStatus } from './model.ts';
@@ -18,7 +27,13 @@ import { TASK_TABLE } from './table.ts';
 /** Payloads and results up to this many bytes of JSON stay inside the state item. */
 export const INLINE_LIMIT_BYTES = 384;
 
-const blobKey = (id: string, kind: 'payload' | 'result') => ({ pk: `B#${id}`, id: kind });
+/**
+ * Blob items: the payload under `payload`; each result under a key of its own (`result#<nonce>`,
+ * named by the state item's `resultRef`), so an attempt that loses the version fence cannot
+ * overwrite the winner's result. `resultRef: true` names the single `result` key of older items.
+ */
+const blobKey = (id: string, name: string) => ({ pk: `B#${id}`, id: name });
+const resultBlobName = (ref: string | boolean | undefined): string => (typeof ref === 'string' ? `result#${ref}` : 'result');
 
 /** Attributes a transition may set besides status, version, updatedAt and history. */
 export type TaskChanges = Partial<Omit<TaskRecord, 'id' | 'status' | 'version' | 'updatedAt' | 'history'>>;
@@ -46,6 +61,11 @@ export interface TransitionRequest {
   set?: TaskChanges;
   remove?: readonly RemovableField[];
   /**
+   * Also require the lease to be exactly this (a recovery decided on an expired lease must not
+   * land after a heartbeat renewed it: heartbeats do not change the version).
+   */
+  expectLease?: number;
+  /**
    * The attempt ran without a start write (a short task): `current` is still QUEUED in the table,
    * and this one write records the start and the outcome.
    */
@@ -53,6 +73,14 @@ export interface TransitionRequest {
   /** The history entries to record instead of the single from → to one (a restart records RUNNING → QUEUED → RUNNING). */
   entries?: readonly { from: TaskStatus; to: TaskStatus; reason: string }[];
   now?: number;
+}
+
+export interface StartOptions {
+  now?: number;
+  /** More to set with the start (the attempt's lease, the container running it). */
+  set?: TaskChanges;
+  /** Put the lease in the sweep index (container attempts: the sweeper is their watchdog). */
+  indexLease?: boolean;
 }
 
 export type StartResult = { started: TaskRecord; current?: undefined } | { started?: undefined; current: TaskRecord | undefined };
@@ -85,6 +113,8 @@ export interface NewTask {
 }
 
 const DAY_MS = 86_400_000;
+/** BatchWriteItem rounds before giving up on unprocessed items (about 6 s of backoff in all). */
+const UNPROCESSED_RETRIES = 10;
 
 export class TaskStore {
   constructor(
@@ -109,19 +139,41 @@ export class TaskStore {
 
   /**
    * Write many new tasks with BatchWriteItem (25 per request). Fresh random ids cannot collide, so
-   * no condition is needed; unprocessed items are retried with backoff until all are stored.
+   * no condition is needed; unprocessed items are retried with backoff, a bounded number of times
+   * (then StoreBusy: the caller retries, with an Idempotency-Key to finish the same batch).
    */
   async createMany(tasks: readonly NewTask[]): Promise<TaskRecord[]> {
     const records = await Promise.all(tasks.map((t) => this.withPayload(t)));
     for (let i = 0; i < records.length; i += 25) {
       let pending = records.slice(i, i + 25).map((r) => ({ PutRequest: { Item: { ...taskKey(r.id), ...r } } }));
       for (let round = 0; pending.length > 0; round++) {
+        if (round === UNPROCESSED_RETRIES) throw new StoreBusy(`${pending.length} tasks were not stored after ${round} tries`);
+        if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
         const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
         pending = (out.UnprocessedItems?.[this.table] ?? []) as typeof pending;
-        if (pending.length > 0) await sleep(Math.min(1000, 25 * 2 ** round));
       }
     }
     return records;
+  }
+
+  /**
+   * Write tasks whose ids were reserved earlier (an idempotent replay finishing a first call that
+   * died half way): one conditional put each, so a task that exists — perhaps already running — is
+   * never overwritten. Returns how many were written.
+   */
+  async createMissing(tasks: readonly NewTask[]): Promise<number> {
+    const written = await Promise.all(
+      tasks.map((t) =>
+        this.create(t).then(
+          () => 1,
+          (error: unknown) => {
+            if (error instanceof ConditionalCheckFailedException) return 0;
+            throw error;
+          },
+        ),
+      ),
+    );
+    return written.reduce((a, b) => a + b, 0);
   }
 
   private async withPayload({ record, payloadJson }: NewTask): Promise<TaskRecord> {
@@ -131,12 +183,12 @@ export class TaskStore {
     return { ...withSweep, payloadRef: true };
   }
 
-  private async putBlob(id: string, kind: 'payload' | 'result', body: string): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...blobKey(id, kind), body } }));
+  private async putBlob(id: string, name: string, body: string): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { ...blobKey(id, name), body } }));
   }
 
-  private async getBlob(id: string, kind: 'payload' | 'result'): Promise<string | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: blobKey(id, kind) }));
+  private async getBlob(id: string, name: string): Promise<string | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: blobKey(id, name) }));
     return out.Item?.body as string | undefined;
   }
 
@@ -156,7 +208,7 @@ export class TaskStore {
   async resolve(task: TaskRecord): Promise<TaskRecord> {
     const [payload, result] = await Promise.all([
       task.payloadRef ? this.getBlob(task.id, 'payload') : task.payload,
-      task.resultRef ? this.getBlob(task.id, 'result') : task.result,
+      task.resultRef ? this.getBlob(task.id, resultBlobName(task.resultRef)) : task.result,
     ]);
     return { ...task, payload, result };
   }
@@ -180,17 +232,35 @@ export class TaskStore {
     else if (current.status === 'SCHEDULED' || current.sweepAt !== undefined) remove.push('sweepShard', 'sweepAt');
     // A lease belongs to one attempt (or one launch): every transition ends it.
     if (current.leaseUntil !== undefined) remove.push('leaseUntil', 'containerRef');
+    let orphan: string | undefined;
     if (set.result !== undefined && Buffer.byteLength(String(set.result)) > INLINE_LIMIT_BYTES) {
-      await this.putBlob(current.id, 'result', String(set.result));
-      set.resultRef = true;
+      const ref = randomBytes(6).toString('base64url');
+      await this.putBlob(current.id, resultBlobName(ref), String(set.result));
+      orphan = resultBlobName(ref);
+      set.resultRef = ref;
       delete set.result;
     }
     const attempt = (set.attempt as number | undefined) ?? unstarted?.attempt ?? current.attempt;
     const entries = (request.entries ?? [{ from, to: rule.to, reason: request.reason }]).map((e) =>
       encodeEvent({ at: now, attempt, actor: request.actor, ...e }),
     );
-    if (!unstarted) return this.write(current, { set, remove, entries, bumpVersion: true });
-    // The attempt ran without a start write (it was short): record its start and its end together.
+    const fence = request.expectLease === undefined ? {} : { lease: request.expectLease };
+    try {
+      if (!unstarted) return await this.write(current, { set, remove, entries, bumpVersion: true, ...fence });
+      return await this.writeUnstarted(current, unstarted, { set, remove, entries });
+    } catch (error) {
+      // The write lost its fence: the result blob written for it is nobody's.
+      if (orphan) await this.db.send(new DeleteCommand({ TableName: this.table, Key: blobKey(current.id, orphan) })).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** The attempt ran without a start write (it was short): record its start and its end together. */
+  private writeUnstarted(
+    current: TaskRecord,
+    unstarted: NonNullable<TransitionRequest['unstarted']>,
+    { set, remove, entries }: { set: Record<string, unknown>; remove: string[]; entries: string[] },
+  ): Promise<TaskRecord> {
     const start = encodeEvent({
       at: unstarted.startedAt,
       from: 'QUEUED',
@@ -213,7 +283,10 @@ export class TaskStore {
    * recorded in the history as status → same status. A running task keeps its version, so the
    * attempt's fence still holds and the worker sees the change on its next write.
    */
-  async annotate(current: TaskRecord, request: Omit<TransitionRequest, 'action'> & { bumpVersion: boolean }): Promise<TaskRecord> {
+  async annotate(
+    current: TaskRecord,
+    request: Omit<TransitionRequest, 'action'> & { bumpVersion: boolean; indexLease?: boolean },
+  ): Promise<TaskRecord> {
     const now = request.now ?? Date.now();
     const entry = encodeEvent({
       at: now,
@@ -228,6 +301,8 @@ export class TaskStore {
       remove: [...(request.remove ?? [])],
       entries: [entry],
       bumpVersion: request.bumpVersion,
+      indexLease: request.indexLease,
+      ...(request.expectLease === undefined ? {} : { lease: request.expectLease }),
     });
   }
 
@@ -236,20 +311,17 @@ export class TaskStore {
    * RUNNING for a delayed task whose time has come. Returns the new item, or the current one
    * when the message is stale (the task moved on, or this is a duplicate delivery).
    */
-  async start(
-    message: { id: string; v: number; a: number },
-    actor: string,
-    now = Date.now(),
-    extra: TaskChanges = {},
-  ): Promise<StartResult> {
-    const set = { ...extra, status: 'RUNNING', attempt: message.a, startedAt: now, updatedAt: now, claim: message.v };
+  async start(message: { id: string; v: number; a: number }, actor: string, options: StartOptions = {}): Promise<StartResult> {
+    const now = options.now ?? Date.now();
+    const set = { ...options.set, status: 'RUNNING', attempt: message.a, startedAt: now, updatedAt: now, claim: message.v };
+    const indexLease = options.indexLease ?? false;
     const remove = ['notBefore', 'control', 'sweepShard', 'sweepAt'];
     const entry = (from: TaskStatus, to: TaskStatus, reason: string) =>
       encodeEvent({ at: now, from, to, reason, attempt: message.a, actor });
     try {
       const task = await this.write(
         { id: message.id, version: message.v, history: [] },
-        { set, remove, entries: [entry('QUEUED', 'RUNNING', 'start')], bumpVersion: true, status: 'QUEUED' },
+        { set, remove, entries: [entry('QUEUED', 'RUNNING', 'start')], bumpVersion: true, status: 'QUEUED', indexLease },
       );
       return { started: task };
     } catch (error) {
@@ -264,6 +336,7 @@ export class TaskStore {
           entries: [entry('SCHEDULED', 'QUEUED', 'due'), entry('QUEUED', 'RUNNING', 'start')],
           bumpVersion: true,
           status: 'SCHEDULED',
+          indexLease,
         });
         return { started: task };
       } catch (again) {
@@ -281,10 +354,14 @@ export class TaskStore {
   async touch(
     id: string,
     version: number,
-    changes: { progress?: Progress; checkpoint?: string; leaseUntil?: number },
+    changes: { progress?: Progress; checkpoint?: string; leaseUntil?: number; containerRef?: string },
+    options: { indexLease?: boolean; status?: TaskStatus } = {},
   ): Promise<TaskRecord> {
     const set: Record<string, unknown> = { ...changes };
-    return this.write({ id, version, history: [] }, { set, remove: [], entries: [], bumpVersion: false, status: 'RUNNING' });
+    return this.write(
+      { id, version, history: [] },
+      { set, remove: [], entries: [], bumpVersion: false, status: options.status ?? 'RUNNING', indexLease: options.indexLease ?? false },
+    );
   }
 
   /**
@@ -305,7 +382,18 @@ export class TaskStore {
   /** The one conditional UpdateItem every change goes through. */
   private async write(
     current: Pick<TaskRecord, 'id' | 'version' | 'history'> & Partial<TaskRecord>,
-    spec: { set: Record<string, unknown>; remove: string[]; entries: string[]; bumpVersion: boolean; status?: TaskStatus },
+    spec: {
+      set: Record<string, unknown>;
+      remove: string[];
+      entries: string[];
+      bumpVersion: boolean;
+      /** Also require this status. */
+      status?: TaskStatus;
+      /** Also require this lease. */
+      lease?: number;
+      /** A lease set by this write goes into the sweep index (container attempts and launches). */
+      indexLease?: boolean;
+    },
   ): Promise<TaskRecord> {
     const names: Record<string, string> = { '#version': 'version' };
     const values: Record<string, unknown> = { ':v': current.version };
@@ -315,8 +403,9 @@ export class TaskStore {
       assignments.push('#version = #version + :one');
     }
     const set = { ...spec.set };
-    // A lease is always in the sweep index: that is how an expired one is found.
-    if (set.leaseUntil !== undefined) Object.assign(set, sweepKey(current.id, set.leaseUntil as number));
+    // A container's lease is in the sweep index: that is how the sweeper finds an expired one. A
+    // Lambda attempt's is not (its message is its watchdog), which saves an index write per start.
+    if (set.leaseUntil !== undefined && spec.indexLease) Object.assign(set, sweepKey(current.id, set.leaseUntil as number));
     if (spec.entries.length > 0) {
       if (current.history.length + spec.entries.length > HISTORY_CAP) {
         // Rewrite the capped list (we know it: the write is fenced on the version we read it at).
@@ -344,6 +433,11 @@ export class TaskStore {
       names['#status'] = 'status';
       values[':required'] = spec.status;
       condition += ' AND #status = :required';
+    }
+    if (spec.lease !== undefined) {
+      names['#leaseUntil'] = 'leaseUntil';
+      values[':lease'] = spec.lease;
+      condition += ' AND #leaseUntil = :lease';
     }
     try {
       const out = await this.db.send(

@@ -82,8 +82,11 @@ export class TaskSubmitter {
         const existing = await this.store.find(id);
         if (existing) return { created: false, value: await this.store.resolve(existing) };
         // The key was claimed but the task write never happened (the first call died in between):
-        // finish the job with the reserved id.
+        // finish the job with the reserved id — unless a concurrent replay just did.
         draft.record = { ...draft.record, id };
+        if ((await this.store.createMissing([draft])) === 0)
+          return { created: false, value: await this.store.resolve(await this.store.get(id)) };
+        return { created: true, value: await this.store.resolve(await this.store.get(id)) };
       }
     }
     return { created: true, value: await this.store.resolve(await this.store.create(draft)) };
@@ -105,8 +108,8 @@ export class TaskSubmitter {
         drafts.forEach((d, i) => {
           d.record = { ...d.record, id: claim.taskIds[i] };
         });
-        const missing = drafts.filter((_, i) => found[i] === undefined);
-        await this.store.createMany(missing);
+        // Conditional puts: a task that exists (perhaps already running) is never overwritten.
+        await this.store.createMissing(drafts.filter((_, i) => found[i] === undefined));
         const all = await Promise.all(claim.taskIds.map((id) => this.store.find(id)));
         return {
           created: true,
@@ -171,6 +174,7 @@ export class TaskSubmitter {
       createdAt: now,
       updatedAt: now,
       ...(scheduled ? { runAt } : { queuedAt: now }),
+      ...(definition.idempotent ? { idempotent: true } : {}),
       history: [encodeEvent({ at: now, from: null, to: status, reason, attempt: 0, actor })],
     };
     return { record, payloadJson };

@@ -10,12 +10,13 @@
  * - `aging`: a task that waited past its lane's limit is raised one lane.
  */
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { ContainerSlots } from './container-slots.ts';
+import { type ContainerSlots, slotHolder } from './container-slots.ts';
 import type { ContainerPlatform } from './containers.ts';
 import { parseMessage } from './dispatch.ts';
 import { StaleVersion } from './errors.ts';
 import { LANES, type LaneName } from './lanes.ts';
 import { PRIORITIES, type Priority, type TaskRecord } from './model.ts';
+import { decideLost } from './retrying.ts';
 import type { TaskStore } from './store.ts';
 
 export interface SweepReport {
@@ -23,6 +24,8 @@ export interface SweepReport {
   promoted: string[];
   recovered: { id: string; reason: string; status: string }[];
   aged: string[];
+  /** What failed in this pass (one task's or one lane's failure never stops the rest). */
+  errors: { where: string; error: unknown }[];
 }
 
 export type SweepDecision = { kind: 'promote' } | { kind: 'lease-expired' } | { kind: 'launch-expired' } | { kind: 'skip' };
@@ -48,18 +51,17 @@ export interface SweepDeps {
 
 export async function sweep(store: TaskStore, deps: SweepDeps = {}, now = Date.now()): Promise<SweepReport> {
   const ids = await store.dueForSweep(now);
-  const report: SweepReport = { examined: ids.length, promoted: [], recovered: [], aged: [] };
+  const report: SweepReport = { examined: ids.length, promoted: [], recovered: [], aged: [], errors: [] };
   for (const id of ids) {
-    const task = await store.find(id);
-    if (!task) continue;
     try {
-      await apply(store, deps, task, decideSweep(task, now), now, report);
+      const task = await store.find(id);
+      if (task) await apply(store, deps, task, decideSweep(task, now), now, report);
     } catch (error) {
       // Someone else moved the task meanwhile (its runner, a control request): nothing to recover.
-      if (!(error instanceof StaleVersion)) throw error;
+      if (!(error instanceof StaleVersion)) report.errors.push({ where: `task ${id}`, error });
     }
   }
-  if (deps.lanes) report.aged = await age(store, deps.lanes, now);
+  if (deps.lanes) await age(store, deps.lanes, now, report);
   return report;
 }
 
@@ -81,92 +83,101 @@ async function apply(store: TaskStore, deps: SweepDeps, task: TaskRecord, decisi
         now,
       });
       if (task.containerRef) await deps.platform?.stop(task.containerRef, 'sluice: launch timed out');
-      await deps.slots?.release(task.id);
+      await deps.slots?.release(slotHolder(task.id, task.version));
       report.recovered.push({ id: task.id, reason: 'launch-failed', status: after.status });
       return;
     }
     case 'lease-expired': {
       const exit = task.containerRef ? await deps.platform?.exitCode(task.containerRef) : undefined;
       const exited = exit === undefined ? undefined : `container-exit-${exit}`;
-      const reason = task.control === 'cancel' ? 'cancel-forced' : exited ? `lease-expired/${exited}` : 'lease-expired';
-      if (task.containerRef) await deps.platform?.stop(task.containerRef, `sluice: ${reason}`);
-      const error = {
-        code: exited ?? 'lease-expired',
-        message: exited ? `the container exited with code ${exit} without recording an outcome` : 'the container stopped heartbeating',
+      const lost = {
+        reason: exited ? `lease-expired/${exited}` : 'lease-expired',
+        error: {
+          code: exited ?? 'lease-expired',
+          message: exited ? `the container exited with code ${exit} without recording an outcome` : 'the container stopped heartbeating',
+        },
       };
-      let after: TaskRecord;
-      if (task.control === 'cancel') {
-        after = await store.transition(task, { action: 'abort', reason, actor, set: { finishedAt: now }, remove: ['control'], now });
-      } else if (task.control === 'pause') {
-        after = await store.transition(task, {
-          action: 'yield',
-          reason,
-          actor,
-          set: { attempt: task.attempt - 1 },
-          remove: ['control'],
-          now,
-        });
-      } else if (task.attempt >= task.maxAttempts) {
-        after = await store.transition(task, { action: 'fail', reason, actor, set: { error, finishedAt: now }, now });
-      } else {
-        after = await store.transition(task, { action: 'requeue', reason, actor, set: { error, queuedAt: now }, now });
-      }
-      await deps.slots?.release(task.id);
-      report.recovered.push({ id: task.id, reason, status: after.status });
+      const decision = decideLost(task, lost, now);
+      // Fenced on the lease too: a heartbeat that renewed it after this pass read the task wins.
+      const after = await store.transition(task, { ...decision, actor, now, expectLease: task.leaseUntil });
+      if (task.containerRef) await deps.platform?.stop(task.containerRef, `sluice: ${decision.reason}`);
+      await deps.slots?.release(slotHolder(task.id, task.claim ?? task.version));
+      report.recovered.push({ id: task.id, reason: decision.reason, status: after.status });
       return;
     }
   }
 }
 
 /**
- * Look at a few messages of each lane that ages; raise the tasks that waited too long one lane
- * (the new version goes to the new lane, this message becomes stale) and hand the rest back.
+ * Look at a few messages of each lane that ages; raise the tasks that waited too long one lane.
+ * The sweeper owns a message only once it has replaced it — raised its task (the new version goes
+ * to the new lane) or refreshed it — and deletes only those. Every other message goes back as it
+ * came, whatever it looks like: a redelivered message of a running attempt is that attempt's
+ * watchdog, and the worker, not the sweeper, decides what a message means.
  */
-async function age(store: TaskStore, lanes: NonNullable<SweepDeps['lanes']>, now: number): Promise<string[]> {
-  const aged: string[] = [];
+async function age(store: TaskStore, lanes: NonNullable<SweepDeps['lanes']>, now: number, report: SweepReport): Promise<void> {
   for (const lane of LANES.filter((l) => l.agingSeconds > 0 && l.consumer === 'worker')) {
     const url = lanes.urls[lane.name];
-    const out = await lanes.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: url,
-        MaxNumberOfMessages: 10,
-        VisibilityTimeout: 30,
-        WaitTimeSeconds: 0,
-        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
-      }),
-    );
-    for (const m of out.Messages ?? []) {
-      // delete: the message is done with (raised, stale, or replaced); otherwise hand it back.
-      let done = true;
-      try {
-        const message = parseMessage(m.Body ?? '');
-        const task = await store.find(message.id);
-        if (task && task.status === 'QUEUED' && task.version === message.v) {
-          if (now - (task.queuedAt ?? now) > lane.agingSeconds * 1000 && task.runtime === 'lambda') {
-            const priority = raised(task.priority);
-            await store.transition(task, {
-              action: 'reprioritise',
-              reason: `aging:${task.priority}>${priority}`,
-              actor: 'sweeper',
-              set: { priority, queuedAt: now },
-              now,
-            });
-            aged.push(task.id);
-          } else if (Number(m.Attributes?.ApproximateReceiveCount ?? 0) >= lane.maxReceiveCount - 2) {
-            // Looking at a message counts as receiving it: replace it before it reaches the DLQ.
-            await store.annotate(task, { reason: 'refreshed', actor: 'sweeper', bumpVersion: true, now });
-          } else {
-            done = false;
-          }
+    try {
+      const out = await lanes.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 30,
+          WaitTimeSeconds: 0,
+          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        }),
+      );
+      for (const m of out.Messages ?? []) {
+        let replaced = false;
+        try {
+          replaced = await ageOne(store, lane, m.Body ?? '', Number(m.Attributes?.ApproximateReceiveCount ?? 0), now, report);
+        } catch (error) {
+          if (!(error instanceof StaleVersion)) report.errors.push({ where: `aging ${lane.name}`, error });
         }
-      } catch (error) {
-        if (error instanceof StaleVersion) done = true;
-        else if (!(error instanceof Error && /not a task message|JSON/.test(error.message))) throw error;
+        if (replaced) await lanes.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
+        else
+          await lanes.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 }));
       }
-      if (done) await lanes.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
-      else
-        await lanes.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 }));
+    } catch (error) {
+      report.errors.push({ where: `aging ${lane.name}`, error });
     }
   }
-  return aged;
+}
+
+/** Raise or refresh the task of one message; true when the message was replaced by a new one. */
+async function ageOne(
+  store: TaskStore,
+  lane: (typeof LANES)[number],
+  body: string,
+  receiveCount: number,
+  now: number,
+  report: SweepReport,
+): Promise<boolean> {
+  let message: ReturnType<typeof parseMessage>;
+  try {
+    message = parseMessage(body);
+  } catch {
+    return false; // not ours to judge: the worker drops it, or the DLQ takes it
+  }
+  const task = await store.find(message.id);
+  if (task?.status !== 'QUEUED' || task.version !== message.v) return false;
+  if (now - (task.queuedAt ?? now) > lane.agingSeconds * 1000 && task.runtime === 'lambda') {
+    const priority = raised(task.priority);
+    await store.transition(task, {
+      action: 'reprioritise',
+      reason: `aging:${task.priority}>${priority}`,
+      actor: 'sweeper',
+      set: { priority, queuedAt: now },
+      now,
+    });
+    report.aged.push(task.id);
+    return true;
+  }
+  if (receiveCount >= lane.maxReceiveCount - 2) {
+    // Looking at a message counts as receiving it: replace it before it reaches the DLQ.
+    await store.annotate(task, { reason: 'refreshed', actor: 'sweeper', bumpVersion: true, now });
+    return true;
+  }
+  return false;
 }

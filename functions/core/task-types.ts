@@ -6,6 +6,7 @@
 import type * as z from 'zod/mini';
 import { UnknownTaskType } from './errors.ts';
 import type { Runtime } from './model.ts';
+import type { RetryRules } from './retrying.ts';
 
 export interface TaskContext {
   readonly id: string;
@@ -43,6 +44,15 @@ export interface TaskDefinition<Schema extends z.ZodMiniType = z.ZodMiniType> {
   readonly onTimeout?: 'container';
   /** Timeout of attempts moved to a container by `onTimeout`. @default 3600 */
   readonly containerTimeoutSeconds?: number;
+  /**
+   * The task may safely run more than once for one attempt. Sluice then runs a short task before
+   * writing its start and records start and outcome in one write (cheaper), at a price: a
+   * duplicate SQS delivery may run the body twice at the same time, and a pause, cancel or
+   * priority change that lands while the body has not yet written its start makes the finished
+   * body's outcome lose the version fence, so the task runs again later.
+   * @default false (every attempt's start is an exclusive conditional write)
+   */
+  readonly idempotent?: boolean;
   readonly payload: Schema;
   run(payload: z.output<Schema>, ctx: TaskContext): Promise<unknown>;
 }
@@ -61,10 +71,13 @@ export class TaskRegistry {
   private readonly types = new Map<string, TaskDefinition>();
 
   constructor(definitions: readonly TaskDefinition[]) {
-    for (const d of definitions) {
-      if (this.types.has(d.type)) throw new Error(`task type "${d.type}" is defined twice`);
-      this.types.set(d.type, d);
-    }
+    for (const d of definitions) this.register(d);
+  }
+
+  /** Add a type (the registry module lists the deployment's own; a host may add more before serving). */
+  register(definition: TaskDefinition): void {
+    if (this.types.has(definition.type)) throw new Error(`task type "${definition.type}" is defined twice`);
+    this.types.set(definition.type, definition);
   }
 
   get(type: string): TaskDefinition {
@@ -75,5 +88,15 @@ export class TaskRegistry {
 
   names(): string[] {
     return [...this.types.keys()];
+  }
+
+  /** What the type says about retrying (undefined for a type this deployment does not know). */
+  retryRules(type: string): RetryRules | undefined {
+    const d = this.types.get(type);
+    return d && { ...d.retry, onTimeout: d.onTimeout, containerTimeoutSeconds: d.containerTimeoutSeconds };
+  }
+
+  isIdempotent(type: string): boolean {
+    return this.types.get(type)?.idempotent === true;
   }
 }

@@ -20,8 +20,8 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     logger.error('not a task message; dropped', { body: record.body.slice(0, 200) });
     return;
   }
-  const outcome = await recoverDeadLetter(getStore(), message, Number(record.attributes.ApproximateReceiveCount ?? 0));
-  logger.warn('dead letter handled', { taskId: message.id, version: message.v, outcome });
+  const { outcome, task } = await recoverDeadLetter(getStore(), message, Number(record.attributes.ApproximateReceiveCount ?? 0));
+  logger.warn('dead letter handled', { taskId: message.id, version: message.v, outcome, status: task?.status });
 }
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>

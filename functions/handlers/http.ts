@@ -12,6 +12,7 @@ import {
   PayloadTooLarge,
   RouteNotFound,
   SluiceError,
+  StoreBusy,
   TaskNotFound,
   UnsupportedMediaType,
 } from '#core/errors.ts';
@@ -89,6 +90,7 @@ export function errorResponse(error: unknown): HttpResponse {
   }
   const body: Record<string, unknown> = { code: error.code, message: error.message };
   if (error instanceof InvalidTransition) return json(status, { error: body, task: toView(error.task) });
+  if (status === 503) return { ...json(status, { error: body }), headers: { 'content-type': 'application/json', 'retry-after': '1' } };
   return json(status, { error: body });
 }
 
@@ -99,5 +101,6 @@ function statusOf(error: unknown): number {
   if (error instanceof InvalidTransition || error instanceof IdempotencyKeyReused) return 409;
   if (error instanceof PayloadTooLarge) return 413;
   if (error instanceof UnsupportedMediaType) return 415;
+  if (error instanceof StoreBusy) return 503;
   return 500;
 }

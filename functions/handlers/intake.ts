@@ -51,7 +51,12 @@ interface Route {
 }
 
 const taskId = (raw: string): string => {
-  const id = decodeURIComponent(raw);
+  let id: string;
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    throw new TaskNotFound(raw); // a malformed escape cannot name a task
+  }
   if (!isTaskId(id)) throw new TaskNotFound(id);
   return id;
 };

@@ -28,6 +28,7 @@ export const handler = async (): Promise<{ examined: number; promoted: number; r
     logger.warn('task recovered', { taskId: r.id, reason: r.reason, status: r.status });
     count('Recovered', { reason: r.reason.split('/')[0] });
   }
+  for (const e of report.errors) logger.error('sweep step failed', { where: e.where, error: e.error as Error });
   if (report.promoted.length) count('Promoted', {}, report.promoted.length);
   if (report.aged.length) count('Aged', {}, report.aged.length);
   if (report.examined + report.aged.length > 0) {

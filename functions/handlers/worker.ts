@@ -1,53 +1,92 @@
 /**
  * Worker: one SQS batch from a lane. For each message: claim the task with a conditional start
  * (a stale message is simply dropped), run it, record the outcome with one conditional write.
- * Only infrastructure errors are reported as batch item failures; a task's own error is an outcome.
+ * While the batch runs, its messages' visibility is extended, so only a dead worker's messages
+ * come back. Only infrastructure errors and held duplicates are reported as batch item failures;
+ * a task's own error is an outcome.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { numberEnv } from '#core/config.ts';
+import { sqsClient } from '#core/clients.ts';
+import { laneQueueUrlForArn, numberEnv } from '#core/config.ts';
 import { parseMessage } from '#core/dispatch.ts';
-import { processMessage } from '#core/execution.ts';
-import { DEFAULT_LAZY_START_MS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { CANCEL_GRACE_MS, CONTROL_POLL_MS, processMessage } from '#core/execution.ts';
+import {
+  attemptLeaseMs,
+  DEFAULT_LAZY_START_MS,
+  DEFAULT_RECOVERY_SECONDS,
+  eventLoopFenceMs,
+  laneVisibilitySeconds,
+  WORKER_TIMEOUT_SECONDS,
+} from '#core/limits.ts';
+import { VisibilityKeeper } from '#core/visibility.ts';
 import { taskRegistry } from '#tasks/index.ts';
-import { getStore } from './services.ts';
+import { eventLoopFence } from '../runtime/event-loop-fence.ts';
+import { getStore, perEnvironment } from './services.ts';
 import { count, milliseconds, OUTCOME_METRIC, taskDimensions } from './telemetry.ts';
 
 const logger = new Logger({ serviceName: 'sluice-worker' });
 const processor = new BatchProcessor(EventType.SQS);
 const ACTOR = 'system';
 
-async function handleRecord(record: SQSRecord): Promise<void> {
+/** The worker's settings, read once per environment. */
+const settings = perEnvironment(() => {
+  const recoverySeconds = numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS);
+  return {
+    recoverySeconds,
+    visibilitySeconds: laneVisibilitySeconds('worker', recoverySeconds),
+    lease: { ms: attemptLeaseMs(recoverySeconds), indexed: false },
+    workerTimeoutMs: numberEnv('SLUICE_WORKER_TIMEOUT_SECONDS', WORKER_TIMEOUT_SECONDS) * 1000,
+    lazyStartMs: numberEnv('SLUICE_LAZY_START_MS', DEFAULT_LAZY_START_MS),
+    cancelGraceMs: numberEnv('SLUICE_CANCEL_GRACE_MS', CANCEL_GRACE_MS),
+    controlPollMs: numberEnv('SLUICE_CONTROL_POLL_MS', CONTROL_POLL_MS),
+    fence: eventLoopFence(eventLoopFenceMs(recoverySeconds)),
+  };
+});
+
+interface BatchState {
+  keeper: VisibilityKeeper;
+  /** Tasks that ignored their abort signal and may still be running in this environment. */
+  abandoned: string[];
+}
+
+async function handleRecord(record: SQSRecord, batch: BatchState): Promise<void> {
+  const config = settings();
   const message = parseMessage(record.body);
   const outcome = await processMessage(message, {
     store: getStore(),
     registry: taskRegistry,
     actor: ACTOR,
-    workerTimeoutMs: numberEnv('SLUICE_WORKER_TIMEOUT_SECONDS', WORKER_TIMEOUT_SECONDS) * 1000,
-    lazyStartMs: numberEnv('SLUICE_LAZY_START_MS', DEFAULT_LAZY_START_MS),
+    lease: config.lease,
+    workerTimeoutMs: config.workerTimeoutMs,
+    lazyStartMs: config.lazyStartMs,
     receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
-    cancelGraceMs: numberEnv('SLUICE_CANCEL_GRACE_MS', 5000),
-    controlPollMs: numberEnv('SLUICE_CONTROL_POLL_MS', 2000),
+    cancelGraceMs: config.cancelGraceMs,
+    controlPollMs: config.controlPollMs,
   });
   if (outcome.kind === 'stale') {
     logger.debug('stale message dropped', { taskId: message.id, version: message.v });
     return;
   }
   if (outcome.kind === 'held') {
-    // Reported as a batch item failure: the message stays, and returns after the visibility timeout.
-    throw new Error(`task ${message.id}: its attempt may still be running; message kept as its watchdog`);
+    // A duplicate of a live attempt: out of sight until that attempt's lease would expire, then
+    // back as its watchdog. Reported as a batch item failure, so it is not deleted.
+    await batch.keeper.release(record.messageId, outcome.retryAfterMs / 1000 + 1);
+    throw new Error(`task ${message.id}: its attempt is alive; duplicate kept as its watchdog`);
   }
   const task = outcome.task;
   const dimensions = taskDimensions(task);
   const keys = { taskId: task.id, type: task.type, attempt: task.attempt, lane: dimensions.lane };
-  if (outcome.kind === 'poisoned') {
-    logger.error('task failed as poison: its worker kept dying', keys);
-    count('Failed', dimensions);
+  if (outcome.kind === 'recovered') {
+    logger.error('the worker of this task died and it cannot run again', { ...keys, status: task.status });
+    count(OUTCOME_METRIC[task.status] ?? task.status, dimensions);
     return;
   }
-  const final = outcome.report.final;
-  logger.info('attempt ended', { ...keys, outcome: outcome.report.end.kind, status: final?.status ?? 'superseded' });
+  const { final, end, abandoned } = outcome.report;
+  if (abandoned) batch.abandoned.push(task.id);
+  logger.info('attempt ended', { ...keys, outcome: end.kind, status: final?.status ?? 'superseded' });
   count('Started', dimensions);
   milliseconds('QueueWait', dimensions, (task.startedAt ?? 0) - (task.queuedAt ?? task.createdAt));
   if (final) {
@@ -56,5 +95,41 @@ async function handleRecord(record: SQSRecord): Promise<void> {
   }
 }
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false });
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  const config = settings();
+  const queueUrl = laneQueueUrlForArn(event.Records[0]?.eventSourceARN ?? '');
+  const batch: BatchState = {
+    keeper: new VisibilityKeeper(sqsClient(), queueUrl, config.visibilitySeconds, event.Records).start(),
+    abandoned: [],
+  };
+  let response: SQSBatchResponse;
+  try {
+    response = await config.fence.armed(() =>
+      processPartialResponse(event, (record: SQSRecord) => handleRecord(record, batch), processor, {
+        context,
+        throwOnFullBatchFailure: false,
+      }),
+    );
+  } finally {
+    await batch.keeper.stop();
+  }
+  if (batch.abandoned.length > 0) {
+    // A body that ignored its abort signal is still running here, and a frozen environment would
+    // resume it at the next invocation: delete what this batch finished, then stop the environment.
+    logger.error('tasks ignored their abort signal; stopping this environment', { taskIds: batch.abandoned });
+    const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    const done = event.Records.filter((r) => !failed.has(r.messageId));
+    for (let i = 0; i < done.length; i += 10) {
+      await sqsClient()
+        .send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: done.slice(i, i + 10).map((r, n) => ({ Id: String(n), ReceiptHandle: r.receiptHandle })),
+          }),
+        )
+        .catch(() => {}); // not deleted: they come back, find their task finished, and are dropped
+    }
+    process.exit(70);
+  }
+  return response;
+};

@@ -8,7 +8,7 @@ let runtime: LocalRuntime;
 let api: Api;
 beforeAll(async () => {
   // Short leases and a fast sweeper make recoveries take seconds instead of minutes.
-  ({ runtime, api } = await startRuntime('containers', { leaseSeconds: 3, sweepIntervalMs: 300, containerCap: 2 }));
+  ({ runtime, api } = await startRuntime('containers', { recoverySeconds: 6, sweepIntervalMs: 300, containerCap: 2 }));
 });
 afterAll(() => runtime.stop());
 

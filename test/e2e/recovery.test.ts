@@ -2,11 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../bin/local/runtime.ts';
 import { type Api, startRuntime } from '../support/runtime.ts';
 
-// A short worker timeout and visibility timeout make a dead worker's message come back quickly.
+// A short recovery bound makes a dead worker's task come back in seconds; a short worker timeout
+// kills a hung invocation the way Lambda would.
 let runtime: LocalRuntime;
 let api: Api;
 beforeAll(async () => {
-  ({ runtime, api } = await startRuntime('recovery', { workerTimeoutSeconds: 2, visibilityTimeoutSeconds: 3 }));
+  ({ runtime, api } = await startRuntime('recovery', { workerTimeoutSeconds: 2, recoverySeconds: 4 }));
 });
 afterAll(() => runtime.stop());
 

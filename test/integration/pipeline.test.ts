@@ -1,4 +1,10 @@
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +15,10 @@ import { handler as dispatch } from '#handlers/dispatcher.ts';
 import { handler as work } from '#handlers/worker.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { storesForTest, type TestResources } from '../support/aws.ts';
-import { lambdaContext, sqsEvent } from '../support/factories.ts';
+import { eventually, lambdaContext, sqsEvent } from '../support/factories.ts';
+import { IDEMPOTENT, registerTestTypes } from '../support/test-tasks.ts';
+
+registerTestTypes();
 
 let resources: TestResources;
 let store: TaskStore;
@@ -45,29 +54,39 @@ describe('dispatcher', () => {
 });
 
 describe('worker', () => {
-  it('runs a task to SUCCEEDED with its result and timings', async () => {
+  it('runs a task to SUCCEEDED with its result and timings: an exclusive start, then the outcome', async () => {
     const task = (await submitter.submit({ type: 'echo', payload: { hi: 1 } }, { actor: 't' })).value;
     const out = await work(sqsEvent([{ id: task.id, v: 1, a: 1 }]), lambdaContext());
     expect(out.batchItemFailures).toEqual([]);
     const done = await store.resolve(await store.get(task.id));
-    // A short task costs one state write: its start and its outcome are recorded together.
-    expect(done).toMatchObject({ status: 'SUCCEEDED', result: '{"hi":1}', attempt: 1, version: 2 });
+    expect(done).toMatchObject({ status: 'SUCCEEDED', result: '{"hi":1}', attempt: 1, version: 3 });
     expect((await store.events(task.id)).map((e) => `${e.from}>${e.to}`)).toEqual(['null>QUEUED', 'QUEUED>RUNNING', 'RUNNING>SUCCEEDED']);
     expect(done.startedAt).toBeGreaterThanOrEqual(done.createdAt);
     expect(done.finishedAt).toBeGreaterThanOrEqual(done.startedAt ?? 0);
   });
 
-  it('writes the start first for a redelivered message, so a task that keeps crashing uses up attempts', async () => {
-    const task = (await submitter.submit({ type: 'echo' }, { actor: 't' })).value;
-    await work(sqsEvent([{ id: task.id, v: 1, a: 1 }], 2), lambdaContext());
+  it('costs an idempotent type one state write: its start and outcome are recorded together', async () => {
+    const task = (await submitter.submit({ type: IDEMPOTENT, payload: { ms: 0 } }, { actor: 't' })).value;
+    expect(task.idempotent).toBe(true);
+    await work(sqsEvent([{ id: task.id, v: 1, a: 1, i: 1 }]), lambdaContext());
+    expect(await store.get(task.id)).toMatchObject({ status: 'SUCCEEDED', attempt: 1, version: 2 });
+    expect((await store.events(task.id)).map((e) => `${e.from}>${e.to}`)).toEqual(['null>QUEUED', 'QUEUED>RUNNING', 'RUNNING>SUCCEEDED']);
+  });
+
+  it('writes the start first for a redelivered message, even of an idempotent type', async () => {
+    const task = (await submitter.submit({ type: IDEMPOTENT, payload: { ms: 0 } }, { actor: 't' })).value;
+    await work(sqsEvent([{ id: task.id, v: 1, a: 1, i: 1 }], 2), lambdaContext());
     expect(await store.get(task.id)).toMatchObject({ status: 'SUCCEEDED', version: 3 });
   });
 
-  it('writes the start of a task that outlives the lazy-start window, so it shows RUNNING', async () => {
-    const task = (await submitter.submit({ type: 'sleep', payload: { ms: 1600 } }, { actor: 't' })).value;
-    const run = work(sqsEvent([{ id: task.id, v: 1, a: 1 }]), lambdaContext());
-    await new Promise((r) => setTimeout(r, 1300));
-    expect(await store.get(task.id)).toMatchObject({ status: 'RUNNING', version: 2 });
+  it('writes the start of an idempotent task that outlives the lazy-start window, so it shows RUNNING', async () => {
+    const task = (await submitter.submit({ type: IDEMPOTENT, payload: { ms: 5000 } }, { actor: 't' })).value;
+    const run = work(sqsEvent([{ id: task.id, v: 1, a: 1, i: 1 }]), lambdaContext());
+    const running = await eventually(
+      () => store.get(task.id),
+      (t) => t.status !== 'QUEUED',
+    );
+    expect(running).toMatchObject({ status: 'RUNNING', version: 2 });
     await run;
     expect((await store.get(task.id)).status).toBe('SUCCEEDED');
   });
@@ -75,17 +94,53 @@ describe('worker', () => {
   it('records the outcome when the first progress write and the lazy start happen together', async () => {
     const { processMessage } = await import('#core/execution.ts');
     const tasks = await Promise.all(
-      Array.from({ length: 6 }, () => submitter.submit({ type: 'sleep', payload: { ms: 300, steps: 3 } }, { actor: 't' })),
+      Array.from({ length: 6 }, () => submitter.submit({ type: IDEMPOTENT, payload: { ms: 300, steps: 3 } }, { actor: 't' })),
     );
     await Promise.all(
       tasks.map(({ value }) =>
         processMessage(
-          { id: value.id, v: 1, a: 1 },
-          { store, registry: taskRegistry, actor: 'system', workerTimeoutMs: 60_000, lazyStartMs: 100 },
+          { id: value.id, v: 1, a: 1, i: 1 },
+          {
+            store,
+            registry: taskRegistry,
+            actor: 'system',
+            lease: { ms: 30_000, indexed: false },
+            workerTimeoutMs: 60_000,
+            lazyStartMs: 100,
+          },
         ),
       ),
     );
     for (const { value } of tasks) expect((await store.get(value.id)).status).toBe('SUCCEEDED');
+  });
+
+  it('keeps a duplicate of a live attempt out of sight until its lease would expire, without running it', async () => {
+    const task = (await submitter.submit({ type: 'echo' }, { actor: 't' })).value;
+    await store.start({ id: task.id, v: 1, a: 1 }, 'system', { set: { leaseUntil: Date.now() + 20_000 } });
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: resources.queueUrls.normal, MessageBody: JSON.stringify({ id: task.id, v: 1, a: 1 }) }),
+    );
+    const received = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: resources.queueUrls.normal, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }),
+    );
+    const [message] = received.Messages ?? [];
+    const event = sqsEvent([{ id: task.id, v: 1, a: 1 }]);
+    Object.assign(event.Records[0], { receiptHandle: message.ReceiptHandle, eventSourceARN: resources.queueArns.normal });
+    const out = await work(event, lambdaContext());
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0].messageId }]);
+    expect(await store.get(task.id)).toMatchObject({ status: 'RUNNING', attempt: 1, version: 2 });
+    // Invisible for the rest of the lease (about 20 s), not the queue's 30 s, nor 0.
+    const attributes = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: resources.queueUrls.normal, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }),
+    );
+    expect(Number(attributes.Attributes?.ApproximateNumberOfMessagesNotVisible)).toBe(1);
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: resources.queueUrls.normal,
+        ReceiptHandle: message.ReceiptHandle,
+        VisibilityTimeout: 0,
+      }),
+    );
   });
 
   it('drops a stale or duplicate message without running the task again', async () => {

@@ -61,26 +61,45 @@ describe('aging', () => {
 });
 
 describe('dead letters', () => {
-  it('fail a task whose claiming message kept crashing its worker, with reason poison', async () => {
+  it('re-queue a task whose claiming message kept crashing its worker, while attempts are left', async () => {
     const task = await submit({ type: 'echo', maxAttempts: 10 });
-    const { started } = await store.start({ id: task.id, v: 1, a: 1 }, 'system');
-    expect(started?.status).toBe('RUNNING');
-    expect(await recoverDeadLetter(store, { id: task.id, v: 1, a: 1 }, 5)).toBe('failed-poison');
-    const failed = await store.get(task.id);
-    expect(failed).toMatchObject({ status: 'FAILED', error: { code: 'poison' } });
+    await store.start({ id: task.id, v: 1, a: 1 }, 'system', { set: { leaseUntil: Date.now() - 1 } });
+    expect((await recoverDeadLetter(store, { id: task.id, v: 1, a: 1 }, 5)).outcome).toBe('recovered');
+    expect(await store.get(task.id)).toMatchObject({ status: 'QUEUED', version: 3, error: { code: 'worker-lost' } });
+    expect((await store.events(task.id)).at(-1)).toMatchObject({ from: 'RUNNING', to: 'QUEUED', reason: 'dead-letter' });
+  });
+
+  it('fail it as poison when its attempts are spent', async () => {
+    const task = await submit({ type: 'echo', maxAttempts: 1 });
+    await store.start({ id: task.id, v: 1, a: 1 }, 'system', { set: { leaseUntil: Date.now() - 1 } });
+    expect((await recoverDeadLetter(store, { id: task.id, v: 1, a: 1 }, 5)).outcome).toBe('recovered');
+    expect(await store.get(task.id)).toMatchObject({ status: 'FAILED', error: { code: 'poison' } });
+  });
+
+  it('leave a live attempt alone: its worker holds its own copy of the message', async () => {
+    const task = await submit({ type: 'echo' });
+    await store.start({ id: task.id, v: 1, a: 1 }, 'system', { set: { leaseUntil: Date.now() + 30_000 } });
+    expect((await recoverDeadLetter(store, { id: task.id, v: 1, a: 1 }, 5)).outcome).toBe('stale');
+    expect(await store.get(task.id)).toMatchObject({ status: 'RUNNING', version: 2 });
   });
 
   it('re-send a task that never started, and ignore stale messages', async () => {
     const task = await submit({ type: 'echo' });
-    expect(await recoverDeadLetter(store, { id: task.id, v: 1, a: 1 }, 5)).toBe('redispatched');
+    expect((await recoverDeadLetter(store, { id: task.id, v: 1, a: 1 }, 5)).outcome).toBe('redispatched');
     const again = await store.get(task.id);
     expect(again).toMatchObject({ status: 'QUEUED', version: 2 });
-    expect(await recoverDeadLetter(store, { id: task.id, v: 1, a: 1 }, 5)).toBe('stale');
+    expect((await recoverDeadLetter(store, { id: task.id, v: 1, a: 1 }, 5)).outcome).toBe('stale');
   });
 });
 
 describe('a redelivered message', () => {
-  const options = { store: undefined as unknown as TaskStore, registry: taskRegistry, actor: 'system', workerTimeoutMs: 60_000 };
+  const options = {
+    store: undefined as unknown as TaskStore,
+    registry: taskRegistry,
+    actor: 'system',
+    lease: { ms: 30_000, indexed: false },
+    workerTimeoutMs: 900_000,
+  };
 
   it('is stale on its first delivery after the task moved on', async () => {
     const task = await submit({ type: 'echo' });
@@ -89,19 +108,43 @@ describe('a redelivered message', () => {
     expect(outcome.kind).toBe('stale');
   });
 
-  it('is held while the attempt it started may still be running', async () => {
+  it('is held while the attempt it started holds its lease', async () => {
     const task = await submit({ type: 'echo' });
-    await store.start({ id: task.id, v: 1, a: 1 }, 'system');
+    await store.start({ id: task.id, v: 1, a: 1 }, 'system', { set: { leaseUntil: Date.now() + 20_000 } });
     const outcome = await processMessage({ id: task.id, v: 1, a: 1 }, { ...options, store });
     expect(outcome.kind).toBe('held');
+    expect(outcome.kind === 'held' && outcome.retryAfterMs).toBeGreaterThan(15_000);
     expect(await store.get(task.id)).toMatchObject({ status: 'RUNNING', attempt: 1, version: 2 });
   });
 
-  it('takes over from a dead worker with the next attempt', async () => {
+  it('takes over from a dead worker (its lease expired) with the next attempt', async () => {
     const task = await submit({ type: 'echo', payload: 'again' });
-    await store.start({ id: task.id, v: 1, a: 1 }, 'system', Date.now() - 61_000); // that worker is past its timeout
+    await store.start({ id: task.id, v: 1, a: 1 }, 'system', { now: Date.now() - 31_000, set: { leaseUntil: Date.now() - 1000 } });
     const outcome = await processMessage({ id: task.id, v: 1, a: 1 }, { ...options, store });
     expect(outcome.kind).toBe('ran');
     expect(await store.get(task.id)).toMatchObject({ status: 'SUCCEEDED', attempt: 2 });
+    expect((await store.events(task.id)).map((e) => e.reason)).toEqual(['submit', 'start', 'worker-lost', 'start', 'completed']);
+  });
+
+  it('does not take over when the lease was renewed after it was read (the fence includes the lease)', async () => {
+    const task = await submit({ type: 'echo' });
+    const { started } = await store.start({ id: task.id, v: 1, a: 1 }, 'system', { set: { leaseUntil: Date.now() - 1000 } });
+    if (!started) throw new Error('not started');
+    await store.touch(task.id, started.version, { leaseUntil: Date.now() + 30_000 }); // the worker's heartbeat lands first
+    await expect(
+      store.transition(started, { action: 'requeue', reason: 'worker-lost', actor: 'x', expectLease: started.leaseUntil }),
+    ).rejects.toThrow(/no longer at version/);
+  });
+
+  it('honours a pending cancel of a task whose worker died', async () => {
+    const task = await submit({ type: 'echo' });
+    await store.start({ id: task.id, v: 1, a: 1 }, 'system', { set: { leaseUntil: Date.now() + 30_000 } });
+    await new TaskControl(store).apply(task.id, { action: 'cancel' }, 'tester');
+    const running = await store.get(task.id);
+    await store.touch(task.id, running.version, { leaseUntil: Date.now() - 1 }); // as if its heartbeats had stopped
+    const outcome = await processMessage({ id: task.id, v: 1, a: 1 }, { ...options, store });
+    expect(outcome.kind).toBe('recovered');
+    expect(await store.get(task.id)).toMatchObject({ status: 'CANCELLED' });
+    expect((await store.events(task.id)).at(-1)).toMatchObject({ to: 'CANCELLED', reason: 'cancel-forced' });
   });
 });

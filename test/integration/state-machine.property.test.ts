@@ -37,11 +37,12 @@ interface World {
   tasks: string[];
   inbox: { message: TaskMessage; deliveries: number }[];
   attempts: TaskRecord[];
-  /** The model's clock: a tick passes the worker timeout, so every attempt still running is killed. */
+  /** The model's clock: a tick passes the attempt lease, so every attempt still running is killed. */
   now: number;
 }
 
 const WORKER_TIMEOUT_MS = 900_000;
+const LEASE_MS = 30_000;
 
 const send = (world: World, record: TaskRecord | undefined) => {
   const dispatch = dispatchFor(record, Number.MAX_SAFE_INTEGER); // no delays in the model
@@ -87,10 +88,14 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 async function deliver(world: World, index: number) {
   const entry = world.inbox[index];
   entry.deliveries += 1;
-  const claim = await claimMessage(entry.message, store, 'system', { workerTimeoutMs: WORKER_TIMEOUT_MS, now: world.now });
+  const claim = await claimMessage(entry.message, store, 'system', {
+    leaseMs: LEASE_MS,
+    workerTimeoutMs: WORKER_TIMEOUT_MS,
+    now: world.now,
+  });
   if (claim.kind === 'started') world.attempts.push(claim.task);
-  // Stale and poisoned messages are deleted; held ones stay, and a started one stays until its attempt ends.
-  if (claim.kind === 'stale' || claim.kind === 'poisoned') world.inbox.splice(index, 1);
+  // Stale and recovered messages are deleted; held ones stay, and a started one stays until its attempt ends.
+  if (claim.kind === 'stale' || claim.kind === 'recovered') world.inbox.splice(index, 1);
 }
 
 async function finish(world: World, index: number, end: AttemptEnd) {
@@ -174,7 +179,7 @@ async function apply(world: World, c: Command) {
     }
     case 'tick':
       world.attempts = [];
-      world.now += WORKER_TIMEOUT_MS + 1;
+      world.now += LEASE_MS + 1;
       return;
   }
 }

@@ -1,9 +1,7 @@
 /** Per-test-file AWS resources: each file gets its own table and lanes, and removes them after. */
 import { randomBytes } from 'node:crypto';
-import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LANES, laneQueueEnv } from '#core/lanes.ts';
-import { type Provisioned, provision } from '../../bin/local/provision.ts';
+import { deprovision, type Provisioned, provision } from '../../bin/local/provision.ts';
 
 export const uniquePrefix = (name: string): string => `t${randomBytes(3).toString('hex')}-${name}`;
 
@@ -12,23 +10,11 @@ export interface TestResources extends Provisioned {
 }
 
 /** Provision, and point the handlers' environment at what was provisioned. */
-export async function provisionForTest(name: string, visibilityTimeoutSeconds = 30): Promise<TestResources> {
-  const resources = await provision({ prefix: uniquePrefix(name), visibilityTimeoutSeconds });
+export async function provisionForTest(name: string, recoverySeconds = 60): Promise<TestResources> {
+  const resources = await provision({ prefix: uniquePrefix(name), recoverySeconds });
   process.env.TABLE_NAME = resources.tableName;
   for (const lane of LANES) process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
-  return {
-    ...resources,
-    async cleanup() {
-      const dynamodb = new DynamoDBClient({});
-      const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
-      await dynamodb.send(new DeleteTableCommand({ TableName: resources.tableName })).catch(() => {});
-      for (const url of [...Object.values(resources.queueUrls), ...Object.values(resources.dlqUrls)]) {
-        await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => {});
-      }
-      dynamodb.destroy();
-      sqs.destroy();
-    },
-  };
+  return { ...resources, cleanup: () => deprovision(resources) };
 }
 
 /** Every item in a test table (tests only: the product never scans). */

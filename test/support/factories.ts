@@ -78,3 +78,14 @@ export const taskRecord = (over: Partial<TaskRecord> = {}): TaskRecord => ({
   history: [],
   ...over,
 });
+
+/** Poll `read` until `done` holds (tests synchronise on observable state, never on fixed sleeps). */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -19,7 +19,7 @@ export interface Api {
 export type Task = Record<string, unknown> & { id: string; status: string; version: number };
 
 export async function startRuntime(name: string, options: LocalRuntimeOptions = {}): Promise<{ runtime: LocalRuntime; api: Api }> {
-  const runtime = await startLocalRuntime({ port: 0, prefix: uniquePrefix(name), quiet: true, ...options });
+  const runtime = await startLocalRuntime({ port: 0, prefix: uniquePrefix(name), quiet: true, ephemeral: true, ...options });
   return { runtime, api: apiClient(runtime.url) };
 }
 
