@@ -17,7 +17,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { laneDefinition } from '#core/lanes.ts';
-import { DEFAULT_CONTAINER_CAP, LAUNCHER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS, LAUNCHER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { acknowledge, nagRendering } from './nag.ts';
 import { handlerEntry, PROJECT_ROOT, SluiceFunction } from './sluice-function.ts';
 
@@ -40,6 +40,11 @@ export interface LongJobsProps {
    * @default 2048
    */
   readonly memoryMiB?: number;
+  /**
+   * The recovery bound (seconds): container leases are half of it.
+   * @default 60
+   */
+  readonly recoverySeconds?: number;
   /**
    * Where containers run. They only need to reach DynamoDB (and ECR, CloudWatch Logs).
    * @default a new VPC with public subnets in two AZs and no NAT gateway (containers get public IPs)
@@ -88,7 +93,11 @@ export class LongJobs extends Construct {
         exclude: ['node_modules', 'cdk.out', '.venv', '.git', 'test', 'test-results', 'coverage'],
       }),
       logging: LogDrivers.awsLogs({ streamPrefix: 'runner', logGroup: new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH }) }),
-      environment: { TABLE_NAME: props.table.tableName, CONTAINER_CAP: String(cap) },
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        CONTAINER_CAP: String(cap),
+        SLUICE_RECOVERY_SECONDS: String(props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS),
+      },
       stopTimeout: Duration.seconds(30),
     });
     props.table.grant(this.taskDefinition.taskRole, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');

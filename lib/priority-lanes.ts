@@ -2,15 +2,16 @@ import { Duration } from 'aws-cdk-lib';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LANE_NAMES, LANES, type LaneName, laneQueueEnv } from '#core/lanes.ts';
-import { laneVisibilitySeconds } from '#core/limits.ts';
+import { DEFAULT_RECOVERY_SECONDS, laneVisibilitySeconds } from '#core/limits.ts';
 import { acknowledge } from './nag.ts';
 
 export interface PriorityLanesProps {
   /**
-   * Visibility timeout of every lane: six times the consuming function's timeout.
-   * @default 5400 s for worker lanes (6 × 900 s), 360 s for the launcher's (6 × 60 s)
+   * The recovery bound, in seconds: worker lanes get half of it as their visibility timeout, which
+   * live workers keep extending (so only a dead worker's messages come back, within the bound).
+   * @default 60 (worker lanes 30 s; the launcher's lane 360 s, six times its function's timeout)
    */
-  readonly visibilityTimeout?: Duration;
+  readonly recoverySeconds?: number;
   /**
    * How long failed messages stay in the DLQs.
    * @default 14 days (the SQS maximum)
@@ -36,9 +37,14 @@ export class PriorityLanes extends Construct {
       queues[lane.name] = new Queue(this, lane.name, {
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
-        visibilityTimeout: props.visibilityTimeout ?? Duration.seconds(laneVisibilitySeconds(lane.consumer)),
+        visibilityTimeout: Duration.seconds(laneVisibilitySeconds(lane.consumer, props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS)),
         deadLetterQueue: { queue: dlq, maxReceiveCount: lane.maxReceiveCount },
       });
+      // Departs from the "six times the function timeout" guidance (cdk-nag's
+      // LambdaEventSourceSQSVisibilityTimeout rule; in no pack of cdk-nag 3.0, so nothing to
+      // suppress): that rule assumes a consumer that never extends visibility. The worker extends
+      // every message it still works on every third of the timeout, and the short timeout is what
+      // brings a dead worker's tasks back within the recovery bound.
       dlqs[lane.name] = dlq;
       acknowledge(dlq, 'Serverless::Serverless-SQSRedrivePolicy', 'A lane DLQ is the end of the line; the dead-letter function drains it.');
     }

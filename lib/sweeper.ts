@@ -5,6 +5,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LANE_NAMES, type LaneName } from '#core/lanes.ts';
+import { DEFAULT_RECOVERY_SECONDS } from '#core/limits.ts';
 import type { LongJobs } from './long-jobs.ts';
 import { acknowledge } from './nag.ts';
 import { laneEnvironment } from './priority-lanes.ts';
@@ -21,6 +22,12 @@ export interface SweeperProps {
    * @default Duration.minutes(1)
    */
   readonly interval?: Duration;
+  /**
+   * The recovery bound (seconds): the reconciliation treats an attempt whose lease expired longer
+   * ago than this as missed by its watchdog.
+   * @default 60
+   */
+  readonly recoverySeconds?: number;
 }
 
 /** Promotes due SCHEDULED tasks and recovers expired leases, reading only the sparse sweep index. */
@@ -36,7 +43,11 @@ export class Sweeper extends Construct {
       timeout: Duration.seconds(55),
       // Query on the sweep index (the grant covers the table's indexes), reads and conditional updates.
       tableAccess: { table: props.table, actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] },
-      environment: { ...laneEnvironment(props.lanes), ...props.longJobs?.environment },
+      environment: {
+        ...laneEnvironment(props.lanes),
+        ...props.longJobs?.environment,
+        SLUICE_RECOVERY_SECONDS: String(props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS),
+      },
     });
     for (const lane of LANE_NAMES) props.lanes[lane].grantConsumeMessages(this.handler);
     props.longJobs?.grantTaskControl(this.handler);

@@ -1,6 +1,7 @@
 import { type CfnElement, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { LaneName } from '#core/lanes.ts';
+import { DEFAULT_RECOVERY_SECONDS } from '#core/limits.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { type ApiAuth, IntakeApi } from './intake-api.ts';
@@ -37,7 +38,14 @@ export interface TaskSchedulerProps {
    * Long jobs in Fargate containers; `false` leaves them out (container tasks are then refused at intake).
    * @default {} (a new VPC without NAT, 1 vCPU / 2 GiB ARM containers, at most 10 at once)
    */
-  readonly longJobs?: Omit<LongJobsProps, 'table' | 'lane'> | false;
+  readonly longJobs?: Omit<LongJobsProps, 'table' | 'lane' | 'recoverySeconds'> | false;
+  /**
+   * The recovery bound, in seconds: a task whose worker dies runs again (or fails as poison, with
+   * its reason) within it. Lane visibility timeouts and attempt leases derive from it; a shorter
+   * bound costs more heartbeat requests for long tasks. A whole number from 10 to 3600.
+   * @default 60
+   */
+  readonly recoverySeconds?: number;
 }
 
 /** Sluice as one construct: table, lanes, API, dispatcher and workers, wired together. */
@@ -54,12 +62,16 @@ export class TaskScheduler extends Construct {
 
   constructor(scope: Construct, id: string, props: TaskSchedulerProps = {}) {
     super(scope, id);
+    const recoverySeconds = props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS;
+    if (!Number.isInteger(recoverySeconds) || recoverySeconds < 10 || recoverySeconds > 3600) {
+      throw new Error(`TaskScheduler: recoverySeconds must be a whole number from 10 to 3600, got ${recoverySeconds}`);
+    }
     this.table = new TaskTable(this, 'Tasks', { removalPolicy: props.tableRemovalPolicy });
-    this.lanes = new PriorityLanes(this, 'Lanes');
+    this.lanes = new PriorityLanes(this, 'Lanes', { recoverySeconds });
     this.longJobs =
       props.longJobs === false
         ? undefined
-        : new LongJobs(this, 'LongJobs', { ...props.longJobs, table: this.table.table, lane: this.lanes.queues.long });
+        : new LongJobs(this, 'LongJobs', { ...props.longJobs, table: this.table.table, lane: this.lanes.queues.long, recoverySeconds });
     this.api = new IntakeApi(this, 'Api', { table: this.table.table, auth: props.auth, containers: this.longJobs !== undefined });
     this.dispatcher = new Dispatcher(this, 'Dispatch', { table: this.table.table, lanes: this.lanes.queues });
     this.workers = new Workers(this, 'Work', {
@@ -67,8 +79,14 @@ export class TaskScheduler extends Construct {
       lanes: this.lanes.queues,
       laneConcurrency: props.laneConcurrency,
       memorySize: props.workerMemorySize,
+      recoverySeconds,
     });
-    this.sweeper = new Sweeper(this, 'Sweep', { table: this.table.table, lanes: this.lanes.queues, longJobs: this.longJobs });
+    this.sweeper = new Sweeper(this, 'Sweep', {
+      table: this.table.table,
+      lanes: this.lanes.queues,
+      longJobs: this.longJobs,
+      recoverySeconds,
+    });
     this.deadLetters = new DeadLetters(this, 'DeadLetters', { table: this.table.table, deadLetterQueues: this.lanes.deadLetterQueues });
 
     this.observability = new Observability(this, 'Observability', {

@@ -4,7 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LANES, type LaneName } from '#core/lanes.ts';
-import { WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { DEFAULT_RECOVERY_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
 
 export interface WorkersProps {
@@ -20,6 +20,12 @@ export interface WorkersProps {
    * @default 256
    */
   readonly memorySize?: number;
+  /**
+   * The recovery bound (seconds) the lanes were built with: attempt leases and visibility
+   * heartbeats derive from it.
+   * @default 60
+   */
+  readonly recoverySeconds?: number;
 }
 
 /** One worker function with an event source mapping per short-task lane, each with its own concurrency. */
@@ -34,7 +40,10 @@ export class Workers extends Construct {
       timeout: Duration.seconds(WORKER_TIMEOUT_SECONDS),
       memorySize: props.memorySize ?? 256,
       tableAccess: { table: props.table, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
-      environment: { SLUICE_WORKER_TIMEOUT_SECONDS: String(WORKER_TIMEOUT_SECONDS) },
+      environment: {
+        SLUICE_WORKER_TIMEOUT_SECONDS: String(WORKER_TIMEOUT_SECONDS),
+        SLUICE_RECOVERY_SECONDS: String(props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS),
+      },
     });
     for (const lane of LANES.filter((l) => l.consumer === 'worker')) {
       this.handler.addEventSource(
@@ -45,6 +54,8 @@ export class Workers extends Construct {
           reportBatchItemFailures: true,
         }),
       );
+      // The mapping's grant covers ReceiveMessage, DeleteMessage and ChangeMessageVisibility: the
+      // worker extends its messages' visibility and holds duplicates back itself.
     }
   }
 }

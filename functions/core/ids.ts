@@ -53,3 +53,9 @@ export function taskKey(id: string): { pk: string; id: string } {
 }
 
 export const createdAtOf = (id: string): number => decodeTime(id.slice(0, TIME_CHARS));
+
+/**
+ * Sort-key bounds (for BETWEEN) of the ids created in [from, to): every id created at `t` starts
+ * with the time prefix of `t` and sorts after it, and before the prefix of any later time.
+ */
+export const idRange = (from: number, to: number): { low: string; high: string } => ({ low: encodeTime(from), high: encodeTime(to) });

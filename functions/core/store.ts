@@ -19,7 +19,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { StaleVersion, StoreBusy, TaskNotFound } from './errors.ts';
 import { decodeEvent, encodeEvent, HISTORY_CAP } from './history.ts';
-import { dayOf, partitionKey, SHARDS, taskKey } from './ids.ts';
+import { dayOf, idRange, partitionKey, SHARDS, taskKey } from './ids.ts';
 import type { Priority, Progress, TaskEvent, TaskRecord, TaskStatus } from './model.ts';
 import { type TaskAction, TRANSITIONS } from './state-machine.ts';
 import { TASK_TABLE } from './table.ts';
@@ -486,6 +486,70 @@ export class TaskStore {
       }),
     );
     return shards.flat();
+  }
+
+  /**
+   * Tasks created in [from, to) whose status is one of `statuses`: a Query per day-and-shard
+   * partition on the id range (ids encode their creation time), filtered by DynamoDB. Read
+   * eventually consistent: the reconciliation that uses it looks at tasks long past their writes.
+   */
+  async createdBetween(from: number, to: number, statuses: readonly TaskStatus[]): Promise<TaskRecord[]> {
+    const { low, high } = idRange(from, to);
+    const found: TaskRecord[] = [];
+    for (let day = Math.floor(from / DAY_MS) * DAY_MS; day < to; day += DAY_MS) {
+      const perShard = await Promise.all(
+        Array.from({ length: SHARDS }, async (_, shard) => {
+          const items: TaskRecord[] = [];
+          let startKey: Record<string, unknown> | undefined;
+          do {
+            const out = await this.db.send(
+              new QueryCommand({
+                TableName: this.table,
+                KeyConditionExpression: 'pk = :pk AND id BETWEEN :low AND :high',
+                FilterExpression: `#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})`,
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':pk': partitionKey(dayOf(day), shard),
+                  ':low': low,
+                  ':high': high,
+                  ...Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])),
+                },
+                ExclusiveStartKey: startKey,
+              }),
+            );
+            for (const item of out.Items ?? []) items.push(toRecord(item));
+            startKey = out.LastEvaluatedKey;
+          } while (startKey);
+          return items;
+        }),
+      );
+      found.push(...perShard.flat());
+    }
+    return found;
+  }
+
+  /** A named marker (a pass's progress): its value, or undefined. */
+  async marker(name: string): Promise<number | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: `M#${name}`, id: 'M' }, ConsistentRead: true }));
+    return out.Item?.value as number | undefined;
+  }
+
+  /** Move a marker from `expected` (undefined: not set yet) to `value`; false when another pass moved it first. */
+  async moveMarker(name: string, expected: number | undefined, value: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `M#${name}`, id: 'M', value },
+          ConditionExpression: expected === undefined ? 'attribute_not_exists(pk)' : '#value = :expected',
+          ...(expected === undefined ? {} : { ExpressionAttributeNames: { '#value': 'value' }, ExpressionAttributeValues: { ':expected': expected } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
   }
 
   /** The task's history, oldest first. */

@@ -4,7 +4,8 @@ import { dynamo, sqsClient } from '#core/clients.ts';
 import { laneQueueUrls, numberEnv, tableName } from '#core/config.ts';
 import { ContainerSlots } from '#core/container-slots.ts';
 import { ContainerPlatform, containerConfig } from '#core/containers.ts';
-import { DEFAULT_CONTAINER_CAP } from '#core/limits.ts';
+import { DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { DEFAULT_RECONCILE, laneEmptiness, reconcile } from '#core/reconcile.ts';
 import { type SweepDeps, sweep } from '#core/sweeper.ts';
 import { getStore, perEnvironment } from './services.ts';
 import { count } from './telemetry.ts';
@@ -22,8 +23,21 @@ const sweepDeps = perEnvironment(
   }),
 );
 
-export const handler = async (): Promise<{ examined: number; promoted: number; recovered: number; aged: number }> => {
-  const report = await sweep(getStore(), sweepDeps());
+const reconcileSettings = perEnvironment(() => ({
+  ...DEFAULT_RECONCILE,
+  recoveryMs: numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS) * 1000,
+  workerTimeoutMs: numberEnv('SLUICE_WORKER_TIMEOUT_SECONDS', WORKER_TIMEOUT_SECONDS) * 1000,
+}));
+
+export const handler = async (): Promise<{ examined: number; promoted: number; recovered: number; aged: number; reconciled: number }> => {
+  const deps = sweepDeps();
+  const report = await sweep(getStore(), deps);
+  const reconciled = await reconcile(getStore(), laneEmptiness(sqsClient(), laneQueueUrls()), reconcileSettings());
+  for (const r of reconciled.repaired) {
+    logger.warn('task reconciled', { taskId: r.id, reason: r.reason, status: r.status });
+    count('Reconciled', { reason: r.reason });
+  }
+  for (const e of reconciled.errors) logger.error('reconcile step failed', { where: e.where, error: e.error as Error });
   for (const r of report.recovered) {
     logger.warn('task recovered', { taskId: r.id, reason: r.reason, status: r.status });
     count('Recovered', { reason: r.reason.split('/')[0] });
@@ -34,5 +48,11 @@ export const handler = async (): Promise<{ examined: number; promoted: number; r
   if (report.examined + report.aged.length > 0) {
     logger.info('sweep', { examined: report.examined, promoted: report.promoted.length, aged: report.aged.length });
   }
-  return { examined: report.examined, promoted: report.promoted.length, recovered: report.recovered.length, aged: report.aged.length };
+  return {
+    examined: report.examined,
+    promoted: report.promoted.length,
+    recovered: report.recovered.length,
+    aged: report.aged.length,
+    reconciled: reconciled.repaired.length,
+  };
 };
