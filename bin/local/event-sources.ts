@@ -43,17 +43,20 @@ export interface SqsSourceOptions {
   maxConcurrency: number;
   invoke: (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
   onError?: (error: unknown) => void;
+  /** The client to poll with. @default the shared client (the benchmark meters the mapping's requests, which AWS bills too) */
+  sqs?: SQSClient;
 }
 
 /** Polls one queue and keeps at most `maxConcurrency` invocations in flight, as an ESM does. */
 export class SqsEventSource {
-  // The mapping's own receives and deletes are billed SQS requests: use the metered client.
-  private readonly sqs: SQSClient = sqsClient();
+  private readonly sqs: SQSClient;
   private readonly stopping = abortController();
   private readonly inflight = new Set<Promise<void>>();
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly options: SqsSourceOptions) {}
+  constructor(private readonly options: SqsSourceOptions) {
+    this.sqs = options.sqs ?? sqsClient();
+  }
 
   start(): void {
     this.loop = this.run();

@@ -106,6 +106,7 @@ describe('intake', () => {
       ['a batch over 100', ['POST', '/tasks/batch', { body: { tasks: Array(101).fill({ type: 'echo' }) } }], 400, 'invalid-request'],
       ['an unknown id', ['GET', '/tasks/01m86ghs3b2k721tmtwhexw'], 404, 'task-not-found'],
       ['a malformed id', ['GET', '/tasks/..%2f..'], 404, 'task-not-found'],
+      ['an id with a malformed escape', ['GET', '/tasks/%zz/events'], 404, 'task-not-found'],
       ['an unknown route', ['GET', '/nope'], 404, 'route-not-found'],
       ['a wrong method', ['DELETE', '/tasks'], 405, 'method-not-allowed'],
       ['a bad list filter', ['GET', '/tasks', { query: { status: 'DONE' } }], 400, 'invalid-request'],

@@ -34,7 +34,10 @@ export class FaultProxy {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', async () => {
         const raw = Buffer.concat(chunks);
-        const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+        const operation =
+          String(req.headers['x-amz-target'] ?? '')
+            .split('.')
+            .pop() ?? '';
         let body: Record<string, unknown> = {};
         try {
           body = JSON.parse(raw.toString() || '{}');
@@ -49,7 +52,8 @@ export class FaultProxy {
           return;
         }
         const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
+        for (const [k, v] of Object.entries(req.headers))
+          if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
         const answer = await fetch(`${this.target}${req.url ?? '/'}`, { method: req.method, headers, body: raw.length ? raw : undefined });
         let text = await answer.text();
         if (rule && 'rewrite' in rule && answer.ok) text = JSON.stringify(rule.rewrite(JSON.parse(text)));
