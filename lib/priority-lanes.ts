@@ -2,16 +2,23 @@ import { Duration } from 'aws-cdk-lib';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LANE_NAMES, LANES, type LaneName, laneQueueEnv } from '#core/lanes.ts';
-import { DEFAULT_RECOVERY_SECONDS, laneVisibilitySeconds } from '#core/limits.ts';
+import { laneVisibilitySeconds, MAX_SQS_RETENTION_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { acknowledge } from './nag.ts';
 
 export interface PriorityLanesProps {
   /**
-   * The recovery bound, in seconds: worker lanes get half of it as their visibility timeout, which
-   * live workers keep extending (so only a dead worker's messages come back, within the bound).
-   * @default 60 (worker lanes 30 s; the launcher's lane 360 s, six times its function's timeout)
+   * The worker function's timeout, in seconds: worker lanes take it as their visibility timeout,
+   * the least Lambda accepts for a mapping. Live workers shorten it to half the recovery bound at
+   * once and keep renewing that, so only a dead worker's messages come back early.
+   * @default 900 (the launcher's lane: 360 s, six times its function's timeout)
    */
-  readonly recoverySeconds?: number;
+  readonly workerTimeoutSeconds?: number;
+  /**
+   * How long a lane keeps a message nobody received (a backlog older than that would be dropped
+   * by SQS; the reconciliation would find its tasks again, but late).
+   * @default 14 days (the SQS maximum)
+   */
+  readonly retention?: Duration;
   /**
    * How long failed messages stay in the DLQs.
    * @default 14 days (the SQS maximum)
@@ -32,19 +39,21 @@ export class PriorityLanes extends Construct {
       const dlq = new Queue(this, `${lane.name}-dlq`, {
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
-        retentionPeriod: props.dlqRetention ?? Duration.days(14),
+        retentionPeriod: props.dlqRetention ?? Duration.seconds(MAX_SQS_RETENTION_SECONDS),
       });
       queues[lane.name] = new Queue(this, lane.name, {
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
-        visibilityTimeout: Duration.seconds(laneVisibilitySeconds(lane.consumer, props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS)),
+        visibilityTimeout: Duration.seconds(laneVisibilitySeconds(lane.consumer, props.workerTimeoutSeconds ?? WORKER_TIMEOUT_SECONDS)),
+        retentionPeriod: props.retention ?? Duration.seconds(MAX_SQS_RETENTION_SECONDS),
         deadLetterQueue: { queue: dlq, maxReceiveCount: lane.maxReceiveCount },
       });
       // Departs from the "six times the function timeout" guidance (cdk-nag's
       // LambdaEventSourceSQSVisibilityTimeout rule; in no pack of cdk-nag 3.0, so nothing to
-      // suppress): that rule assumes a consumer that never extends visibility. The worker extends
-      // every message it still works on every third of the timeout, and the short timeout is what
-      // brings a dead worker's tasks back within the recovery bound.
+      // suppress): that rule assumes a consumer that never extends visibility. The queue keeps
+      // the least Lambda accepts (the function's timeout); the worker shortens every message it
+      // received to half the recovery bound and renews that while it works on it, which is what
+      // brings a dead worker's tasks back within the bound.
       dlqs[lane.name] = dlq;
       acknowledge(dlq, 'Serverless::Serverless-SQSRedrivePolicy', 'A lane DLQ is the end of the line; the dead-letter function drains it.');
     }

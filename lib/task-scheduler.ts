@@ -67,7 +67,7 @@ export class TaskScheduler extends Construct {
       throw new Error(`TaskScheduler: recoverySeconds must be a whole number from 10 to 3600, got ${recoverySeconds}`);
     }
     this.table = new TaskTable(this, 'Tasks', { removalPolicy: props.tableRemovalPolicy });
-    this.lanes = new PriorityLanes(this, 'Lanes', { recoverySeconds });
+    this.lanes = new PriorityLanes(this, 'Lanes');
     this.longJobs =
       props.longJobs === false
         ? undefined

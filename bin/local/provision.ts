@@ -20,7 +20,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { LANES, type LaneName, laneDlqName, laneQueueName } from '#core/lanes.ts';
-import { DEFAULT_RECOVERY_SECONDS, laneVisibilitySeconds, MAX_SQS_RETENTION_SECONDS } from '#core/limits.ts';
+import { laneVisibilitySeconds, MAX_SQS_RETENTION_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { TASK_TABLE } from '#core/table.ts';
 
 export interface Provisioned {
@@ -34,8 +34,8 @@ export interface Provisioned {
 
 export interface ProvisionOptions {
   prefix: string;
-  /** The recovery bound the lanes' visibility timeouts derive from. @default 60 */
-  recoverySeconds?: number;
+  /** The worker function's timeout, which worker lanes take as their visibility timeout (as on AWS). @default 900 */
+  workerTimeoutSeconds?: number;
 }
 
 const region = () => process.env.AWS_REGION ?? 'us-east-1';
@@ -57,7 +57,7 @@ async function ensureQueue(sqs: SQSClient, name: string, attributes: Partial<Rec
   return { url: url as string, arn: arn as string };
 }
 
-export async function provision({ prefix, recoverySeconds = DEFAULT_RECOVERY_SECONDS }: ProvisionOptions): Promise<Provisioned> {
+export async function provision({ prefix, workerTimeoutSeconds = WORKER_TIMEOUT_SECONDS }: ProvisionOptions): Promise<Provisioned> {
   const dynamodb = new DynamoDBClient({ region: region() });
   const sqs = new SQSClient({ region: region(), useQueueUrlAsEndpoint: false });
   const tableName = `${prefix}-tasks`;
@@ -112,7 +112,7 @@ export async function provision({ prefix, recoverySeconds = DEFAULT_RECOVERY_SEC
     LANES.map(async (lane) => {
       const dlq = await ensureQueue(sqs, laneDlqName(prefix, lane.name), { MessageRetentionPeriod: retention });
       const queue = await ensureQueue(sqs, laneQueueName(prefix, lane.name), {
-        VisibilityTimeout: String(laneVisibilitySeconds(lane.consumer, recoverySeconds)),
+        VisibilityTimeout: String(laneVisibilitySeconds(lane.consumer, workerTimeoutSeconds)),
         MessageRetentionPeriod: retention,
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: lane.maxReceiveCount }),
       });

@@ -104,7 +104,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const workerTimeoutSeconds = options.workerTimeoutSeconds ?? numberEnv('SLUICE_WORKER_TIMEOUT_SECONDS', WORKER_TIMEOUT_SECONDS);
   const recoverySeconds = options.recoverySeconds ?? numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS);
   if (recoverySeconds < MIN_RECOVERY_SECONDS) throw new Error(`the recovery bound must be at least ${MIN_RECOVERY_SECONDS} s`);
-  const resources = await provision({ prefix: options.prefix ?? 'sluice-local', recoverySeconds });
+  const resources = await provision({ prefix: options.prefix ?? 'sluice-local', workerTimeoutSeconds });
   if (options.ephemeral) stops.push(() => deprovision(resources));
   process.env.TABLE_NAME = resources.tableName;
   for (const lane of LANES) process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];

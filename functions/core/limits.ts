@@ -40,15 +40,26 @@ export const DEFAULT_RECOVERY_SECONDS = 60;
 export const MIN_RECOVERY_SECONDS = 3;
 
 /**
- * Visibility timeout of a lane. Worker lanes: half the recovery bound — a live worker extends the
- * visibility of the messages it still holds every third of it (ChangeMessageVisibility), so only
- * a dead worker's messages come back, and they come back within the bound. This departs from the
- * "six times the function timeout" guidance, which assumes a consumer that never extends
- * visibility. The launcher's lane keeps that guidance: it never holds a message for long.
+ * The queue's own visibility timeout of a lane: what a message gets when it is received. Lambda
+ * refuses to map a queue whose visibility timeout is below the function's timeout
+ * (`InvalidParameterValueException: Queue visibility timeout … is less than Function timeout`),
+ * so worker lanes get exactly the worker's timeout, and the worker shortens it at once (see
+ * heldVisibilitySeconds). The launcher's lane keeps the six-times guidance: it never holds a
+ * message for long.
  */
-export function laneVisibilitySeconds(consumer: 'worker' | 'launcher', recoverySeconds = DEFAULT_RECOVERY_SECONDS): number {
-  return consumer === 'worker' ? Math.max(1, Math.floor(recoverySeconds / 2)) : 6 * LAUNCHER_TIMEOUT_SECONDS;
+export function laneVisibilitySeconds(consumer: 'worker' | 'launcher', workerTimeoutSeconds = WORKER_TIMEOUT_SECONDS): number {
+  return consumer === 'worker' ? workerTimeoutSeconds : 6 * LAUNCHER_TIMEOUT_SECONDS;
 }
+
+/**
+ * The visibility a live worker keeps on the messages of its batch: half the recovery bound, set
+ * as the worker's first act and renewed every third of it (ChangeMessageVisibility), so only a
+ * dead worker's messages come back, and they come back within the bound. This departs from the
+ * "six times the function timeout" guidance, which assumes a consumer that never extends
+ * visibility. A worker that dies before its first renewal (within milliseconds of receiving the
+ * batch) leaves its messages invisible for the queue's own timeout, the function's timeout.
+ */
+export const heldVisibilitySeconds = (recoverySeconds = DEFAULT_RECOVERY_SECONDS): number => Math.max(1, Math.floor(recoverySeconds / 2));
 
 /**
  * An attempt's lease (Lambda and container alike): half the recovery bound, renewed every third

@@ -1,8 +1,9 @@
 /**
- * Keeps a live worker's messages invisible while it works on them. Lanes have a short visibility
- * timeout (half the recovery bound); the worker extends it every third of that for every message
- * of its batch, so only a dead worker's messages come back — within the bound — and a live one's
- * never do, however long its tasks run.
+ * Keeps a live worker's messages invisible while it works on them, and no longer. A message is
+ * received with the lane's own visibility timeout (the function's timeout: Lambda requires it);
+ * the keeper shortens it at once to half the recovery bound and renews that every third of it
+ * for every message of the batch, so only a dead worker's messages come back — within the bound —
+ * and a live one's never do, however long its tasks run.
  */
 import { ChangeMessageVisibilityBatchCommand, ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
@@ -30,8 +31,9 @@ export class VisibilityKeeper {
     for (const m of messages) this.held.set(m.messageId, m.receiptHandle);
   }
 
-  /** Extend every held message every third of the visibility timeout, until stopped. */
+  /** Shorten every held message's visibility now, then renew it every third of it, until stopped. */
   start(): this {
+    this.extending = this.extend();
     const every = Math.max(250, (this.visibilitySeconds * 1000) / 3);
     this.timer = setInterval(() => {
       this.extending = this.extending.then(() => this.extend());

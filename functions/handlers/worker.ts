@@ -18,7 +18,7 @@ import {
   DEFAULT_LAZY_START_MS,
   DEFAULT_RECOVERY_SECONDS,
   eventLoopFenceMs,
-  laneVisibilitySeconds,
+  heldVisibilitySeconds,
   WORKER_TIMEOUT_SECONDS,
 } from '#core/limits.ts';
 import { VisibilityKeeper } from '#core/visibility.ts';
@@ -36,7 +36,7 @@ const settings = perEnvironment(() => {
   const recoverySeconds = numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS);
   return {
     recoverySeconds,
-    visibilitySeconds: laneVisibilitySeconds('worker', recoverySeconds),
+    visibilitySeconds: heldVisibilitySeconds(recoverySeconds),
     lease: { ms: attemptLeaseMs(recoverySeconds), indexed: false },
     workerTimeoutMs: numberEnv('SLUICE_WORKER_TIMEOUT_SECONDS', WORKER_TIMEOUT_SECONDS) * 1000,
     lazyStartMs: numberEnv('SLUICE_LAZY_START_MS', DEFAULT_LAZY_START_MS),

@@ -43,11 +43,23 @@ describe('priority lanes', () => {
       if (!queue) throw new Error(`no queue for lane ${lane.name}`);
       expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(lane.maxReceiveCount);
       expect(queue.Properties.RedrivePolicy.deadLetterTargetArn).toBeDefined();
-      // Worker lanes: half the recovery bound (live workers extend it); the launcher's: six times its timeout.
       expect(queue.Properties.VisibilityTimeout).toBe(laneVisibilitySeconds(lane.consumer));
+      expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 24 * 3600);
     }
-    expect(laneVisibilitySeconds('worker')).toBe(30);
-    expect(laneVisibilitySeconds('launcher')).toBe(360);
+  });
+
+  it('gives every mapped queue a visibility timeout Lambda accepts: at least its function timeout', () => {
+    // CreateEventSourceMapping refuses less ("Queue visibility timeout: 30 seconds is less than Function timeout").
+    const queues = Object.fromEntries(resourcesOf('AWS::SQS::Queue'));
+    const functions = Object.fromEntries(resourcesOf('AWS::Lambda::Function'));
+    const mappings = resourcesOf('AWS::Lambda::EventSourceMapping').filter(([, m]) => m.Properties.EventSourceArn?.['Fn::GetAtt']?.[1] === 'Arn');
+    expect(mappings.length).toBeGreaterThanOrEqual(LANES.length);
+    for (const [, mapping] of mappings) {
+      const queue = queues[mapping.Properties.EventSourceArn['Fn::GetAtt'][0]];
+      const fn = functions[mapping.Properties.FunctionName.Ref];
+      expect(queue && fn).toBeTruthy();
+      expect(queue.Properties.VisibilityTimeout ?? 30).toBeGreaterThanOrEqual(fn.Properties.Timeout ?? 3);
+    }
   });
 });
 

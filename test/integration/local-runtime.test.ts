@@ -17,12 +17,12 @@ const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
 describe('provisioning', () => {
   it('brings existing queues in line instead of failing when their attributes changed', async () => {
     const prefix = uniquePrefix('reprovision');
-    const first = await provision({ prefix, recoverySeconds: 60 });
+    const first = await provision({ prefix, workerTimeoutSeconds: 60 });
     try {
-      const second = await provision({ prefix, recoverySeconds: 10 });
+      const second = await provision({ prefix, workerTimeoutSeconds: 10 });
       expect(second.queueUrls).toEqual(first.queueUrls);
       const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: second.queueUrls.normal, AttributeNames: ['All'] }));
-      expect(attributes.Attributes).toMatchObject({ VisibilityTimeout: '5', MessageRetentionPeriod: '1209600' });
+      expect(attributes.Attributes).toMatchObject({ VisibilityTimeout: '10', MessageRetentionPeriod: '1209600' });
     } finally {
       await deprovision(first);
     }

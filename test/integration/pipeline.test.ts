@@ -1,5 +1,6 @@
 import {
   ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -167,5 +168,31 @@ describe('worker', () => {
     const out = await work(event, lambdaContext());
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'garbage' }]);
     expect((await store.get(ok.id)).status).toBe('SUCCEEDED');
+  });
+});
+
+describe('visibility of a batch', () => {
+  it("shortens a received message's visibility at once, so a dead worker's message is back within the bound, not the queue's 900 s", async () => {
+    const { VisibilityKeeper } = await import('#core/visibility.ts');
+    const url = resources.queueUrls.high;
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'watchdog' }));
+    const received = await eventually(
+      async () => (await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }))).Messages ?? [],
+      (messages) => messages.length === 1,
+    );
+    const [message] = received;
+    const keeper = new VisibilityKeeper(sqs, url, 2, [
+      { messageId: message.MessageId as string, receiptHandle: message.ReceiptHandle as string },
+    ]).start();
+    // The worker dies: nothing renews the visibility any more, nothing deletes the message.
+    await keeper.stop();
+    expect(keeper.failures).toEqual([]);
+    const again = await eventually(
+      async () => (await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }))).Messages ?? [],
+      (messages) => messages.length === 1,
+      10_000,
+    );
+    expect(again[0].Body).toBe('watchdog');
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: again[0].ReceiptHandle }));
   });
 });

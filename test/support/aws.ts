@@ -10,8 +10,8 @@ export interface TestResources extends Provisioned {
 }
 
 /** Provision, and point the handlers' environment at what was provisioned. */
-export async function provisionForTest(name: string, recoverySeconds = 60): Promise<TestResources> {
-  const resources = await provision({ prefix: uniquePrefix(name), recoverySeconds });
+export async function provisionForTest(name: string): Promise<TestResources> {
+  const resources = await provision({ prefix: uniquePrefix(name) });
   process.env.TABLE_NAME = resources.tableName;
   for (const lane of LANES) process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
   return { ...resources, cleanup: () => deprovision(resources) };
