@@ -8,6 +8,11 @@ const mod = (await import(pathToFileURL(modulePath).href)) as Record<string, (ev
 const handler = mod[exportName];
 if (typeof handler !== 'function') throw new Error(`${modulePath} has no export ${exportName}`);
 
+// The host is gone (it stopped or crashed): an orphaned environment must not go on running task
+// bodies next to the ones a new host starts.
+process.on('disconnect', () => process.exit(0));
+const reply = (message: unknown) => process.send?.(message, undefined, {}, () => {});
+
 process.on('message', async (m: { id: number; event: unknown; deadline: number }) => {
   const context = {
     functionName: 'local',
@@ -16,9 +21,9 @@ process.on('message', async (m: { id: number; event: unknown; deadline: number }
   };
   try {
     const result = await handler(m.event, context);
-    process.send?.({ id: m.id, ok: true, result, meter: drainMeter() });
+    reply({ id: m.id, ok: true, result, meter: drainMeter() });
   } catch (error) {
-    process.send?.({ id: m.id, ok: false, error: (error as Error)?.message ?? String(error), meter: drainMeter() });
+    reply({ id: m.id, ok: false, error: (error as Error)?.message ?? String(error), meter: drainMeter() });
   }
 });
-process.send?.({ type: 'ready' });
+reply({ type: 'ready' });

@@ -74,6 +74,8 @@ export class FunctionHost {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.all.add(child);
+    // A send to an environment that just died fails the invocation (see invoke), not the host.
+    child.on('error', () => {});
     child.once('exit', () => this.all.delete(child));
     const ready = new Promise<void>((resolve, reject) => {
       child.once('message', (m: { type?: string }) => (m.type === 'ready' ? resolve() : reject(new Error('bad start'))));
@@ -125,7 +127,11 @@ export class FunctionHost {
         };
         child.on('message', onMessage);
         child.once('exit', onExit);
-        child.send({ id, event, deadline });
+        child.send({ id, event, deadline }, (error) => {
+          if (!error) return;
+          cleanup();
+          reject(new InvocationError(`the environment is gone: ${error.message}`, 'crash'));
+        });
       });
       this.idle.push(env);
       return result;

@@ -14,10 +14,10 @@ import { dynamo } from '#core/clients.ts';
 import { numberEnv, requiredEnv, tableName } from '#core/config.ts';
 import { ContainerSlots, slotHolder } from '#core/container-slots.ts';
 import { CANCEL_GRACE_MS, runAttempt } from '#core/execution.ts';
-import { attemptLeaseMs, DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS, eventLoopFenceMs } from '#core/limits.ts';
+import { attemptLeaseMs, DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS } from '#core/limits.ts';
 import { TaskStore } from '#core/store.ts';
 import { taskRegistry } from '#tasks/index.ts';
-import { eventLoopFence } from '../runtime/event-loop-fence.ts';
+import { leaseGuard } from '../runtime/lease-fence.ts';
 
 export const EXIT = { succeeded: 0, failed: 10, cancelled: 11, paused: 12, handedBack: 13, stale: 20, runnerError: 70 } as const;
 
@@ -40,7 +40,6 @@ export async function main(): Promise<number> {
   };
   const recoverySeconds = numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS);
   const lease = { ms: attemptLeaseMs(recoverySeconds), indexed: true };
-  const fence = eventLoopFence(eventLoopFenceMs(recoverySeconds));
   const store = new TaskStore(dynamo(), tableName());
   const slots = new ContainerSlots(dynamo(), tableName(), numberEnv('CONTAINER_CAP', DEFAULT_CONTAINER_CAP));
   const evict = new AbortController();
@@ -62,16 +61,15 @@ export async function main(): Promise<number> {
       return EXIT.stale;
     }
     const task = started.started;
-    const { end, final } = await fence.armed(() =>
-      runAttempt(task, {
-        store,
-        registry: taskRegistry,
-        actor: 'container',
-        evict: evict.signal,
-        lease,
-        cancelGraceMs: numberEnv('SLUICE_CANCEL_GRACE_MS', CANCEL_GRACE_MS),
-      }),
-    );
+    const { end, final } = await runAttempt(task, {
+      store,
+      registry: taskRegistry,
+      actor: 'container',
+      evict: evict.signal,
+      lease,
+      cancelGraceMs: numberEnv('SLUICE_CANCEL_GRACE_MS', CANCEL_GRACE_MS),
+      leaseGuard,
+    });
     logger.info('attempt ended', { taskId: message.id, outcome: end.kind, status: final?.status ?? 'superseded' });
     switch (end.kind) {
       case 'succeeded':

@@ -35,6 +35,17 @@ export interface LeaseOptions {
   indexed: boolean;
 }
 
+/**
+ * The host's last line of defence for one attempt: `hold(deadline)` says the process must have
+ * stopped the body by then unless the lease is renewed (a renewal holds a later deadline);
+ * `release()` says the body has stopped. A host that cannot stop a body any other way (it
+ * ignores its signal, or blocks the event loop) kills itself at the deadline.
+ */
+export interface LeaseGuard {
+  hold(deadline: number): void;
+  release(): void;
+}
+
 export interface AttemptOptions {
   store: TaskStore;
   registry: TaskRegistry;
@@ -46,6 +57,8 @@ export interface AttemptOptions {
   cancelGraceMs?: number;
   /** How often a running task's control requests are polled when it writes nothing (0: never). */
   controlPollMs?: number;
+  /** A guard per attempt from the host (see LeaseGuard). @default none: nothing kills the host */
+  leaseGuard?: () => LeaseGuard;
   /**
    * The attempt runs without a start write yet (an idempotent type, see processMessage): `queued`
    * is the item as read. The start is written if the task outlives `lazyStartMs` or reports
@@ -119,6 +132,8 @@ class AttemptContext {
   private checkpointDirty = false;
   private progressDirty = false;
   private starting: Promise<void> | undefined;
+  private readonly guard: LeaseGuard | undefined;
+  private leaseDeadline: NodeJS.Timeout | undefined;
 
   constructor(
     started: TaskRecord,
@@ -129,6 +144,26 @@ class AttemptContext {
     this.unstarted = options.unstarted;
     this.lastWrite = now();
     this.leaseUntil = started.leaseUntil ?? this.lastWrite + options.lease.ms;
+    this.guard = options.leaseGuard?.();
+  }
+
+  /**
+   * The lease now runs until `leaseUntil`: the body is aborted a quarter of a lease before it
+   * ends unless a renewal lands first, and the host is told to kill it an eighth before, should
+   * it not have stopped. Another worker takes over only once the lease has ended, so two bodies
+   * never run at once, whatever delays the renewals.
+   */
+  private leaseHeld(): void {
+    if (this.unstarted) return; // nothing is leased before the start is written
+    const quarter = this.options.lease.ms / 4;
+    clearTimeout(this.leaseDeadline);
+    this.leaseDeadline = setTimeout(
+      () => {
+        if (!this.controller.signal.aborted) this.controller.abort(new TaskInterrupted('lease-lost'));
+      },
+      Math.max(0, this.leaseUntil - quarter - this.now()),
+    );
+    this.guard?.hold(this.leaseUntil - quarter / 2);
   }
 
   /**
@@ -150,6 +185,7 @@ class AttemptContext {
         this.latest = claim.started;
         this.leaseUntil = claim.started.leaseUntil ?? this.leaseUntil;
         this.lastWrite = now;
+        this.leaseHeld();
         return;
       }
       this.controller.abort(new TaskInterrupted('superseded'));
@@ -196,6 +232,7 @@ class AttemptContext {
       return { kind: 'errored', error: { code: 'invalid-payload', message: parsed.error.message }, retryable: false };
     }
     const timers = this.startTimers(task.timeoutSeconds);
+    this.leaseHeld();
     const onEvict = () => this.controller.abort(new TaskInterrupted('evicted'));
     evict?.addEventListener('abort', onEvict, { once: true });
     if (evict?.aborted) onEvict();
@@ -233,6 +270,9 @@ class AttemptContext {
       return this.classify(error);
     } finally {
       for (const stop of timers) stop();
+      clearTimeout(this.leaseDeadline);
+      // An abandoned body may still run: its host must die by the deadline it holds.
+      if (!this.abandoned) this.guard?.release();
       evict?.removeEventListener('abort', onEvict);
     }
   }
@@ -329,25 +369,21 @@ class AttemptContext {
     }
     this.lastWrite = now;
     this.leaseUntil = leaseUntil;
+    this.leaseHeld();
     this.progressDirty = false;
     this.checkpointDirty = false;
     this.throwIfStopped();
   }
 
   /**
-   * Renew the lease when nothing else wrote for a third of it (with any pending progress). If the
-   * renewals keep failing, stop the task before the lease runs out: past that point another worker
-   * may take it over, and two bodies must never run at once.
+   * Renew the lease when nothing else wrote for a third of it (with any pending progress). A
+   * renewal that fails is tried again at the next beat; if none lands in time, the lease
+   * deadline (leaseHeld) stops the task.
    */
   private async heartbeat(): Promise<void> {
     if (this.controller.signal.aborted || this.unstarted) return;
     if (this.now() - this.lastWrite < this.options.lease.ms / 3 - 50) return;
-    try {
-      await this.flush();
-    } catch (error) {
-      if (error instanceof TaskInterrupted) return; // the abort already carries it
-      if (this.leaseUntil - this.now() < this.options.lease.ms / 3) this.controller.abort(new TaskInterrupted('lease-lost'));
-    }
+    await this.flush().catch(() => {});
   }
 
   /** Between writes, look for a pause or cancel request (skipped right after a write). */

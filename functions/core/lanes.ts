@@ -24,27 +24,30 @@ export interface LaneDefinition {
   readonly batchingWindowSeconds: number;
 }
 
+// Worker lanes send a message to their DLQ after 10 receives: a task's own attempts (which a
+// crash uses up) stop poison first; receives also count held duplicates, the messages of a batch
+// whose environment died, and the sweeper's aging looks, none of which are the message's fault.
 export const LANES: readonly LaneDefinition[] = [
   {
     name: 'critical',
     consumer: 'worker',
     batchSize: 10,
     maxConcurrency: 20,
-    maxReceiveCount: 5,
+    maxReceiveCount: 10,
     agingSeconds: 0,
     batchingWindowSeconds: 0,
   },
-  { name: 'high', consumer: 'worker', batchSize: 10, maxConcurrency: 20, maxReceiveCount: 5, agingSeconds: 300, batchingWindowSeconds: 0 },
+  { name: 'high', consumer: 'worker', batchSize: 10, maxConcurrency: 20, maxReceiveCount: 10, agingSeconds: 300, batchingWindowSeconds: 0 },
   {
     name: 'normal',
     consumer: 'worker',
     batchSize: 10,
     maxConcurrency: 10,
-    maxReceiveCount: 5,
+    maxReceiveCount: 10,
     agingSeconds: 900,
     batchingWindowSeconds: 0,
   },
-  { name: 'low', consumer: 'worker', batchSize: 10, maxConcurrency: 5, maxReceiveCount: 5, agingSeconds: 1800, batchingWindowSeconds: 0 },
+  { name: 'low', consumer: 'worker', batchSize: 10, maxConcurrency: 5, maxReceiveCount: 10, agingSeconds: 1800, batchingWindowSeconds: 0 },
   // The launcher holds messages back while the container cap is full, so they are received often.
   { name: 'long', consumer: 'launcher', batchSize: 1, maxConcurrency: 2, maxReceiveCount: 100, agingSeconds: 0, batchingWindowSeconds: 0 },
 ];

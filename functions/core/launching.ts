@@ -17,10 +17,18 @@ export interface LaunchDeps {
   store: TaskStore;
   slots: ContainerSlots;
   platform: ContainerPlatform;
+  /**
+   * How long until the sweeper first looks at the launch: a container that stopped without
+   * starting its task is launched again then; one still starting is looked at again.
+   */
+  checkMs: number;
   now?: number;
 }
 
-export async function launch(message: TaskMessage, { store, slots, platform, now = Date.now() }: LaunchDeps): Promise<LaunchOutcome> {
+export async function launch(
+  message: TaskMessage,
+  { store, slots, platform, checkMs, now = Date.now() }: LaunchDeps,
+): Promise<LaunchOutcome> {
   const task = await store.find(message.id);
   const launchable =
     task && task.version === message.v && (task.status === 'QUEUED' || (task.status === 'SCHEDULED' && (task.runAt ?? 0) <= now + 1000));
@@ -35,7 +43,7 @@ export async function launch(message: TaskMessage, { store, slots, platform, now
       reason: 'launching',
       actor: 'launcher',
       bumpVersion: false,
-      set: { leaseUntil: now + LAUNCH_GRACE_SECONDS * 1000 },
+      set: { leaseUntil: now + Math.min(checkMs, LAUNCH_GRACE_SECONDS * 1000), launchedAt: now },
       indexLease: true,
       now,
     });

@@ -52,27 +52,26 @@ export function laneVisibilitySeconds(consumer: 'worker' | 'launcher', workerTim
 }
 
 /**
- * The visibility a live worker keeps on the messages of its batch: half the recovery bound, set
- * as the worker's first act and renewed every third of it (ChangeMessageVisibility), so only a
- * dead worker's messages come back, and they come back within the bound. This departs from the
- * "six times the function timeout" guidance, which assumes a consumer that never extends
- * visibility. A worker that dies before its first renewal (within milliseconds of receiving the
- * batch) leaves its messages invisible for the queue's own timeout, the function's timeout.
+ * An attempt's lease (Lambda and container alike): 40 % of the recovery bound, renewed every
+ * third of it. A duplicate or redelivered message that finds the lease alive leaves the attempt
+ * alone; one that finds it expired takes over. The rest of the bound is left for the message to
+ * be received again and the task started (a busy lane delivers it behind its backlog).
  */
-export const heldVisibilitySeconds = (recoverySeconds = DEFAULT_RECOVERY_SECONDS): number => Math.max(1, Math.floor(recoverySeconds / 2));
+export const attemptLeaseMs = (recoverySeconds = DEFAULT_RECOVERY_SECONDS): number => Math.max(1000, recoverySeconds * 400);
 
 /**
- * An attempt's lease (Lambda and container alike): half the recovery bound, renewed every third
- * of it. A duplicate or redelivered message that finds the lease alive leaves the attempt alone;
- * one that finds it expired takes over.
+ * The visibility a live worker keeps on the messages of its batch: one second longer than the
+ * attempt lease — so a dead worker's message comes back just after its lease expired and takes
+ * over at once — set as the worker's first act and renewed every third of it
+ * (ChangeMessageVisibility), so only a dead worker's messages come back, within the bound. This
+ * departs from the "six times the function timeout" guidance, which assumes a consumer that never
+ * extends visibility. A worker that dies before its first renewal (within milliseconds of
+ * receiving the batch, before any of its tasks began) leaves its messages invisible for the
+ * queue's own timeout, the function's timeout.
  */
-export const attemptLeaseMs = (recoverySeconds = DEFAULT_RECOVERY_SECONDS): number => Math.max(1000, (recoverySeconds * 1000) / 2);
+export const heldVisibilitySeconds = (recoverySeconds = DEFAULT_RECOVERY_SECONDS): number =>
+  Math.ceil(attemptLeaseMs(recoverySeconds) / 1000) + 1;
 
-/**
- * Longest an environment's event loop may stay blocked before it stops itself: a blocked loop
- * cannot renew its lease, and its attempt will be taken over, so the old body must not go on.
- */
-export const eventLoopFenceMs = (recoverySeconds = DEFAULT_RECOVERY_SECONDS): number => Math.max(500, (recoverySeconds * 1000) / 4);
 /** How long a launched container may take to start its task before the sweeper re-dispatches it. */
 export const LAUNCH_GRACE_SECONDS = 300;
 /** Default timeout of an attempt moved to a container after its Lambda attempt timed out. */

@@ -84,6 +84,8 @@ export interface TaskRecord {
   leaseUntil?: number;
   /** The container running the attempt (ECS task ARN; a process locally), for StopTask. */
   containerRef?: string;
+  /** When the current container launch was made: the sweeper gives it LAUNCH_GRACE_SECONDS to start the task. */
+  launchedAt?: number;
   /** When the current control request was made (forced cancel counts its grace period from it). */
   controlAt?: number;
 }

@@ -10,12 +10,12 @@
  * A marker per rung remembers how far it got, so a missed pass is caught up by the next one.
  */
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { StaleVersion } from './errors.ts';
 import { attemptAliveUntil } from './execution.ts';
 import { type LaneName, laneFor } from './lanes.ts';
 import { MAX_SQS_RETENTION_SECONDS } from './limits.ts';
 import type { TaskRecord, TaskStatus } from './model.ts';
 import { decideLost, type LostAttempt } from './retrying.ts';
-import { StaleVersion } from './errors.ts';
 import { sweepKey, type TaskStore } from './store.ts';
 
 const MINUTE = 60_000;

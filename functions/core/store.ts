@@ -38,6 +38,7 @@ const resultBlobName = (ref: string | boolean | undefined): string => (typeof re
 /** Attributes a transition may set besides status, version, updatedAt and history. */
 export type TaskChanges = Partial<Omit<TaskRecord, 'id' | 'status' | 'version' | 'updatedAt' | 'history'>>;
 type RemovableField =
+  | 'launchedAt'
   | 'control'
   | 'error'
   | 'notBefore'
@@ -315,7 +316,7 @@ export class TaskStore {
     const now = options.now ?? Date.now();
     const set = { ...options.set, status: 'RUNNING', attempt: message.a, startedAt: now, updatedAt: now, claim: message.v };
     const indexLease = options.indexLease ?? false;
-    const remove = ['notBefore', 'control', 'sweepShard', 'sweepAt'];
+    const remove = ['notBefore', 'control', 'sweepShard', 'sweepAt', 'launchedAt'];
     const entry = (from: TaskStatus, to: TaskStatus, reason: string) =>
       encodeEvent({ at: now, from, to, reason, attempt: message.a, actor });
     try {
@@ -542,7 +543,9 @@ export class TaskStore {
           TableName: this.table,
           Item: { pk: `M#${name}`, id: 'M', value },
           ConditionExpression: expected === undefined ? 'attribute_not_exists(pk)' : '#value = :expected',
-          ...(expected === undefined ? {} : { ExpressionAttributeNames: { '#value': 'value' }, ExpressionAttributeValues: { ':expected': expected } }),
+          ...(expected === undefined
+            ? {}
+            : { ExpressionAttributeNames: { '#value': 'value' }, ExpressionAttributeValues: { ':expected': expected } }),
         }),
       );
       return true;

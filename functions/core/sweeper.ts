@@ -15,6 +15,7 @@ import type { ContainerPlatform } from './containers.ts';
 import { parseMessage } from './dispatch.ts';
 import { StaleVersion } from './errors.ts';
 import { LANES, type LaneName } from './lanes.ts';
+import { LAUNCH_GRACE_SECONDS } from './limits.ts';
 import { PRIORITIES, type Priority, type TaskRecord } from './model.ts';
 import { decideLost } from './retrying.ts';
 import type { TaskStore } from './store.ts';
@@ -45,6 +46,8 @@ export interface SweepDeps {
   /** Containers to stop and inspect; absent where the deployment has none. */
   platform?: ContainerPlatform;
   slots?: ContainerSlots;
+  /** How long until a launch still starting is looked at again. @default 60 s */
+  launchCheckMs?: number;
   /** Lane queues to look into for aging. */
   lanes?: { sqs: SQSClient; urls: Record<LaneName, string> };
 }
@@ -75,11 +78,24 @@ async function apply(store: TaskStore, deps: SweepDeps, task: TaskRecord, decisi
       report.promoted.push(task.id);
       return;
     case 'launch-expired': {
+      // A container may take minutes to start (Fargate pulls its image): look again later, until
+      // the launch grace is spent. One that stopped without starting its task (it crashed, was
+      // killed, its image is missing) is launched again at once.
+      const stopped = task.containerRef !== undefined && (await deps.platform?.exitCode(task.containerRef)) !== undefined;
+      if (!stopped && now < (task.launchedAt ?? 0) + LAUNCH_GRACE_SECONDS * 1000) {
+        await store.touch(
+          task.id,
+          task.version,
+          { leaseUntil: now + (deps.launchCheckMs ?? 60_000) },
+          { status: 'QUEUED', indexLease: true },
+        );
+        return;
+      }
       const after = await store.annotate(task, {
         reason: 'launch-failed',
         actor,
         bumpVersion: true,
-        remove: ['leaseUntil', 'containerRef', 'sweepShard', 'sweepAt'],
+        remove: ['leaseUntil', 'containerRef', 'launchedAt', 'sweepShard', 'sweepAt'],
         now,
       });
       if (task.containerRef) await deps.platform?.stop(task.containerRef, 'sluice: launch timed out');
@@ -123,7 +139,8 @@ async function age(store: TaskStore, lanes: NonNullable<SweepDeps['lanes']>, now
         new ReceiveMessageCommand({
           QueueUrl: url,
           MaxNumberOfMessages: 10,
-          VisibilityTimeout: 30,
+          // Short: a message this pass fails to hand back (the call fails) is back in seconds.
+          VisibilityTimeout: 5,
           WaitTimeSeconds: 0,
           MessageSystemAttributeNames: ['ApproximateReceiveCount'],
         }),
@@ -135,9 +152,11 @@ async function age(store: TaskStore, lanes: NonNullable<SweepDeps['lanes']>, now
         } catch (error) {
           if (!(error instanceof StaleVersion)) report.errors.push({ where: `aging ${lane.name}`, error });
         }
-        if (replaced) await lanes.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
-        else
-          await lanes.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 }));
+        // One message's failed hand-back must not keep the others out of sight.
+        const handBack = replaced
+          ? lanes.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }))
+          : lanes.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 }));
+        await handBack.catch((error: unknown) => report.errors.push({ where: `aging ${lane.name}`, error }));
       }
     } catch (error) {
       report.errors.push({ where: `aging ${lane.name}`, error });

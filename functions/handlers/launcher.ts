@@ -13,7 +13,7 @@ import { ContainerSlots } from '#core/container-slots.ts';
 import { ContainerPlatform, containerConfig } from '#core/containers.ts';
 import { parseMessage } from '#core/dispatch.ts';
 import { launch } from '#core/launching.ts';
-import { DEFAULT_CONTAINER_CAP } from '#core/limits.ts';
+import { attemptLeaseMs, DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS } from '#core/limits.ts';
 import { getStore, perEnvironment } from './services.ts';
 
 const logger = new Logger({ serviceName: 'sluice-launcher' });
@@ -21,6 +21,7 @@ const processor = new BatchProcessor(EventType.SQS);
 const launchDeps = perEnvironment(() => ({
   slots: new ContainerSlots(dynamo(), tableName(), numberEnv('CONTAINER_CAP', DEFAULT_CONTAINER_CAP)),
   platform: new ContainerPlatform(containerConfig()),
+  checkMs: attemptLeaseMs(numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS)),
 }));
 
 /** Seconds before a deferred launch is tried again: 5 s doubling to 5 minutes. */

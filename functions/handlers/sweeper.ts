@@ -4,7 +4,7 @@ import { dynamo, sqsClient } from '#core/clients.ts';
 import { laneQueueUrls, numberEnv, tableName } from '#core/config.ts';
 import { ContainerSlots } from '#core/container-slots.ts';
 import { ContainerPlatform, containerConfig } from '#core/containers.ts';
-import { DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { attemptLeaseMs, DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { DEFAULT_RECONCILE, laneEmptiness, reconcile } from '#core/reconcile.ts';
 import { type SweepDeps, sweep } from '#core/sweeper.ts';
 import { getStore, perEnvironment } from './services.ts';
@@ -18,6 +18,7 @@ const sweepDeps = perEnvironment(
       ? {
           platform: new ContainerPlatform(containerConfig()),
           slots: new ContainerSlots(dynamo(), tableName(), numberEnv('CONTAINER_CAP', DEFAULT_CONTAINER_CAP)),
+          launchCheckMs: attemptLeaseMs(numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS)),
         }
       : {}),
   }),

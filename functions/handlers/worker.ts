@@ -17,13 +17,12 @@ import {
   attemptLeaseMs,
   DEFAULT_LAZY_START_MS,
   DEFAULT_RECOVERY_SECONDS,
-  eventLoopFenceMs,
   heldVisibilitySeconds,
   WORKER_TIMEOUT_SECONDS,
 } from '#core/limits.ts';
 import { VisibilityKeeper } from '#core/visibility.ts';
 import { taskRegistry } from '#tasks/index.ts';
-import { eventLoopFence } from '../runtime/event-loop-fence.ts';
+import { leaseGuard } from '../runtime/lease-fence.ts';
 import { getStore, perEnvironment } from './services.ts';
 import { count, milliseconds, OUTCOME_METRIC, taskDimensions } from './telemetry.ts';
 
@@ -42,7 +41,6 @@ const settings = perEnvironment(() => {
     lazyStartMs: numberEnv('SLUICE_LAZY_START_MS', DEFAULT_LAZY_START_MS),
     cancelGraceMs: numberEnv('SLUICE_CANCEL_GRACE_MS', CANCEL_GRACE_MS),
     controlPollMs: numberEnv('SLUICE_CONTROL_POLL_MS', CONTROL_POLL_MS),
-    fence: eventLoopFence(eventLoopFenceMs(recoverySeconds)),
   };
 });
 
@@ -65,6 +63,7 @@ async function handleRecord(record: SQSRecord, batch: BatchState): Promise<void>
     receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
     cancelGraceMs: config.cancelGraceMs,
     controlPollMs: config.controlPollMs,
+    leaseGuard,
   });
   if (outcome.kind === 'stale') {
     logger.debug('stale message dropped', { taskId: message.id, version: message.v });
@@ -104,12 +103,10 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
   };
   let response: SQSBatchResponse;
   try {
-    response = await config.fence.armed(() =>
-      processPartialResponse(event, (record: SQSRecord) => handleRecord(record, batch), processor, {
-        context,
-        throwOnFullBatchFailure: false,
-      }),
-    );
+    response = await processPartialResponse(event, (record: SQSRecord) => handleRecord(record, batch), processor, {
+      context,
+      throwOnFullBatchFailure: false,
+    });
   } finally {
     await batch.keeper.stop();
   }

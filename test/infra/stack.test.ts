@@ -52,7 +52,9 @@ describe('priority lanes', () => {
     // CreateEventSourceMapping refuses less ("Queue visibility timeout: 30 seconds is less than Function timeout").
     const queues = Object.fromEntries(resourcesOf('AWS::SQS::Queue'));
     const functions = Object.fromEntries(resourcesOf('AWS::Lambda::Function'));
-    const mappings = resourcesOf('AWS::Lambda::EventSourceMapping').filter(([, m]) => m.Properties.EventSourceArn?.['Fn::GetAtt']?.[1] === 'Arn');
+    const mappings = resourcesOf('AWS::Lambda::EventSourceMapping').filter(
+      ([, m]) => m.Properties.EventSourceArn?.['Fn::GetAtt']?.[1] === 'Arn',
+    );
     expect(mappings.length).toBeGreaterThanOrEqual(LANES.length);
     for (const [, mapping] of mappings) {
       const queue = queues[mapping.Properties.EventSourceArn['Fn::GetAtt'][0]];

@@ -11,6 +11,7 @@ import type { ContainerPlatform } from '#core/containers.ts';
 import { StoreBusy } from '#core/errors.ts';
 import { IdempotencyStore } from '#core/idempotency.ts';
 import { launch } from '#core/launching.ts';
+import { LAUNCH_GRACE_SECONDS } from '#core/limits.ts';
 import { DEFAULT_RECONCILE, laneEmptiness, reconcile } from '#core/reconcile.ts';
 import type { TaskStore } from '#core/store.ts';
 import { TaskSubmitter } from '#core/submission.ts';
@@ -121,10 +122,32 @@ describe('containers', () => {
   it('the launcher records the container it started, so a launch that never starts its task can be stopped', async () => {
     const task = await submit({ type: 'sleep', payload: { ms: 1 } });
     const slots = new ContainerSlots(dynamo(), resources.tableName, 5);
-    const outcome = await launch({ id: task.id, v: 1, a: 1 }, { store, slots, platform: fakePlatform() });
+    const outcome = await launch({ id: task.id, v: 1, a: 1 }, { store, slots, platform: fakePlatform(), checkMs: 60_000 });
     expect(outcome).toEqual({ kind: 'launched', ref: 'arn:aws:ecs:us-east-1:1:task/c/abc' });
     expect(await store.get(task.id)).toMatchObject({ status: 'QUEUED', version: 1, containerRef: 'arn:aws:ecs:us-east-1:1:task/c/abc' });
     await slots.release(slotHolder(task.id, 1));
+  });
+
+  it('the sweeper launches again, at its first look, a container that stopped before starting its task', async () => {
+    const task = await submit({ type: 'sleep', payload: { ms: 1 } });
+    const slots = new ContainerSlots(dynamo(), resources.tableName, 5);
+    const launchedAt = Date.now();
+    await launch({ id: task.id, v: 1, a: 1 }, { store, slots, platform: fakePlatform(), checkMs: 1000, now: launchedAt });
+    const report = await sweep(store, { platform: fakePlatform({ exitCode: async () => 137 }), slots }, launchedAt + 1001);
+    expect(report.recovered).toEqual([{ id: task.id, reason: 'launch-failed', status: 'QUEUED' }]);
+    expect(await store.get(task.id)).toMatchObject({ status: 'QUEUED', version: 2 });
+  });
+
+  it('the sweeper waits for a container still starting, until the launch grace is spent', async () => {
+    const task = await submit({ type: 'sleep', payload: { ms: 1 } });
+    const slots = new ContainerSlots(dynamo(), resources.tableName, 5);
+    const launchedAt = Date.now();
+    await launch({ id: task.id, v: 1, a: 1 }, { store, slots, platform: fakePlatform(), checkMs: 1000, now: launchedAt });
+    const starting = { platform: fakePlatform(), slots, launchCheckMs: 1000 };
+    expect((await sweep(store, starting, launchedAt + 1001)).recovered).toEqual([]);
+    expect(await store.get(task.id)).toMatchObject({ status: 'QUEUED', version: 1, leaseUntil: launchedAt + 2001 });
+    const late = launchedAt + LAUNCH_GRACE_SECONDS * 1000 + 1;
+    expect((await sweep(store, starting, late)).recovered).toContainEqual({ id: task.id, reason: 'launch-failed', status: 'QUEUED' });
   });
 
   it('the sweeper goes on past a task whose recovery fails, and reports it', async () => {
