@@ -6,7 +6,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import * as z from 'zod/mini';
-import { defineTask } from '#core/task-types.ts';
+import { defineTask, delay } from '#core/task-types.ts';
 import { taskRegistry } from '#tasks/index.ts';
 
 export const RECORDING_TYPE = 'chaos-record';
@@ -44,10 +44,7 @@ const recording = defineTask({
     const ticker = setInterval(() => mark('tick'), TICK_MS);
     try {
       for (let step = 1; step <= steps; step++) {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(resolve, ms / steps);
-          ctx.signal.addEventListener('abort', () => (clearTimeout(timer), reject(ctx.signal.reason)), { once: true });
-        });
+        await delay(ms / steps, ctx.signal);
         await ctx.progress((100 * step) / steps, `step ${step}/${steps}`);
       }
       return { steps };

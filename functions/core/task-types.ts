@@ -100,3 +100,19 @@ export class TaskRegistry {
     return this.types.get(type)?.idempotent === true;
   }
 }
+
+/** Wait `ms`, or reject with the signal's reason as soon as it aborts: a sleep a task can be stopped in. */
+export function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { defineTask } from '#core/task-types.ts';
+import { defineTask, delay } from '#core/task-types.ts';
 
 const State = z.object({ step: z.number() });
 
@@ -24,18 +24,3 @@ export default defineTask({
     return { slept: ms, steps, resumedFrom: from };
   },
 });
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

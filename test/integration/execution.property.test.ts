@@ -19,7 +19,7 @@ import { IdempotencyStore } from '#core/idempotency.ts';
 import type { TaskStore } from '#core/store.ts';
 import { TaskSubmitter } from '#core/submission.ts';
 import { sweep } from '#core/sweeper.ts';
-import { defineTask, TaskRegistry } from '#core/task-types.ts';
+import { defineTask, delay, TaskRegistry } from '#core/task-types.ts';
 import { storesForTest, type TestResources } from '../support/aws.ts';
 
 let resources: TestResources;
@@ -41,10 +41,7 @@ const probe = defineTask({
     running.set(ctx.id, now);
     if (now > 1) overlaps.push(ctx.id);
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, ms);
-        ctx.signal.addEventListener('abort', () => (clearTimeout(timer), reject(ctx.signal.reason)), { once: true });
-      });
+      await delay(ms, ctx.signal);
       await ctx.progress(100);
       completions.set(ctx.id, (completions.get(ctx.id) ?? 0) + 1);
       return { ok: true };
