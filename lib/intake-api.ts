@@ -1,5 +1,5 @@
 import { CfnOutput } from 'aws-cdk-lib';
-import { type CfnStage, HttpApi, HttpMethod, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type CfnStage, HttpApi, HttpMethod, HttpRoute, HttpRouteKey, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -67,6 +67,10 @@ export class IntakeApi extends Construct {
     for (const route of API_ROUTES) {
       this.api.addRoutes({ path: route.path, methods: route.methods, integration, authorizer });
     }
+    // Everything no route matches (an unknown path, or a method a path does not have) goes to the
+    // intake too, which answers with the documented route-not-found 404 / method-not-allowed 405
+    // instead of API Gateway's own {"message":"Not Found"}. Authorised like the rest.
+    new HttpRoute(this, 'Unmatched', { httpApi: this.api, routeKey: HttpRouteKey.DEFAULT, integration, authorizer });
     const stage = this.api.defaultStage?.node.defaultChild as CfnStage;
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS });
     stage.accessLogSettings = {

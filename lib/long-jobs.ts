@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, IgnoreMode, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { FlowLogDestination, FlowLogTrafficType, type IVpc, Peer, Port, SecurityGroup, SubnetType, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -41,7 +41,7 @@ export interface LongJobsProps {
    */
   readonly memoryMiB?: number;
   /**
-   * The recovery bound (seconds): container leases are half of it.
+   * The recovery bound (seconds): container leases are 40 % of it.
    * @default 60
    */
   readonly recoverySeconds?: number;
@@ -51,6 +51,9 @@ export interface LongJobsProps {
    */
   readonly vpc?: IVpc;
 }
+
+/** The runner image's build context, as .dockerignore lines: everything but the lockfile and functions/. */
+export const RUNNER_BUILD_CONTEXT_EXCLUDES = ['*', '!package.json', '!package-lock.json', '!functions', 'functions/**/*.md'];
 
 /** Long jobs: an ECS cluster, the runner's Fargate task definition (ARM), and the launcher. */
 export class LongJobs extends Construct {
@@ -90,7 +93,9 @@ export class LongJobs extends Construct {
       image: ContainerImage.fromAsset(PROJECT_ROOT, {
         file: 'functions/container/Dockerfile',
         platform: Platform.LINUX_ARM64,
-        exclude: ['node_modules', 'cdk.out', '.venv', '.git', 'test', 'test-results', 'coverage'],
+        // Only what the image is built from: a README edit must not change the image's hash.
+        ignoreMode: IgnoreMode.DOCKER,
+        exclude: RUNNER_BUILD_CONTEXT_EXCLUDES,
       }),
       logging: LogDrivers.awsLogs({ streamPrefix: 'runner', logGroup: new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH }) }),
       environment: {
@@ -149,7 +154,7 @@ export class LongJobs extends Construct {
 
   /** Let the sweeper stop containers and read how they ended. */
   grantTaskControl(grantee: IGrantable & IConstruct): void {
-    const tasks = `arn:aws:ecs:${this.cluster.env.region}:${this.cluster.env.account}:task/${this.cluster.clusterName}/*`;
+    const tasks = Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${this.cluster.clusterName}/*` });
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['ecs:StopTask', 'ecs:DescribeTasks'], resources: [tasks] }),
     );

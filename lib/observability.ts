@@ -1,4 +1,4 @@
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -10,12 +10,14 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { Alias } from 'aws-cdk-lib/aws-kms';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LANE_NAMES, type LaneName } from '#core/lanes.ts';
+import { METRIC_NAMESPACE, METRIC_SERVICE, METRICS, type MetricName } from '#core/metrics.ts';
 
 export interface ObservabilityProps {
   readonly lanes: Readonly<Record<LaneName, IQueue>>;
@@ -42,40 +44,72 @@ export interface ObservabilityProps {
 }
 
 const DEFAULT_AGE: Record<LaneName, number> = { critical: 120, high: 600, normal: 1800, low: 3600, long: 3600 };
-const metric = (name: string, dimensions: Record<string, string> = {}, statistic = 'Sum') =>
-  new Metric({
-    namespace: 'Sluice',
+
+/**
+ * A metric Sluice emits, read under one of the dimension sets it is emitted with (#core/metrics.ts):
+ * any other set would be a different metric, one no function ever publishes.
+ */
+export function sluiceMetric(name: MetricName, dimensions: Record<string, string> = {}, statistic = 'Sum'): Metric {
+  const keys = Object.keys(dimensions).sort().join(',');
+  if (!METRICS[name].dimensionSets.some((set) => [...set].sort().join(',') === keys)) {
+    throw new Error(`metric ${name} is not emitted with dimensions [${keys}]`);
+  }
+  return new Metric({
+    namespace: METRIC_NAMESPACE,
     metricName: name,
-    dimensionsMap: { service: 'sluice', ...dimensions },
+    dimensionsMap: { service: METRIC_SERVICE, ...dimensions },
     statistic,
     period: Duration.minutes(1),
   });
+}
+
+/** A dashboard search over every value of a metric's dimension set. */
+function searchMetric(name: MetricName, set: readonly string[]): string {
+  if (!METRICS[name].dimensionSets.some((s) => s.join(',') === set.join(','))) throw new Error(`metric ${name} has no set [${set}]`);
+  return `SUM(SEARCH('{${[METRIC_NAMESPACE, 'service', ...set].join(',')}} MetricName="${name}"', 'Sum', 60))`;
+}
 
 /** Alarms (to one SNS topic) and a dashboard: what an on-call person needs to see Sluice's health. */
 export class Observability extends Construct {
   readonly topic: Topic;
+  /** The topic's key: a customer-managed key, because CloudWatch cannot use the AWS-managed SNS key. */
+  readonly topicKey: Key;
   readonly dashboard: Dashboard;
   readonly alarms: Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    this.topic = new Topic(this, 'Alarms', {
-      displayName: 'Sluice alarms',
-      masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
-      enforceSSL: true,
-    });
+    // CloudWatch must encrypt what it publishes: the AWS-managed key alias/aws/sns cannot grant it
+    // that (its policy is AWS's), so alarms on such a topic change state and notify no one.
+    this.topicKey = new Key(this, 'AlarmKey', { description: 'Sluice alarm topic', enableKeyRotation: true });
+    this.topicKey.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    this.topic = new Topic(this, 'Alarms', { displayName: 'Sluice alarms', masterKey: this.topicKey, enforceSSL: true });
+    // Alarm actions publish as the CloudWatch service; enforceSSL only denies plain-HTTP publishes.
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     const alarm = (name: string, a: ConstructorParameters<typeof Alarm>[2]) => {
       const created = new Alarm(this, name, { treatMissingData: TreatMissingData.NOT_BREACHING, ...a });
       created.addAlarmAction(new SnsAction(this.topic));
       this.alarms.push(created);
     };
     for (const lane of LANE_NAMES) {
+      // The dead-letter function drains a DLQ within seconds, so its depth is almost always 0:
+      // alarm on the messages it received instead.
       alarm(`${lane}DeadLetters`, {
-        alarmDescription: `Messages in the ${lane} lane's DLQ: tasks whose worker kept crashing`,
-        metric: props.deadLetterQueues[lane].metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(1),
-          statistic: 'Maximum',
-        }),
+        alarmDescription: `Messages reached the ${lane} lane's DLQ: tasks whose worker kept crashing`,
+        metric: props.deadLetterQueues[lane].metricNumberOfMessagesReceived({ period: Duration.minutes(1), statistic: 'Sum' }),
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
@@ -108,7 +142,7 @@ export class Observability extends Construct {
     });
     alarm('SweeperRecoveries', {
       alarmDescription: 'The sweeper is recovering many tasks: containers dying or launches failing',
-      metric: metric('Recovered').with({ period: Duration.minutes(5) }),
+      metric: sluiceMetric('Recovered').with({ period: Duration.minutes(5) }),
       threshold: props.recoveriesPer5Minutes ?? 10,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -130,20 +164,15 @@ export class Observability extends Construct {
       new GraphWidget({
         title: 'Outcomes',
         width: 12,
-        left: ['Submitted', 'Started', 'Succeeded', 'Failed', 'Retried', 'Cancelled'].map(
-          (m) =>
-            new MathExpression({
-              expression: `SUM(SEARCH('{Sluice,service,lane,type} MetricName="${m}"', 'Sum', 60))`,
-              label: m,
-              period: Duration.minutes(1),
-            }),
+        left: (['Submitted', 'Started', 'Succeeded', 'Failed', 'Retried', 'Cancelled'] as const).map(
+          (m) => new MathExpression({ expression: searchMetric(m, ['lane', 'type']), label: m, period: Duration.minutes(1) }),
         ),
       }),
       new GraphWidget({
         title: 'Dead letters and recoveries',
         width: 12,
-        left: LANE_NAMES.map((l) => props.deadLetterQueues[l].metricApproximateNumberOfMessagesVisible({ label: `${l} DLQ` })),
-        right: [metric('Recovered', {}, 'Sum').with({ label: 'recovered' })],
+        left: LANE_NAMES.map((l) => sluiceMetric('DeadLettered', { lane: l }).with({ label: `${l} dead letters` })),
+        right: [sluiceMetric('Recovered').with({ label: 'recovered' }), sluiceMetric('Reconciled').with({ label: 'reconciled' })],
       }),
       new GraphWidget({
         title: 'Function errors',

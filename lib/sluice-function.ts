@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { LAMBDA_BUNDLE } from './bundling.ts';
 
@@ -18,11 +19,25 @@ export interface SluiceFunctionProps extends NodejsFunctionProps {
   readonly entry: string;
   /** The task table, and exactly the actions this function uses on it (its name arrives as TABLE_NAME). */
   readonly tableAccess?: { readonly table: ITable; readonly actions: readonly string[] };
+  /**
+   * How long the function's log group keeps its logs (the group is part of the stack, so it goes
+   * with `cdk destroy`; Lambda's own would never expire and would outlive the stack).
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
 }
 
 export class SluiceFunction extends NodejsFunction {
-  constructor(scope: Construct, id: string, { tableAccess, ...props }: SluiceFunctionProps) {
+  /** The function's own log group. */
+  readonly logs: LogGroup;
+
+  constructor(scope: Construct, id: string, { tableAccess, logRetention, ...props }: SluiceFunctionProps) {
+    const logs = new LogGroup(scope, `${id}Logs`, {
+      retention: logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     super(scope, id, {
+      logGroup: logs,
       /** @default arm64 */
       architecture: Architecture.ARM_64,
       /** @default Node.js 24 */
@@ -55,6 +70,7 @@ export class SluiceFunction extends NodejsFunction {
         ...props.bundling,
       },
     });
+    this.logs = logs;
     if (tableAccess) tableAccess.table.grant(this, ...tableAccess.actions);
   }
 }

@@ -1,4 +1,5 @@
 import { type CfnElement, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type CfnLogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { LaneName } from '#core/lanes.ts';
 import { DEFAULT_RECOVERY_SECONDS } from '#core/limits.ts';
@@ -9,6 +10,7 @@ import { LongJobs, type LongJobsProps } from './long-jobs.ts';
 import { acknowledge, acknowledgeFunctionDefaults, acknowledgeTableIndexes } from './nag.ts';
 import { Observability } from './observability.ts';
 import { PriorityLanes } from './priority-lanes.ts';
+import { SluiceFunction } from './sluice-function.ts';
 import { Sweeper } from './sweeper.ts';
 import { TaskTable } from './task-table.ts';
 import { Workers } from './workers.ts';
@@ -46,6 +48,11 @@ export interface TaskSchedulerProps {
    * @default 60
    */
   readonly recoverySeconds?: number;
+  /**
+   * How long every function's log group keeps its logs.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
 }
 
 /** Sluice as one construct: table, lanes, API, dispatcher and workers, wired together. */
@@ -103,6 +110,12 @@ export class TaskScheduler extends Construct {
         ...(this.longJobs ? { launcher: this.longJobs.launcher } : {}),
       },
     });
+
+    // One setting for every function's log group (each SluiceFunction declares its own).
+    const retention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    for (const fn of this.node.findAll().filter((c): c is SluiceFunction => c instanceof SluiceFunction)) {
+      (fn.logs.node.defaultChild as CfnLogGroup).retentionInDays = retention;
+    }
 
     acknowledgeFunctionDefaults(this);
     acknowledgeTableIndexes(this, Stack.of(this).getLogicalId(this.table.table.node.defaultChild as CfnElement));

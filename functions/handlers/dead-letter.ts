@@ -8,6 +8,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { recoverDeadLetter } from '#core/dead-letters.ts';
 import { parseMessage } from '#core/dispatch.ts';
 import { getStore } from './services.ts';
+import { emit, taskDimensions } from './telemetry.ts';
 
 const logger = new Logger({ serviceName: 'sluice-dead-letter' });
 const processor = new BatchProcessor(EventType.SQS);
@@ -22,6 +23,7 @@ async function handleRecord(record: SQSRecord): Promise<void> {
   }
   const { outcome, task } = await recoverDeadLetter(getStore(), message, Number(record.attributes.ApproximateReceiveCount ?? 0));
   logger.warn('dead letter handled', { taskId: message.id, version: message.v, outcome, status: task?.status });
+  emit('DeadLettered', { lane: task ? taskDimensions(task).lane : 'unknown' });
 }
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>

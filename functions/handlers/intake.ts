@@ -18,7 +18,7 @@ import { taskRegistry } from '#tasks/index.ts';
 import { errorResponse, fromEvent, type HttpRequest, type HttpResponse, json, readJsonBody } from './http.ts';
 import { openApiDocument, PriorityChangeSchema } from './openapi.ts';
 import { getStore, perEnvironment } from './services.ts';
-import { count, type Dimensions, taskDimensions } from './telemetry.ts';
+import { type Dimensions, emit, taskDimensions } from './telemetry.ts';
 
 const getServices = perEnvironment(() => {
   const store = getStore();
@@ -82,7 +82,7 @@ const routes: Route[] = [
           actor: request.actor,
           idempotencyKey: request.headers['idempotency-key'],
         });
-        if (created) count('Submitted', taskDimensions(value));
+        if (created) emit('Submitted', taskDimensions(value));
         return json(created ? 201 : 200, toView(value));
       },
       GET: async (request) => {
@@ -108,7 +108,7 @@ const routes: Route[] = [
             const key = `${dimensions.lane}|${dimensions.type}`;
             groups.set(key, { dimensions, n: (groups.get(key)?.n ?? 0) + 1 });
           }
-          for (const { dimensions, n } of groups.values()) count('Submitted', dimensions, n);
+          for (const { dimensions, n } of groups.values()) emit('Submitted', dimensions, n);
         }
         return json(created ? 201 : 200, { items: value.map(toView) });
       },

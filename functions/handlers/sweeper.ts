@@ -8,7 +8,7 @@ import { attemptLeaseMs, DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS, WORKER
 import { DEFAULT_RECONCILE, laneEmptiness, reconcile } from '#core/reconcile.ts';
 import { type SweepDeps, sweep } from '#core/sweeper.ts';
 import { getStore, perEnvironment } from './services.ts';
-import { count } from './telemetry.ts';
+import { emit } from './telemetry.ts';
 
 const logger = new Logger({ serviceName: 'sluice-sweeper' });
 const sweepDeps = perEnvironment(
@@ -36,16 +36,16 @@ export const handler = async (): Promise<{ examined: number; promoted: number; r
   const reconciled = await reconcile(getStore(), laneEmptiness(sqsClient(), laneQueueUrls()), reconcileSettings());
   for (const r of reconciled.repaired) {
     logger.warn('task reconciled', { taskId: r.id, reason: r.reason, status: r.status });
-    count('Reconciled', { reason: r.reason });
+    emit('Reconciled', { reason: r.reason });
   }
   for (const e of reconciled.errors) logger.error('reconcile step failed', { where: e.where, error: e.error as Error });
   for (const r of report.recovered) {
     logger.warn('task recovered', { taskId: r.id, reason: r.reason, status: r.status });
-    count('Recovered', { reason: r.reason.split('/')[0] });
+    emit('Recovered', { reason: r.reason.split('/')[0] });
   }
   for (const e of report.errors) logger.error('sweep step failed', { where: e.where, error: e.error as Error });
-  if (report.promoted.length) count('Promoted', {}, report.promoted.length);
-  if (report.aged.length) count('Aged', {}, report.aged.length);
+  if (report.promoted.length) emit('Promoted', {}, report.promoted.length);
+  if (report.aged.length) emit('Aged', {}, report.aged.length);
   if (report.examined + report.aged.length > 0) {
     logger.info('sweep', { examined: report.examined, promoted: report.promoted.length, aged: report.aged.length });
   }

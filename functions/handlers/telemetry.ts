@@ -1,12 +1,14 @@
 /**
  * Metrics as CloudWatch embedded metric format (EMF) log lines, through Powertools: no API calls,
- * no extra latency. Namespace `Sluice`; dimensions are lane and task type (both low-cardinality).
+ * no extra latency. What is emitted, and under which dimension sets, is the table in
+ * #core/metrics.ts; one EMF line carries all of a metric's sets.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { laneFor } from '#core/lanes.ts';
+import { METRIC_NAMESPACE, METRIC_SERVICE, METRICS, type MetricName } from '#core/metrics.ts';
 import type { TaskRecord } from '#core/model.ts';
 
-const metrics = new Metrics({ namespace: 'Sluice', serviceName: 'sluice' });
+const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: METRIC_SERVICE });
 
 export type Dimensions = Record<string, string>;
 
@@ -15,24 +17,13 @@ export const taskDimensions = (task: Pick<TaskRecord, 'priority' | 'runtime' | '
   type: task.type,
 });
 
-export function count(name: string, dimensions: Dimensions, value = 1): void {
+/** Emit one value of a metric; `dimensions` must hold every dimension its sets name. */
+export function emit(name: MetricName, dimensions: Dimensions, value = 1): void {
+  const definition = METRICS[name];
   const metric = metrics.singleMetric();
-  metric.addDimensions(dimensions);
-  metric.addMetric(name, MetricUnit.Count, value);
+  for (const set of definition.dimensionSets) {
+    metric.addDimensions(Object.fromEntries(set.map((d) => [d, dimensions[d] ?? 'unknown'])));
+  }
+  const unit = definition.unit === 'Count' ? MetricUnit.Count : MetricUnit.Milliseconds;
+  metric.addMetric(name, unit, definition.unit === 'Milliseconds' ? Math.max(0, value) : value);
 }
-
-export function milliseconds(name: string, dimensions: Dimensions, value: number): void {
-  const metric = metrics.singleMetric();
-  metric.addDimensions(dimensions);
-  metric.addMetric(name, MetricUnit.Milliseconds, Math.max(0, value));
-}
-
-/** What a status after an attempt means, as a metric name. */
-export const OUTCOME_METRIC: Record<string, string> = {
-  SUCCEEDED: 'Succeeded',
-  FAILED: 'Failed',
-  CANCELLED: 'Cancelled',
-  PAUSED: 'Paused',
-  QUEUED: 'Retried',
-  SCHEDULED: 'Retried',
-};

@@ -20,11 +20,12 @@ import {
   heldVisibilitySeconds,
   WORKER_TIMEOUT_SECONDS,
 } from '#core/limits.ts';
+import { OUTCOME_METRIC } from '#core/metrics.ts';
 import { VisibilityKeeper } from '#core/visibility.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { leaseGuard } from '../runtime/lease-fence.ts';
 import { getStore, perEnvironment } from './services.ts';
-import { count, milliseconds, OUTCOME_METRIC, taskDimensions } from './telemetry.ts';
+import { emit, taskDimensions } from './telemetry.ts';
 
 const logger = new Logger({ serviceName: 'sluice-worker' });
 const processor = new BatchProcessor(EventType.SQS);
@@ -80,17 +81,19 @@ async function handleRecord(record: SQSRecord, batch: BatchState): Promise<void>
   const keys = { taskId: task.id, type: task.type, attempt: task.attempt, lane: dimensions.lane };
   if (outcome.kind === 'recovered') {
     logger.error('the worker of this task died and it cannot run again', { ...keys, status: task.status });
-    count(OUTCOME_METRIC[task.status] ?? task.status, dimensions);
+    const metric = OUTCOME_METRIC[task.status];
+    if (metric) emit(metric, dimensions);
     return;
   }
   const { final, end, abandoned } = outcome.report;
   if (abandoned) batch.abandoned.push(task.id);
   logger.info('attempt ended', { ...keys, outcome: end.kind, status: final?.status ?? 'superseded' });
-  count('Started', dimensions);
-  milliseconds('QueueWait', dimensions, (task.startedAt ?? 0) - (task.queuedAt ?? task.createdAt));
-  if (final) {
-    count(OUTCOME_METRIC[final.status] ?? final.status, dimensions);
-    milliseconds('RunDuration', dimensions, (final.finishedAt ?? final.updatedAt) - (task.startedAt ?? final.updatedAt));
+  emit('Started', dimensions);
+  emit('QueueWait', dimensions, (task.startedAt ?? 0) - (task.queuedAt ?? task.createdAt));
+  const metric = final && OUTCOME_METRIC[final.status];
+  if (final && metric) {
+    emit(metric, dimensions);
+    emit('RunDuration', dimensions, (final.finishedAt ?? final.updatedAt) - (task.startedAt ?? final.updatedAt));
   }
 }
 

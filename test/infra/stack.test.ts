@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LANES } from '#core/lanes.ts';
 import { laneVisibilitySeconds } from '#core/limits.ts';
@@ -133,10 +134,11 @@ describe('functions', () => {
 });
 
 describe('HTTP API', () => {
-  it('requires IAM authorisation on every route', () => {
+  it('requires IAM authorisation on every route, and sends unmatched requests to the intake for its documented 404/405', () => {
     const routes = resourcesOf('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
     expect(routes.map((r) => r.RouteKey).sort()).toEqual(
       [
+        '$default',
         'GET /openapi.json',
         'GET /tasks',
         'GET /tasks/{id}',
@@ -148,6 +150,29 @@ describe('HTTP API', () => {
       ].sort(),
     );
     for (const r of routes) expect(r.AuthorizationType).toBe('AWS_IAM');
+    const targets = new Set(routes.map((r) => JSON.stringify(r.Target)));
+    expect(targets.size).toBe(1); // one integration: the intake
+  });
+});
+
+describe('logs', () => {
+  it('gives every function a log group of its own that expires (30 days) and goes with the stack', () => {
+    const groups = Object.fromEntries(resourcesOf('AWS::Logs::LogGroup'));
+    const functions = resourcesOf('AWS::Lambda::Function').filter(([id]) => !id.startsWith('CustomResource') && !id.includes('AWS679'));
+    expect(functions.length).toBeGreaterThanOrEqual(6);
+    for (const [id, fn] of functions) {
+      const group = groups[fn.Properties.LoggingConfig?.LogGroup?.Ref];
+      expect(group, `${id} has no log group of its own`).toBeDefined();
+      expect(group.Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('takes the retention from one prop', () => {
+    const t = Template.fromStack(
+      new SluiceStack(new App(), 'Short', { scheduler: { logRetention: RetentionDays.ONE_WEEK, longJobs: false } }),
+    );
+    const retentions = Object.values(t.findResources('AWS::Logs::LogGroup')).map((g) => g.Properties.RetentionInDays);
+    expect(retentions.filter((r) => r === 7).length).toBeGreaterThanOrEqual(5);
   });
 });
 
@@ -193,6 +218,22 @@ describe('long jobs', () => {
   it('let the sweeper stop and describe tasks of its cluster only', () => {
     const stop = policyStatementsOf('SweepSweeper').find((s) => [s.Action].flat().includes('ecs:StopTask'));
     expect(JSON.stringify(stop?.Resource)).toContain(':task/');
+    // The stack's partition (aws-cn, aws-us-gov…), never a hard-coded arn:aws:.
+    expect(JSON.stringify(stop?.Resource)).toContain('{"Ref":"AWS::Partition"}');
+  });
+
+  it('builds the runner image from the lockfile and functions/ only, so editing anything else keeps its hash', async () => {
+    const { mkdtempSync, readdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const outdir = mkdtempSync(join(tmpdir(), 'sluice-asset-'));
+    const app = new App({ outdir });
+    new SluiceStack(app, 'Image');
+    const assembly = app.synth();
+    const manifest = JSON.parse((await import('node:fs')).readFileSync(join(assembly.directory, 'Image.assets.json'), 'utf8'));
+    const [image] = Object.values(manifest.dockerImages) as { source: { directory: string } }[];
+    const staged = readdirSync(join(assembly.directory, image.source.directory)).sort();
+    expect(staged).toEqual(['functions', 'package-lock.json', 'package.json']);
   });
 
   it('feed the launcher from the long lane, one message at a time, with partial batch failures', () => {
@@ -206,13 +247,36 @@ describe('long jobs', () => {
 });
 
 describe('observability', () => {
-  it('alarms on every DLQ holding a message, and sends alarms to one encrypted topic', () => {
+  it('alarms on every message a DLQ receives (the dead-letter function drains them in seconds), to one topic', () => {
     const alarms = resourcesOf('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-    const dlqAlarms = alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && a.Threshold === 0);
-    expect(dlqAlarms.length).toBeGreaterThanOrEqual(LANES.length);
+    const dlqAlarms = alarms.filter((a) => a.MetricName === 'NumberOfMessagesReceived' && a.Statistic === 'Sum' && a.Threshold === 0);
+    expect(dlqAlarms).toHaveLength(LANES.length);
+    for (const a of dlqAlarms) expect(JSON.stringify(a.Dimensions)).toMatch(/dlq/);
     for (const a of alarms) expect(JSON.stringify(a.AlarmActions)).toContain('ObservabilityAlarms');
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     expect(Object.keys(template.findOutputs('*')).some((k) => k.includes('AlarmTopicArn'))).toBe(true);
+  });
+
+  it('encrypts the alarm topic with a customer-managed key CloudWatch may use, and lets CloudWatch publish', () => {
+    const [[keyId, key]] = resourcesOf('AWS::KMS::Key');
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const cloudwatch = (key.Properties.KeyPolicy.Statement as { Principal?: { Service?: string }; Action: string | string[] }[]).find(
+      (s) => s.Principal?.Service === 'cloudwatch.amazonaws.com',
+    );
+    expect([cloudwatch?.Action].flat().sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    const [[topicId, topic]] = resourcesOf('AWS::SNS::Topic');
+    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    const [[, policy]] = resourcesOf('AWS::SNS::TopicPolicy');
+    const statements = policy.Properties.PolicyDocument.Statement as {
+      Effect: string;
+      Principal?: unknown;
+      Action: string;
+      Condition?: unknown;
+    }[];
+    const publish = statements.find((s) => s.Effect === 'Allow' && JSON.stringify(s.Principal).includes('cloudwatch.amazonaws.com'));
+    expect(publish?.Action).toBe('sns:Publish');
+    expect(JSON.stringify(policy.Properties.Topics)).toContain(topicId);
+    // enforceSSL's deny only concerns plain-HTTP requests; CloudWatch publishes over TLS.
+    for (const s of statements.filter((s) => s.Effect === 'Deny')) expect(JSON.stringify(s.Condition)).toContain('aws:SecureTransport');
   });
 
   it('alarms on the age of each lane’s oldest message and on the worker error rate', () => {

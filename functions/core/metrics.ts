@@ -1,0 +1,47 @@
+/**
+ * Every metric Sluice emits, defined once: its name, its unit, and the dimension sets it is
+ * published under (each set is a separate CloudWatch metric; `service` is always added). The
+ * functions emit from this table, the stack's alarms and dashboard read from it, and a test checks
+ * the two against each other through the EMF lines the real telemetry code prints.
+ */
+export interface MetricDefinition {
+  readonly unit: 'Count' | 'Milliseconds';
+  /** Dimension sets besides `service`; `[]` is the service-wide total. */
+  readonly dimensionSets: readonly (readonly string[])[];
+}
+
+const byTask = [['lane', 'type']] as const;
+
+export const METRICS = {
+  Submitted: { unit: 'Count', dimensionSets: byTask },
+  Started: { unit: 'Count', dimensionSets: byTask },
+  Succeeded: { unit: 'Count', dimensionSets: byTask },
+  Failed: { unit: 'Count', dimensionSets: byTask },
+  Retried: { unit: 'Count', dimensionSets: byTask },
+  Cancelled: { unit: 'Count', dimensionSets: byTask },
+  Paused: { unit: 'Count', dimensionSets: byTask },
+  QueueWait: { unit: 'Milliseconds', dimensionSets: byTask },
+  RunDuration: { unit: 'Milliseconds', dimensionSets: byTask },
+  /** A lost attempt recovered (by reason, and in total: the alarm reads the total). */
+  Recovered: { unit: 'Count', dimensionSets: [['reason'], []] },
+  /** A task repaired by the reconciliation. */
+  Reconciled: { unit: 'Count', dimensionSets: [['reason'], []] },
+  /** A message the dead-letter function handled, by lane, and in total. */
+  DeadLettered: { unit: 'Count', dimensionSets: [['lane'], []] },
+  Promoted: { unit: 'Count', dimensionSets: [[]] },
+  Aged: { unit: 'Count', dimensionSets: [[]] },
+} as const satisfies Record<string, MetricDefinition>;
+
+export type MetricName = keyof typeof METRICS;
+export const METRIC_NAMESPACE = 'Sluice';
+export const METRIC_SERVICE = 'sluice';
+
+/** What a status after an attempt means, as a metric name. */
+export const OUTCOME_METRIC: Partial<Record<string, MetricName>> = {
+  SUCCEEDED: 'Succeeded',
+  FAILED: 'Failed',
+  CANCELLED: 'Cancelled',
+  PAUSED: 'Paused',
+  QUEUED: 'Retried',
+  SCHEDULED: 'Retried',
+};
