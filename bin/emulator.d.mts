@@ -1,3 +1,7 @@
 export declare const MOTO_VERSION: string;
 export declare function ensureMoto(options?: { quiet?: boolean }): void;
 export declare function startMoto(options?: { quiet?: boolean }): Promise<{ endpoint: string; pid: number; stop: () => Promise<void> }>;
+export declare const CFN_LINT_VERSION: string;
+/** Path of the pinned cfn-lint in .venv. */
+export declare const CFN_LINT: string;
+export declare function ensureCfnLint(options?: { quiet?: boolean }): void;

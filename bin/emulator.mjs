@@ -1,6 +1,7 @@
 // The embedded AWS emulator: moto in server mode, installed into the project's own .venv from PyPI
-// at a pinned version, started on a free loopback port, stopped by PID. Plain Node (no TypeScript)
-// so that the set-up step can run before any npm dependency is installed.
+// at a pinned version, started on a free loopback port, stopped by PID. The same .venv holds the
+// pinned cfn-lint the suite lints the synthesized template with. Plain Node (no TypeScript) so
+// that the set-up step can run before any npm dependency is installed.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -8,10 +9,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const MOTO_VERSION = '5.2.5';
+export const CFN_LINT_VERSION = '1.58.0';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const venv = join(root, '.venv');
-const marker = join(venv, '.sluice-moto-version');
 const motoServer = join(venv, 'bin', 'moto_server');
+export const CFN_LINT = join(venv, 'bin', 'cfn-lint');
 
 function run(command, args) {
   const out = spawnSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -26,13 +28,24 @@ function python() {
   throw new Error('Python 3.10 or newer is needed for the embedded emulator (or set AWS_ENDPOINT_URL to use another one)');
 }
 
-/** Create .venv and install the pinned moto[server] unless it is already there. */
-export function ensureMoto({ quiet = false } = {}) {
-  if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === MOTO_VERSION && existsSync(motoServer)) return;
-  if (!quiet) console.error(`[sluice] installing moto[server]==${MOTO_VERSION} into .venv (once)`);
+/** Install one pinned PyPI package into .venv (created if missing) unless that version is there. */
+function ensurePython(name, requirement, version, executable, quiet) {
+  const marker = join(venv, `.sluice-${name}-version`);
+  if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === version && existsSync(executable)) return;
+  if (!quiet) console.error(`[sluice] installing ${requirement}==${version} into .venv (once)`);
   if (!existsSync(join(venv, 'bin', 'pip'))) run(python(), ['-m', 'venv', venv]);
-  run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `moto[server]==${MOTO_VERSION}`]);
-  writeFileSync(marker, `${MOTO_VERSION}\n`);
+  run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `${requirement}==${version}`]);
+  writeFileSync(marker, `${version}\n`);
+}
+
+/** The pinned moto[server] in .venv. */
+export function ensureMoto({ quiet = false } = {}) {
+  ensurePython('moto', 'moto[server]', MOTO_VERSION, motoServer, quiet);
+}
+
+/** The pinned cfn-lint in .venv (the suite lints the synthesized templates with it). */
+export function ensureCfnLint({ quiet = false } = {}) {
+  ensurePython('cfn-lint', 'cfn-lint', CFN_LINT_VERSION, CFN_LINT, quiet);
 }
 
 function freePort() {

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureMoto } from './emulator.mjs';
+import { ensureCfnLint, ensureMoto } from './emulator.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const installed = join(root, 'node_modules', '.package-lock.json');
@@ -20,3 +20,4 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
 }
 
 if (!process.env.AWS_ENDPOINT_URL && !process.env.SLUICE_REAL_AWS) ensureMoto();
+if (process.env.npm_lifecycle_event === 'pretest') ensureCfnLint();
