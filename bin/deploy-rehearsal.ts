@@ -30,6 +30,7 @@ const REGION = process.env.AWS_REGION ?? 'us-east-1';
 const STACK = 'Sluice';
 const log = (line: string) => console.log(line);
 
+// biome-ignore lint/suspicious/noExplicitAny: a template's properties are untyped JSON, read here field by field
 type Resource = { Type: string; Properties?: Record<string, any> };
 type Verdict = 'ok' | 'FAIL' | 'n/a';
 const results: { verdict: Verdict; type: string; id: string; what: string }[] = [];

@@ -12,7 +12,7 @@ import { CFN_LINT, ensureCfnLint } from '../../bin/emulator.mjs';
 import { SluiceStack } from '../../lib/sluice-stack.ts';
 
 /** Every rule the suite ignores, and why: the one place they are written. */
-export const IGNORED_RULES: Readonly<Record<string, string>> = {
+const IGNORED_RULES: Readonly<Record<string, string>> = {
   W3005:
     "CDK's own DependsOn from each function to its service role's policy, next to a GetAtt of the role: harmless, and not Sluice's to change",
   I1022: 'CDK renders every string with tokens as Fn::Join with an empty delimiter; Fn::Sub would be the same value, written differently',
