@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -81,7 +81,13 @@ export class Observability extends Construct {
     super(scope, id);
     // CloudWatch must encrypt what it publishes: the AWS-managed key alias/aws/sns cannot grant it
     // that (its policy is AWS's), so alarms on such a topic change state and notify no one.
-    this.topicKey = new Key(this, 'AlarmKey', { description: 'Sluice alarm topic', enableKeyRotation: true });
+    // It only encrypts notifications in flight: it goes with the stack (after KMS's 7-day wait).
+    this.topicKey = new Key(this, 'AlarmKey', {
+      description: 'Sluice alarm topic',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
     this.topicKey.addToResourcePolicy(
       new PolicyStatement({
         principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
