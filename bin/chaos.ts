@@ -1,5 +1,5 @@
 /**
- * `npm run chaos -- --tasks 1000 --seconds 240 --seed 1001 [--out FILE]`: the long chaos soak on
+ * `npm run chaos -- --tasks 1000 --seconds 240 --seed 1001 [--recovery 60] [--settle 300] [--out FILE]`: the long chaos soak on
  * the local runtime (see bin/chaos/soak.ts). Prints the invariants with their counts and exits 1
  * when any fails.
  */
@@ -16,6 +16,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '240' },
     seed: { type: 'string', default: '1001' },
     settle: { type: 'string', default: '300' },
+    // The deployment default: the promise is "running again within 60 s".
+    recovery: { type: 'string', default: '60' },
     out: { type: 'string' },
   },
 });
@@ -34,6 +36,7 @@ const report = await runChaos({
   seconds: number('seconds', values.seconds),
   seed: number('seed', values.seed),
   settleSeconds: number('settle', values.settle),
+  recoverySeconds: number('recovery', values.recovery),
   log: (line) => console.error(`[chaos] ${line}`),
 });
 if (values.out) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);

@@ -7,7 +7,7 @@ import { StaleVersion } from './errors.ts';
 import { attemptAliveUntil } from './execution.ts';
 import { WORKER_TIMEOUT_SECONDS } from './limits.ts';
 import type { TaskRecord } from './model.ts';
-import { decideLost } from './retrying.ts';
+import { recoverLost } from './recovery.ts';
 import type { TaskStore } from './store.ts';
 
 export type DeadLetterOutcome = 'recovered' | 'redispatched' | 'stale';
@@ -30,19 +30,15 @@ export async function recoverDeadLetter(
     if (task.status === 'RUNNING' && task.claim === message.v) {
       // A live attempt holds its own copy of the message: this one was a duplicate.
       if (now < attemptAliveUntil(task, WORKER_TIMEOUT_SECONDS * 1000)) return { outcome: 'stale' };
-      const decision = decideLost(
-        task,
-        {
-          reason: 'dead-letter',
-          error: {
-            code: 'worker-lost',
-            message: `its message was delivered ${receiveCount} times without an outcome (crash, timeout or out of memory)`,
-          },
+      const lost = {
+        reason: 'dead-letter',
+        error: {
+          code: 'worker-lost',
+          message: `its message was delivered ${receiveCount} times without an outcome (crash, timeout or out of memory)`,
         },
-        now,
-      );
-      const fence = task.leaseUntil === undefined ? {} : { expectLease: task.leaseUntil };
-      return { outcome: 'recovered', task: await store.transition(task, { ...decision, actor: 'system', now, ...fence }) };
+      };
+      const recovered = await recoverLost(store, task, lost, { actor: 'system', now });
+      return recovered ? { outcome: 'recovered', task: recovered } : { outcome: 'stale' };
     }
     if (isUnstarted(task, message)) {
       // Never started (the start write itself kept failing): send it again rather than lose it.

@@ -6,7 +6,8 @@ import type { TaskMessage } from './dispatch.ts';
 import { StaleVersion, TaskNotFound } from './errors.ts';
 import { MAX_RESULT_BYTES } from './limits.ts';
 import type { ControlRequest, TaskRecord } from './model.ts';
-import { type AttemptEnd, decideAfterAttempt, decideLost } from './retrying.ts';
+import { recoverLost, runningFence } from './recovery.ts';
+import { type AttemptEnd, decideAfterAttempt } from './retrying.ts';
 import type { TaskStore } from './store.ts';
 import { NonRetryableError, type TaskContext, type TaskRegistry } from './task-types.ts';
 
@@ -91,26 +92,36 @@ export async function runAttempt(started: TaskRecord, options: AttemptOptions): 
   const abandoned = attempt.abandoned;
   if (end.kind === 'superseded' || attempt.superseded)
     return { final: undefined, end: { kind: 'evicted', reason: 'superseded' }, abandoned };
-  const latest = attempt.latest;
-  const decision = decideAfterAttempt(latest, end, now(), options.registry.retryRules(started.type));
+  let latest = attempt.latest;
   const checkpoint = attempt.pendingCheckpoint();
-  const set = { ...decision.set, ...(checkpoint !== undefined && decision.action !== 'succeed' ? { checkpoint } : {}) };
   const progress = attempt.pendingProgress();
-  if (progress && decision.action !== 'abort') Object.assign(set, { progress });
-  try {
-    const unstarted = attempt.unstarted;
-    const final = await options.store.transition(unstarted ? unstarted.queued : latest, {
-      action: decision.action,
-      reason: decision.reason,
-      actor: options.actor,
-      set,
-      remove: decision.remove,
-      ...(unstarted ? { unstarted: { attempt: latest.attempt, startedAt: latest.startedAt ?? now(), actor: options.actor } } : {}),
-    });
-    return { final, end, abandoned };
-  } catch (error) {
-    if (error instanceof StaleVersion || error instanceof TaskNotFound) return { final: undefined, end, abandoned };
-    throw error;
+  const unstarted = attempt.unstarted;
+  for (let round = 0; ; round++) {
+    const decision = decideAfterAttempt(latest, end, now(), options.registry.retryRules(started.type));
+    const set = { ...decision.set, ...(checkpoint !== undefined && decision.action !== 'succeed' ? { checkpoint } : {}) };
+    if (progress && decision.action !== 'abort') Object.assign(set, { progress });
+    try {
+      const final = await options.store.transition(unstarted ? unstarted.queued : latest, {
+        action: decision.action,
+        reason: decision.reason,
+        actor: options.actor,
+        set,
+        remove: decision.remove,
+        // Decided on the control request as last seen: one made or withdrawn meanwhile decides again.
+        ...(unstarted
+          ? { unstarted: { attempt: latest.attempt, startedAt: latest.startedAt ?? now(), actor: options.actor } }
+          : { expectControl: latest.control ?? null }),
+      });
+      return { final, end, abandoned };
+    } catch (error) {
+      const fresh = error instanceof StaleVersion ? error.current : undefined;
+      if (!unstarted && round < 3 && fresh?.status === 'RUNNING' && fresh.version === latest.version) {
+        latest = { ...latest, control: fresh.control };
+        continue;
+      }
+      if (error instanceof StaleVersion || error instanceof TaskNotFound) return { final: undefined, end, abandoned };
+      throw error;
+    }
   }
 }
 
@@ -460,30 +471,24 @@ export async function claimMessage(message: TaskMessage, store: TaskStore, actor
     reason: 'worker-lost',
     error: { code: 'worker-lost', message: `the worker running attempt ${current.attempt} stopped (crash, timeout or out of memory)` },
   };
-  const decision = decideLost(current, lost, now);
-  // The lease must still be the expired one: a renewal that lands first means the worker lives.
-  const fence = current.leaseUntil === undefined ? {} : { expectLease: current.leaseUntil };
-  try {
-    if (decision.action !== 'requeue') {
-      return { kind: 'recovered', task: await store.transition(current, { ...decision, actor, now, ...fence }) };
-    }
-    const task = await store.transition(current, {
+  // A re-queue is a takeover: this delivery starts the next attempt in the same write.
+  const task = await recoverLost(store, current, lost, {
+    actor,
+    now,
+    requeue: (latest, decision) => ({
       action: 'restart',
       reason: lost.reason,
       actor,
-      set: { ...decision.set, attempt: current.attempt + 1, startedAt: now, leaseUntil: now + options.leaseMs },
+      set: { ...decision.set, attempt: latest.attempt + 1, startedAt: now, leaseUntil: now + options.leaseMs },
       entries: [
         { from: 'RUNNING', to: 'QUEUED', reason: lost.reason },
         { from: 'QUEUED', to: 'RUNNING', reason: 'start' },
       ],
       now,
-      ...fence,
-    });
-    return { kind: 'started', task };
-  } catch (error) {
-    if (error instanceof StaleVersion) return { kind: 'stale' }; // another delivery took over first, or the worker lives
-    throw error;
-  }
+    }),
+  });
+  if (!task) return { kind: 'stale' }; // another delivery took over first, or the worker lives
+  return task.status === 'RUNNING' ? { kind: 'started', task } : { kind: 'recovered', task };
 }
 
 export interface MessageOptions extends Omit<AttemptOptions, 'unstarted'> {

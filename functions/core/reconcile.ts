@@ -12,10 +12,12 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { StaleVersion } from './errors.ts';
 import { attemptAliveUntil } from './execution.ts';
+import { decodeEvent } from './history.ts';
 import { type LaneName, laneFor } from './lanes.ts';
 import { MAX_SQS_RETENTION_SECONDS } from './limits.ts';
 import type { TaskRecord, TaskStatus } from './model.ts';
-import { decideLost, type LostAttempt } from './retrying.ts';
+import { recoverLost } from './recovery.ts';
+import type { LostAttempt } from './retrying.ts';
 import { sweepKey, type TaskStore } from './store.ts';
 
 const MINUTE = 60_000;
@@ -155,10 +157,13 @@ async function repair(store: TaskStore, task: TaskRecord, decision: ReconcileDec
       return;
     }
     case 'recover': {
-      const next = decideLost(task, decision.lost, now);
-      const fence = task.leaseUntil === undefined ? {} : { expectLease: task.leaseUntil };
-      const after = await store.transition(task, { ...next, actor, now, ...fence });
-      report.repaired.push({ id: task.id, reason: next.reason, status: after.status });
+      const after = await recoverLost(store, task, decision.lost, { actor, now });
+      if (after)
+        report.repaired.push({
+          id: task.id,
+          reason: after.history.map(decodeEvent).at(-1)?.reason ?? decision.lost.reason,
+          status: after.status,
+        });
       return;
     }
   }

@@ -51,6 +51,11 @@ export function decideAfterAttempt(task: TaskRecord, end: AttemptEnd, now: numbe
         remove: ['control', 'error', 'checkpoint'],
       };
     case 'interrupted':
+      if (end.control === 'pause' && task.control !== 'pause') {
+        // The pause the task stopped for was withdrawn meanwhile (a resume; a cancel cannot be):
+        // it goes back to its lane without using an attempt, its checkpoint kept.
+        return { action: 'requeue', reason: 'pause-withdrawn', set: { attempt: task.attempt - 1, queuedAt: now }, remove: ['control'] };
+      }
       return end.control === 'cancel'
         ? { action: 'abort', reason: 'cancelled', set: { finishedAt: now }, remove: ['control'] }
         : // Pausing does not consume an attempt: the next start reuses this attempt's number.

@@ -20,7 +20,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { StaleVersion, StoreBusy, TaskNotFound } from './errors.ts';
 import { decodeEvent, encodeEvent, HISTORY_CAP } from './history.ts';
 import { dayOf, idRange, partitionKey, SHARDS, taskKey } from './ids.ts';
-import type { Priority, Progress, TaskEvent, TaskRecord, TaskStatus } from './model.ts';
+import type { ControlRequest, Priority, Progress, TaskEvent, TaskRecord, TaskStatus } from './model.ts';
 import { type TaskAction, TRANSITIONS } from './state-machine.ts';
 import { TASK_TABLE } from './table.ts';
 
@@ -66,6 +66,11 @@ export interface TransitionRequest {
    * land after a heartbeat renewed it: heartbeats do not change the version).
    */
   expectLease?: number;
+  /**
+   * Also require the control request to be exactly this (null: none). A pause or cancel request on
+   * a running task does not change the version, so a decision that depends on it is fenced on it.
+   */
+  expectControl?: ControlRequest | null;
   /**
    * The attempt ran without a start write (a short task): `current` is still QUEUED in the table,
    * and this one write records the start and the outcome.
@@ -245,7 +250,10 @@ export class TaskStore {
     const entries = (request.entries ?? [{ from, to: rule.to, reason: request.reason }]).map((e) =>
       encodeEvent({ at: now, attempt, actor: request.actor, ...e }),
     );
-    const fence = request.expectLease === undefined ? {} : { lease: request.expectLease };
+    const fence = {
+      ...(request.expectLease === undefined ? {} : { lease: request.expectLease }),
+      ...(request.expectControl === undefined ? {} : { control: request.expectControl }),
+    };
     try {
       if (!unstarted) return await this.write(current, { set, remove, entries, bumpVersion: true, ...fence });
       return await this.writeUnstarted(current, unstarted, { set, remove, entries });
@@ -304,6 +312,7 @@ export class TaskStore {
       bumpVersion: request.bumpVersion,
       indexLease: request.indexLease,
       ...(request.expectLease === undefined ? {} : { lease: request.expectLease }),
+      ...(request.expectControl === undefined ? {} : { control: request.expectControl }),
     });
   }
 
@@ -392,6 +401,8 @@ export class TaskStore {
       status?: TaskStatus;
       /** Also require this lease. */
       lease?: number;
+      /** Also require this control request (null: none). */
+      control?: ControlRequest | null;
       /** A lease set by this write goes into the sweep index (container attempts and launches). */
       indexLease?: boolean;
     },
@@ -439,6 +450,14 @@ export class TaskStore {
       names['#leaseUntil'] = 'leaseUntil';
       values[':lease'] = spec.lease;
       condition += ' AND #leaseUntil = :lease';
+    }
+    if (spec.control !== undefined) {
+      names['#control'] = 'control';
+      if (spec.control === null) condition += ' AND attribute_not_exists(#control)';
+      else {
+        values[':expectedControl'] = spec.control;
+        condition += ' AND #control = :expectedControl';
+      }
     }
     try {
       const out = await this.db.send(

@@ -14,10 +14,11 @@ import { type ContainerSlots, slotHolder } from './container-slots.ts';
 import type { ContainerPlatform } from './containers.ts';
 import { parseMessage } from './dispatch.ts';
 import { StaleVersion } from './errors.ts';
+import { decodeEvent } from './history.ts';
 import { LANES, type LaneName } from './lanes.ts';
 import { LAUNCH_GRACE_SECONDS } from './limits.ts';
 import { PRIORITIES, type Priority, type TaskRecord } from './model.ts';
-import { decideLost } from './retrying.ts';
+import { recoverLost } from './recovery.ts';
 import type { TaskStore } from './store.ts';
 
 export interface SweepReport {
@@ -113,12 +114,13 @@ async function apply(store: TaskStore, deps: SweepDeps, task: TaskRecord, decisi
           message: exited ? `the container exited with code ${exit} without recording an outcome` : 'the container stopped heartbeating',
         },
       };
-      const decision = decideLost(task, lost, now);
       // Fenced on the lease too: a heartbeat that renewed it after this pass read the task wins.
-      const after = await store.transition(task, { ...decision, actor, now, expectLease: task.leaseUntil });
-      if (task.containerRef) await deps.platform?.stop(task.containerRef, `sluice: ${decision.reason}`);
+      const after = await recoverLost(store, task, lost, { actor, now });
+      if (!after) return;
+      const reason = after.history.map(decodeEvent).at(-1)?.reason ?? lost.reason;
+      if (task.containerRef) await deps.platform?.stop(task.containerRef, `sluice: ${reason}`);
       await deps.slots?.release(slotHolder(task.id, task.claim ?? task.version));
-      report.recovered.push({ id: task.id, reason: decision.reason, status: after.status });
+      report.recovered.push({ id: task.id, reason, status: after.status });
       return;
     }
   }

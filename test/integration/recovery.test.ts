@@ -136,6 +136,21 @@ describe('a redelivered message', () => {
     ).rejects.toThrow(/no longer at version/);
   });
 
+  it('decides again when a pause was withdrawn after the dead attempt was read: the task runs on, it is not left PAUSED', async () => {
+    const { recoverLost } = await import('#core/recovery.ts');
+    const task = await submit({ type: 'echo' });
+    await store.start({ id: task.id, v: 1, a: 1 }, 'system', { set: { leaseUntil: Date.now() + 30_000 } });
+    await new TaskControl(store).apply(task.id, { action: 'pause' }, 'tester');
+    const running = await store.get(task.id);
+    await store.touch(task.id, running.version, { leaseUntil: Date.now() - 1 }); // its heartbeats stopped
+    const seen = await store.get(task.id); // the takeover reads: control "pause", lease expired
+    await new TaskControl(store).apply(task.id, { action: 'resume' }, 'tester'); // withdrawn: same version
+    const lost = { reason: 'worker-lost', error: { code: 'worker-lost', message: 'gone' } };
+    const after = await recoverLost(store, seen, lost, { actor: 'system', now: Date.now() });
+    expect(after).toMatchObject({ status: 'QUEUED', attempt: 1 });
+    expect((await store.events(task.id)).at(-1)).toMatchObject({ from: 'RUNNING', to: 'QUEUED', reason: 'worker-lost' });
+  });
+
   it('honours a pending cancel of a task whose worker died', async () => {
     const task = await submit({ type: 'echo' });
     await store.start({ id: task.id, v: 1, a: 1 }, 'system', { set: { leaseUntil: Date.now() + 30_000 } });

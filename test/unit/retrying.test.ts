@@ -21,6 +21,13 @@ describe('backoff', () => {
 describe('after an attempt', () => {
   const now = 1_000_000;
 
+  it('a pause withdrawn while the task was yielding to it re-queues the task without using an attempt', () => {
+    const d = decideAfterAttempt({ ...running(), attempt: 2 }, { kind: 'interrupted', control: 'pause' }, now);
+    expect(d).toMatchObject({ action: 'requeue', reason: 'pause-withdrawn', set: { attempt: 1 } });
+    const honoured = decideAfterAttempt({ ...running(), attempt: 2, control: 'pause' }, { kind: 'interrupted', control: 'pause' }, now);
+    expect(honoured).toMatchObject({ action: 'yield', reason: 'paused' });
+  });
+
   it('a success records the result', () => {
     const d = decideAfterAttempt(running(), { kind: 'succeeded', result: '{"ok":1}' }, now);
     expect(d.action).toBe('succeed');
