@@ -14,7 +14,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
 
 const { startMoto } = await import('./emulator.mjs');
-const { drainMeter } = await import('#core/clients.ts');
+const { drainMeter } = await import('./bench/meter.ts');
 const { taskKey } = await import('#core/ids.ts');
 const { startLocalRuntime } = await import('./local/runtime.ts');
 const { provision } = await import('./local/provision.ts');

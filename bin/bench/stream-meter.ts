@@ -5,8 +5,8 @@
  */
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { itemSize, writeUnits } from '#core/item-size.ts';
 import { TASK_TABLE } from '#core/table.ts';
+import { itemSize, writeUnits } from './item-size.ts';
 
 /** DynamoDB counts 100 bytes of overhead for each index item. */
 const INDEX_OVERHEAD = 100;

@@ -7,6 +7,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
+/** The identity the local API Gateway gives every request (history entries show it as their actor). */
+export const LOCAL_CALLER = 'local';
+
 /** API Gateway's own payload limit; beyond it the request never reaches the function. */
 const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
@@ -42,6 +45,8 @@ export function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEven
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),
+      // Where API Gateway's IAM authorizer puts the caller: locally, every caller is "local".
+      ...{ authorizer: { iam: { userArn: LOCAL_CALLER, accountId: '000000000000', principalOrgId: null } } },
       routeKey: '$default',
       stage: '$default',
       time: new Date(now).toUTCString(),

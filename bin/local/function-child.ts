@@ -1,7 +1,7 @@
 /** One local execution environment: loads the handler once, then serves invocations over IPC. */
 import { pathToFileURL } from 'node:url';
 
-import { drainMeter } from '#core/clients.ts';
+import { drainMeter } from '../bench/meter.ts';
 
 const [modulePath, exportName] = process.argv.slice(2);
 const mod = (await import(pathToFileURL(modulePath).href)) as Record<string, (event: unknown, context: unknown) => Promise<unknown>>;

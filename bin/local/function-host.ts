@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { MeteredRequest } from '#core/clients.ts';
+import type { MeteredRequest } from '../bench/meter.ts';
 
 const CHILD = fileURLToPath(new URL('./function-child.ts', import.meta.url));
 

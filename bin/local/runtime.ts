@@ -7,11 +7,11 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { MeteredRequest } from '#core/clients.ts';
 import { numberEnv } from '#core/config.ts';
 import { DISPATCH_FILTER_PATTERN } from '#core/dispatch.ts';
 import { LANES, laneQueueEnv } from '#core/lanes.ts';
 import { DEFAULT_RECOVERY_SECONDS, MIN_RECOVERY_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import type { MeteredRequest } from '../bench/meter.ts';
 import { startMoto } from '../emulator.mjs';
 import { serveHttpApi } from './api-gateway.ts';
 import { EcsEmulator } from './ecs-emulator.ts';
@@ -108,7 +108,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   if (options.ephemeral) stops.push(() => deprovision(resources));
   process.env.TABLE_NAME = resources.tableName;
   for (const lane of LANES) process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
-  process.env.SLUICE_LOCAL_ACTOR = 'local';
   process.env.SLUICE_WORKER_TIMEOUT_SECONDS = String(workerTimeoutSeconds);
   process.env.SLUICE_RECOVERY_SECONDS = String(recoverySeconds);
   if (options.containerCap !== undefined) process.env.CONTAINER_CAP = String(options.containerCap);
@@ -226,11 +225,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     stops.unshift(() => source.stop());
   }
 
-  const sweepTimer = setInterval(
-    () => void timed('sweeper', () => sweeper.handler())(undefined).catch(onError('sweeper')),
-    options.sweepIntervalMs ?? numberEnv('SLUICE_SWEEP_INTERVAL_MS', 5000),
-  );
-  stops.unshift(async () => clearInterval(sweepTimer));
+  // One pass at a time, as EventBridge's one-minute schedule makes them; stopping waits for it.
+  let sweeping: Promise<unknown> | undefined;
+  const sweepTimer = setInterval(() => {
+    sweeping ??= timed('sweeper', () => sweeper.handler())(undefined)
+      .catch(onError('sweeper'))
+      .finally(() => {
+        sweeping = undefined;
+      });
+  }, options.sweepIntervalMs ?? numberEnv('SLUICE_SWEEP_INTERVAL_MS', 5000));
+  stops.unshift(async () => {
+    clearInterval(sweepTimer);
+    await sweeping;
+  });
 
   const port = options.port ?? Number(process.env.PORT ?? 3000);
   const { server, url } = await serveHttpApi(

@@ -49,7 +49,7 @@ export function fromEvent(event: APIGatewayProxyEventV2): HttpRequest {
     headers,
     query: event.queryStringParameters ?? {},
     rawBody,
-    actor: iamArn ?? (jwtSub ? `jwt:${jwtSub}` : (process.env.SLUICE_LOCAL_ACTOR ?? 'anonymous')),
+    actor: iamArn ?? (jwtSub ? `jwt:${jwtSub}` : 'anonymous'),
   };
 }
 
