@@ -6,7 +6,7 @@ import type { TaskMessage } from './dispatch.ts';
 import { StaleVersion, TaskNotFound } from './errors.ts';
 import { MAX_RESULT_BYTES } from './limits.ts';
 import type { ControlRequest, TaskRecord } from './model.ts';
-import { recoverLost, runningFence } from './recovery.ts';
+import { recoverLost } from './recovery.ts';
 import { type AttemptEnd, decideAfterAttempt } from './retrying.ts';
 import type { TaskStore } from './store.ts';
 import { NonRetryableError, type TaskContext, type TaskRegistry } from './task-types.ts';
