@@ -18,6 +18,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { laneDefinition } from '#core/lanes.ts';
 import { DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS, LAUNCHER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { settingsEnvironment } from '#core/settings.ts';
 import { acknowledge, nagRendering } from './nag.ts';
 import { handlerEntry, PROJECT_ROOT, SluiceFunction } from './sluice-function.ts';
 
@@ -100,8 +101,7 @@ export class LongJobs extends Construct {
       logging: LogDrivers.awsLogs({ streamPrefix: 'runner', logGroup: new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH }) }),
       environment: {
         TABLE_NAME: props.table.tableName,
-        CONTAINER_CAP: String(cap),
-        SLUICE_RECOVERY_SECONDS: String(props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS),
+        ...settingsEnvironment({ containerCap: cap, recoverySeconds: props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS }),
       },
       stopTimeout: Duration.seconds(30),
     });
@@ -119,7 +119,7 @@ export class LongJobs extends Construct {
       SUBNETS: vpc.selectSubnets({ subnetType: ownVpc ? SubnetType.PUBLIC : SubnetType.PRIVATE_WITH_EGRESS }).subnetIds.join(','),
       SECURITY_GROUPS: securityGroup.securityGroupId,
       ASSIGN_PUBLIC_IP: String(ownVpc),
-      CONTAINER_CAP: String(cap),
+      ...settingsEnvironment({ containerCap: cap, recoverySeconds: props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS }),
     };
     this.launcher = new SluiceFunction(this, 'Launcher', {
       entry: handlerEntry('launcher'),

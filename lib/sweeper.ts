@@ -5,7 +5,8 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LANE_NAMES, type LaneName } from '#core/lanes.ts';
-import { DEFAULT_RECOVERY_SECONDS } from '#core/limits.ts';
+import { DEFAULT_RECOVERY_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { settingsEnvironment } from '#core/settings.ts';
 import type { LongJobs } from './long-jobs.ts';
 import { acknowledge } from './nag.ts';
 import { laneEnvironment } from './priority-lanes.ts';
@@ -46,7 +47,10 @@ export class Sweeper extends Construct {
       environment: {
         ...laneEnvironment(props.lanes),
         ...props.longJobs?.environment,
-        SLUICE_RECOVERY_SECONDS: String(props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS),
+        ...settingsEnvironment({
+          recoverySeconds: props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS,
+          workerTimeoutSeconds: WORKER_TIMEOUT_SECONDS,
+        }),
       },
     });
     for (const lane of LANE_NAMES) props.lanes[lane].grantConsumeMessages(this.handler);

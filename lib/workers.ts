@@ -5,6 +5,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LANES, type LaneName } from '#core/lanes.ts';
 import { DEFAULT_RECOVERY_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { settingsEnvironment } from '#core/settings.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
 
 export interface WorkersProps {
@@ -41,8 +42,10 @@ export class Workers extends Construct {
       memorySize: props.memorySize ?? 256,
       tableAccess: { table: props.table, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] },
       environment: {
-        SLUICE_WORKER_TIMEOUT_SECONDS: String(WORKER_TIMEOUT_SECONDS),
-        SLUICE_RECOVERY_SECONDS: String(props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS),
+        ...settingsEnvironment({
+          workerTimeoutSeconds: WORKER_TIMEOUT_SECONDS,
+          recoverySeconds: props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS,
+        }),
       },
     });
     for (const lane of LANES.filter((l) => l.consumer === 'worker')) {

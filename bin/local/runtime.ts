@@ -7,10 +7,10 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { numberEnv } from '#core/config.ts';
 import { DISPATCH_FILTER_PATTERN } from '#core/dispatch.ts';
 import { LANES, laneQueueEnv } from '#core/lanes.ts';
-import { DEFAULT_RECOVERY_SECONDS, MIN_RECOVERY_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { MIN_RECOVERY_SECONDS } from '#core/limits.ts';
+import { readSettings } from '#core/settings.ts';
 import type { MeteredRequest } from '../bench/meter.ts';
 import { startMoto } from '../emulator.mjs';
 import { serveHttpApi } from './api-gateway.ts';
@@ -101,8 +101,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   }
   const endpoint = process.env.AWS_ENDPOINT_URL ?? 'aws';
-  const workerTimeoutSeconds = options.workerTimeoutSeconds ?? numberEnv('SLUICE_WORKER_TIMEOUT_SECONDS', WORKER_TIMEOUT_SECONDS);
-  const recoverySeconds = options.recoverySeconds ?? numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS);
+  const fromEnv = readSettings(['workerTimeoutSeconds', 'recoverySeconds', 'sweepIntervalMs']);
+  const workerTimeoutSeconds = options.workerTimeoutSeconds ?? fromEnv.workerTimeoutSeconds;
+  const recoverySeconds = options.recoverySeconds ?? fromEnv.recoverySeconds;
   if (recoverySeconds < MIN_RECOVERY_SECONDS) throw new Error(`the recovery bound must be at least ${MIN_RECOVERY_SECONDS} s`);
   const resources = await provision({ prefix: options.prefix ?? 'sluice-local', workerTimeoutSeconds });
   if (options.ephemeral) stops.push(() => deprovision(resources));
@@ -233,7 +234,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       .finally(() => {
         sweeping = undefined;
       });
-  }, options.sweepIntervalMs ?? numberEnv('SLUICE_SWEEP_INTERVAL_MS', 5000));
+  }, options.sweepIntervalMs ?? fromEnv.sweepIntervalMs);
   stops.unshift(async () => {
     clearInterval(sweepTimer);
     await sweeping;

@@ -11,10 +11,11 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { dynamo } from '#core/clients.ts';
-import { numberEnv, requiredEnv, tableName } from '#core/config.ts';
+import { requiredEnv, tableName } from '#core/config.ts';
 import { ContainerSlots, slotHolder } from '#core/container-slots.ts';
-import { CANCEL_GRACE_MS, runAttempt } from '#core/execution.ts';
-import { attemptLeaseMs, DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS } from '#core/limits.ts';
+import { runAttempt } from '#core/execution.ts';
+import { attemptLeaseMs } from '#core/limits.ts';
+import { readSettings } from '#core/settings.ts';
 import { TaskStore } from '#core/store.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { leaseGuard } from '../runtime/lease-fence.ts';
@@ -38,10 +39,10 @@ export async function main(): Promise<number> {
     v: Number(requiredEnv('SLUICE_TASK_VERSION')),
     a: Number(requiredEnv('SLUICE_TASK_ATTEMPT')),
   };
-  const recoverySeconds = numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS);
-  const lease = { ms: attemptLeaseMs(recoverySeconds), indexed: true };
+  const settings = readSettings(['recoverySeconds', 'containerCap', 'cancelGraceMs']);
+  const lease = { ms: attemptLeaseMs(settings.recoverySeconds), indexed: true };
   const store = new TaskStore(dynamo(), tableName());
-  const slots = new ContainerSlots(dynamo(), tableName(), numberEnv('CONTAINER_CAP', DEFAULT_CONTAINER_CAP));
+  const slots = new ContainerSlots(dynamo(), tableName(), settings.containerCap);
   const evict = new AbortController();
   process.once('SIGTERM', () => {
     logger.warn('SIGTERM: checkpointing and handing the task back', { taskId: message.id });
@@ -67,7 +68,7 @@ export async function main(): Promise<number> {
       actor: 'container',
       evict: evict.signal,
       lease,
-      cancelGraceMs: numberEnv('SLUICE_CANCEL_GRACE_MS', CANCEL_GRACE_MS),
+      cancelGraceMs: settings.cancelGraceMs,
       leaseGuard,
     });
     logger.info('attempt ended', { taskId: message.id, outcome: end.kind, status: final?.status ?? 'superseded' });

@@ -14,14 +14,6 @@ export function requiredEnv(name: string): string {
   return value;
 }
 
-export function numberEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value)) throw new ConfigurationError(`environment variable ${name} must be a number, got "${raw}"`);
-  return value;
-}
-
 export const tableName = (): string => requiredEnv('TABLE_NAME');
 
 export function laneQueueUrls(): Record<LaneName, string> {

@@ -8,18 +8,12 @@ import { MAX_RESULT_BYTES } from './limits.ts';
 import type { ControlRequest, TaskRecord } from './model.ts';
 import { recoverLost } from './recovery.ts';
 import { type AttemptEnd, decideAfterAttempt } from './retrying.ts';
+import { SETTINGS } from './settings.ts';
 import type { TaskStore } from './store.ts';
 import { NonRetryableError, type TaskContext, type TaskRegistry } from './task-types.ts';
 
 /** Progress writes are coalesced to at most one per this many milliseconds. */
 export const PROGRESS_INTERVAL_MS = 1000;
-/**
- * A task that runs longer than this without writing progress has its control requests polled
- * (an eventually consistent read each interval); shorter tasks cost nothing extra.
- */
-export const CONTROL_POLL_MS = 2000;
-/** Once a cancel (or a timeout) fires, how long a task may ignore its signal before it is abandoned. */
-export const CANCEL_GRACE_MS = 5000;
 
 /** Thrown inside a task by ctx.progress/ctx.checkpoint (and used as the abort reason) when asked to stop. */
 export class TaskInterrupted extends Error {
@@ -54,9 +48,12 @@ export interface AttemptOptions {
   lease: LeaseOptions;
   /** Fires when the host must stop (SIGTERM): the task is handed back without using an attempt. */
   evict?: AbortSignal;
-  /** Once a cancel is requested, how long to wait for the task to stop before recording CANCELLED anyway. */
+  /** Once a cancel is requested, how long to wait for the task to stop before recording CANCELLED anyway. @default SETTINGS.cancelGraceMs */
   cancelGraceMs?: number;
-  /** How often a running task's control requests are polled when it writes nothing (0: never). */
+  /**
+   * How often a running task's control requests are polled when it writes nothing (an eventually
+   * consistent read each interval; tasks that report progress need none). @default 0: never
+   */
   controlPollMs?: number;
   /** A guard per attempt from the host (see LeaseGuard). @default none: nothing kills the host */
   leaseGuard?: () => LeaseGuard;
@@ -260,7 +257,7 @@ class AttemptContext {
     const abandoned = new Promise<never>((_, reject) => {
       this.controller.signal.addEventListener(
         'abort',
-        () => setTimeout(() => reject(ABANDONED), this.options.cancelGraceMs ?? CANCEL_GRACE_MS).unref?.(),
+        () => setTimeout(() => reject(ABANDONED), this.options.cancelGraceMs ?? SETTINGS.cancelGraceMs.default).unref?.(),
         { once: true },
       );
     });

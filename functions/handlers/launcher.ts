@@ -8,21 +8,25 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { dynamo, sqsClient } from '#core/clients.ts';
-import { numberEnv, requiredEnv, tableName } from '#core/config.ts';
+import { requiredEnv, tableName } from '#core/config.ts';
 import { ContainerSlots } from '#core/container-slots.ts';
 import { ContainerPlatform, containerConfig } from '#core/containers.ts';
 import { parseMessage } from '#core/dispatch.ts';
 import { launch } from '#core/launching.ts';
-import { attemptLeaseMs, DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS } from '#core/limits.ts';
+import { attemptLeaseMs } from '#core/limits.ts';
+import { readSettings } from '#core/settings.ts';
 import { getStore, perEnvironment } from './services.ts';
 
 const logger = new Logger({ serviceName: 'sluice-launcher' });
 const processor = new BatchProcessor(EventType.SQS);
-const launchDeps = perEnvironment(() => ({
-  slots: new ContainerSlots(dynamo(), tableName(), numberEnv('CONTAINER_CAP', DEFAULT_CONTAINER_CAP)),
-  platform: new ContainerPlatform(containerConfig()),
-  checkMs: attemptLeaseMs(numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS)),
-}));
+const launchDeps = perEnvironment(() => {
+  const settings = readSettings(['containerCap', 'recoverySeconds']);
+  return {
+    slots: new ContainerSlots(dynamo(), tableName(), settings.containerCap),
+    platform: new ContainerPlatform(containerConfig()),
+    checkMs: attemptLeaseMs(settings.recoverySeconds),
+  };
+});
 
 /** Seconds before a deferred launch is tried again: 5 s doubling to 5 minutes. */
 const retryDelaySeconds = (receiveCount: number) => Math.min(300, 5 * 2 ** Math.min(6, receiveCount - 1));

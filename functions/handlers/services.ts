@@ -1,6 +1,7 @@
 /** What handlers share, built once per process (per environment) from the environment. */
 import { dynamo } from '#core/clients.ts';
-import { numberEnv, tableName } from '#core/config.ts';
+import { tableName } from '#core/config.ts';
+import { readSettings } from '#core/settings.ts';
 import { TaskStore } from '#core/store.ts';
 
 /**
@@ -21,4 +22,4 @@ export function perEnvironment<T>(build: () => T): () => T {
 }
 
 /** The task store, for every handler. (Only the intake needs the submitter and its schemas.) */
-export const getStore = perEnvironment(() => new TaskStore(dynamo(), tableName(), numberEnv('LIST_LOOKBACK_DAYS', 30)));
+export const getStore = perEnvironment(() => new TaskStore(dynamo(), tableName(), readSettings(['listLookbackDays']).listLookbackDays));

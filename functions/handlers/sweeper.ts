@@ -1,24 +1,26 @@
 /** Sweeper: runs every minute (EventBridge schedule; a timer locally). */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { dynamo, sqsClient } from '#core/clients.ts';
-import { laneQueueUrls, numberEnv, tableName } from '#core/config.ts';
+import { laneQueueUrls, tableName } from '#core/config.ts';
 import { ContainerSlots } from '#core/container-slots.ts';
 import { ContainerPlatform, containerConfig } from '#core/containers.ts';
-import { attemptLeaseMs, DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { attemptLeaseMs } from '#core/limits.ts';
 import { DEFAULT_RECONCILE, laneEmptiness, reconcile } from '#core/reconcile.ts';
+import { readSettings } from '#core/settings.ts';
 import { type SweepDeps, sweep } from '#core/sweeper.ts';
 import { getStore, perEnvironment } from './services.ts';
 import { emit } from './telemetry.ts';
 
 const logger = new Logger({ serviceName: 'sluice-sweeper' });
+const settings = perEnvironment(() => readSettings(['containerCap', 'recoverySeconds', 'workerTimeoutSeconds']));
 const sweepDeps = perEnvironment(
   (): SweepDeps => ({
     lanes: { sqs: sqsClient(), urls: laneQueueUrls() },
     ...(process.env.CLUSTER_ARN
       ? {
           platform: new ContainerPlatform(containerConfig()),
-          slots: new ContainerSlots(dynamo(), tableName(), numberEnv('CONTAINER_CAP', DEFAULT_CONTAINER_CAP)),
-          launchCheckMs: attemptLeaseMs(numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS)),
+          slots: new ContainerSlots(dynamo(), tableName(), settings().containerCap),
+          launchCheckMs: attemptLeaseMs(settings().recoverySeconds),
         }
       : {}),
   }),
@@ -26,8 +28,8 @@ const sweepDeps = perEnvironment(
 
 const reconcileSettings = perEnvironment(() => ({
   ...DEFAULT_RECONCILE,
-  recoveryMs: numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS) * 1000,
-  workerTimeoutMs: numberEnv('SLUICE_WORKER_TIMEOUT_SECONDS', WORKER_TIMEOUT_SECONDS) * 1000,
+  recoveryMs: settings().recoverySeconds * 1000,
+  workerTimeoutMs: settings().workerTimeoutSeconds * 1000,
 }));
 
 export const handler = async (): Promise<{ examined: number; promoted: number; recovered: number; aged: number; reconciled: number }> => {

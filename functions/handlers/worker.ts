@@ -10,17 +10,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { sqsClient } from '#core/clients.ts';
-import { laneQueueUrlForArn, numberEnv } from '#core/config.ts';
+import { laneQueueUrlForArn } from '#core/config.ts';
 import { parseMessage } from '#core/dispatch.ts';
-import { CANCEL_GRACE_MS, CONTROL_POLL_MS, processMessage } from '#core/execution.ts';
-import {
-  attemptLeaseMs,
-  DEFAULT_LAZY_START_MS,
-  DEFAULT_RECOVERY_SECONDS,
-  heldVisibilitySeconds,
-  WORKER_TIMEOUT_SECONDS,
-} from '#core/limits.ts';
+import { processMessage } from '#core/execution.ts';
+import { attemptLeaseMs, heldVisibilitySeconds } from '#core/limits.ts';
 import { OUTCOME_METRIC } from '#core/metrics.ts';
+import { readSettings } from '#core/settings.ts';
 import { VisibilityKeeper } from '#core/visibility.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { leaseGuard } from '../runtime/lease-fence.ts';
@@ -31,17 +26,16 @@ const logger = new Logger({ serviceName: 'sluice-worker' });
 const processor = new BatchProcessor(EventType.SQS);
 const ACTOR = 'system';
 
-/** The worker's settings, read once per environment. */
+/** The worker's settings, read once per environment (at its first invocation). */
 const settings = perEnvironment(() => {
-  const recoverySeconds = numberEnv('SLUICE_RECOVERY_SECONDS', DEFAULT_RECOVERY_SECONDS);
+  const read = readSettings(['recoverySeconds', 'workerTimeoutSeconds', 'lazyStartMs', 'cancelGraceMs', 'controlPollMs']);
   return {
-    recoverySeconds,
-    visibilitySeconds: heldVisibilitySeconds(recoverySeconds),
-    lease: { ms: attemptLeaseMs(recoverySeconds), indexed: false },
-    workerTimeoutMs: numberEnv('SLUICE_WORKER_TIMEOUT_SECONDS', WORKER_TIMEOUT_SECONDS) * 1000,
-    lazyStartMs: numberEnv('SLUICE_LAZY_START_MS', DEFAULT_LAZY_START_MS),
-    cancelGraceMs: numberEnv('SLUICE_CANCEL_GRACE_MS', CANCEL_GRACE_MS),
-    controlPollMs: numberEnv('SLUICE_CONTROL_POLL_MS', CONTROL_POLL_MS),
+    visibilitySeconds: heldVisibilitySeconds(read.recoverySeconds),
+    lease: { ms: attemptLeaseMs(read.recoverySeconds), indexed: false },
+    workerTimeoutMs: read.workerTimeoutSeconds * 1000,
+    lazyStartMs: read.lazyStartMs,
+    cancelGraceMs: read.cancelGraceMs,
+    controlPollMs: read.controlPollMs,
   };
 });
 

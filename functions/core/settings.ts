@@ -1,0 +1,120 @@
+/**
+ * Every tunable setting, defined once: its environment variable, its default, its bounds, who
+ * reads it and what it means. Functions read theirs once per environment (readSettings, at cold
+ * start), the stack writes them from its props, and a test checks the README's configuration
+ * table against this one.
+ */
+import { ConfigurationError } from './config.ts';
+import {
+  DEFAULT_CONTAINER_CAP,
+  DEFAULT_LAZY_START_MS,
+  DEFAULT_RECOVERY_SECONDS,
+  MIN_RECOVERY_SECONDS,
+  WORKER_TIMEOUT_SECONDS,
+} from './limits.ts';
+
+export interface SettingDefinition {
+  readonly env: string;
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+  /** Who reads it (the README's "where" column). */
+  readonly readBy: readonly string[];
+  readonly meaning: string;
+}
+
+export const SETTINGS = {
+  recoverySeconds: {
+    env: 'SLUICE_RECOVERY_SECONDS',
+    default: DEFAULT_RECOVERY_SECONDS,
+    min: MIN_RECOVERY_SECONDS,
+    max: 3600,
+    readBy: ['worker', 'runner', 'launcher', 'sweeper', 'npm start'],
+    meaning: 'the recovery bound: leases are 40 % of it, held visibility the lease + 1 s (the stack sets it from `recoverySeconds`)',
+  },
+  workerTimeoutSeconds: {
+    env: 'SLUICE_WORKER_TIMEOUT_SECONDS',
+    default: WORKER_TIMEOUT_SECONDS,
+    min: 1,
+    max: WORKER_TIMEOUT_SECONDS,
+    readBy: ['worker', 'sweeper', 'npm start'],
+    meaning: "the worker function's timeout, and the worker lanes' visibility timeout",
+  },
+  cancelGraceMs: {
+    env: 'SLUICE_CANCEL_GRACE_MS',
+    default: 5000,
+    min: 0,
+    max: 600_000,
+    readBy: ['worker', 'runner'],
+    meaning: 'how long a cancelled or timed-out task may ignore its signal',
+  },
+  controlPollMs: {
+    env: 'SLUICE_CONTROL_POLL_MS',
+    default: 2000,
+    min: 0,
+    max: 600_000,
+    readBy: ['worker'],
+    meaning: 'control-request polling of tasks that report no progress (0: never)',
+  },
+  lazyStartMs: {
+    env: 'SLUICE_LAZY_START_MS',
+    default: DEFAULT_LAZY_START_MS,
+    min: 0,
+    max: 60_000,
+    readBy: ['worker'],
+    meaning: 'an idempotent task that finishes within this costs one state write (0: always write the start first)',
+  },
+  containerCap: {
+    env: 'CONTAINER_CAP',
+    default: DEFAULT_CONTAINER_CAP,
+    min: 1,
+    max: 10_000,
+    readBy: ['launcher', 'runner', 'sweeper'],
+    meaning: 'most containers at once (the stack sets it from `longJobs.cap`)',
+  },
+  listLookbackDays: {
+    env: 'LIST_LOOKBACK_DAYS',
+    default: 30,
+    min: 1,
+    max: 366,
+    readBy: ['intake'],
+    meaning: 'how many days back `GET /tasks` walks',
+  },
+  sweepIntervalMs: {
+    env: 'SLUICE_SWEEP_INTERVAL_MS',
+    default: 5000,
+    min: 100,
+    max: 3_600_000,
+    readBy: ['npm start'],
+    meaning: 'how often the local sweeper runs (every minute on AWS)',
+  },
+} as const satisfies Record<string, SettingDefinition>;
+
+export type SettingName = keyof typeof SETTINGS;
+export type Settings<K extends SettingName> = { readonly [P in K]: number };
+
+/** Read and validate settings from the environment; all problems are reported together. */
+export function readSettings<K extends SettingName>(names: readonly K[], env: NodeJS.ProcessEnv = process.env): Settings<K> {
+  const problems: string[] = [];
+  const values = {} as Record<K, number>;
+  for (const name of names) {
+    const definition: SettingDefinition = SETTINGS[name];
+    const raw = env[definition.env];
+    const value = raw === undefined || raw === '' ? definition.default : Number(raw);
+    if (!Number.isFinite(value) || value < definition.min || value > definition.max) {
+      problems.push(`${definition.env} must be a number from ${definition.min} to ${definition.max}, got "${raw}"`);
+    }
+    values[name] = value;
+  }
+  if (problems.length > 0) throw new ConfigurationError(problems.join('; '));
+  return values;
+}
+
+/** The environment that carries these settings to a function (the stack writes it). */
+export function settingsEnvironment(values: Partial<Settings<SettingName>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(values)
+      .filter(([, value]) => value !== undefined)
+      .map(([name, value]) => [SETTINGS[name as SettingName].env, String(value)]),
+  );
+}
