@@ -6,6 +6,7 @@
  * or failed (5xx).
  */
 import { parseArgs } from 'node:util';
+import type { ApiErrorBody, TaskView } from '#api/contract.ts';
 import { resolveBaseUrl, SluiceClient } from './cli-client.ts';
 
 const EXIT = { ok: 0, taskFailed: 1, usage: 2, refused: 3, unavailable: 4 } as const;
@@ -27,20 +28,9 @@ Options:
   --json      print JSON instead of text
 Requests to a deployed API are signed with SigV4 from the default AWS credential chain.`;
 
-type Task = {
-  id: string;
-  type: string;
-  status: string;
-  priority: string;
-  attempt: number;
-  maxAttempts: number;
-  progress: { percent: number; message: string | null } | null;
-  result: unknown;
-  error: { code: string; message: string } | null;
-  control: string | null;
-  createdAt: string;
-};
-type ApiError = { error?: { code: string; message: string } };
+/** The shapes the API answers with, from the contract (a type-only import: nothing of it runs here). */
+type Task = TaskView;
+type ApiError = Partial<ApiErrorBody>;
 
 class CliError extends Error {
   constructor(

@@ -5,6 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { routeEntries } from '#api/contract.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
 
 export type ApiAuth = { readonly kind: 'iam' } | { readonly kind: 'jwt'; readonly issuer: string; readonly audience: readonly string[] };
@@ -28,15 +29,12 @@ export interface IntakeApiProps {
   readonly throttling?: { readonly rateLimit: number; readonly burstLimit: number };
 }
 
-/** The routes of the HTTP contract, as API Gateway routes (each one authorised). */
-export const API_ROUTES: readonly { path: string; methods: HttpMethod[] }[] = [
-  { path: '/tasks', methods: [HttpMethod.POST, HttpMethod.GET] },
-  { path: '/tasks/batch', methods: [HttpMethod.POST] },
-  { path: '/tasks/{id}', methods: [HttpMethod.GET, HttpMethod.PATCH] },
-  { path: '/tasks/{id}/events', methods: [HttpMethod.GET] },
-  { path: '/tasks/{id}/{action}', methods: [HttpMethod.POST] },
-  { path: '/openapi.json', methods: [HttpMethod.GET] },
-];
+/** The routes of the contract (functions/api/contract.ts), grouped by path, as API Gateway routes (each one authorised). */
+export const API_ROUTES: readonly { path: string; methods: HttpMethod[] }[] = (() => {
+  const byPath = new Map<string, HttpMethod[]>();
+  for (const [, route] of routeEntries()) byPath.set(route.path, [...(byPath.get(route.path) ?? []), HttpMethod[route.method]]);
+  return [...byPath].map(([path, methods]) => ({ path, methods }));
+})();
 
 /** HTTP API → intake Lambda. The intake only writes the table; the stream does the rest. */
 export class IntakeApi extends Construct {

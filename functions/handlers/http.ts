@@ -3,6 +3,7 @@
  * place where domain errors become HTTP statuses.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { toView } from '#api/views.ts';
 import {
   IdempotencyKeyReused,
   InvalidRequest,
@@ -16,7 +17,6 @@ import {
   TaskNotFound,
   UnsupportedMediaType,
 } from '#core/errors.ts';
-import { toView } from '#core/model.ts';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 

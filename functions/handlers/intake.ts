@@ -1,22 +1,23 @@
 /**
  * Intake: the HTTP API's only function. Parses the request, calls the core, shapes the response.
+ * Routes come from the contract (functions/api/contract.ts); this file binds one handler to each
+ * operation, and the type checker refuses a route without one.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import * as z from 'zod/mini';
+import { type ControlAction, ListQuerySchema, type OperationId, PriorityChangeSchema, ROUTES, routeEntries } from '#api/contract.ts';
+import { toEventView, toView } from '#api/views.ts';
 import { dynamo } from '#core/clients.ts';
 import { tableName } from '#core/config.ts';
-import { type ControlRequest, TaskControl } from '#core/control.ts';
+import { TaskControl } from '#core/control.ts';
 import { MethodNotAllowed, RouteNotFound, TaskNotFound } from '#core/errors.ts';
 import { IdempotencyStore } from '#core/idempotency.ts';
 import { isTaskId } from '#core/ids.ts';
 import { MAX_BODY_BYTES } from '#core/limits.ts';
-import { PRIORITIES, STATUSES, toEventView, toView } from '#core/model.ts';
-import { isValidCursor } from '#core/store.ts';
 import { parseOrThrow, TaskSubmitter } from '#core/submission.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { errorResponse, fromEvent, type HttpRequest, type HttpResponse, json, readJsonBody } from './http.ts';
-import { openApiDocument, PriorityChangeSchema } from './openapi.ts';
+import { openApiDocument } from './openapi.ts';
 import { getStore, perEnvironment } from './services.ts';
 import { type Dimensions, emit, taskDimensions } from './telemetry.ts';
 
@@ -36,124 +37,103 @@ const getServices = perEnvironment(() => {
 
 const logger = new Logger({ serviceName: 'sluice-intake' });
 
-const ListQuery = z.strictObject({
-  status: z.optional(z.enum(STATUSES)),
-  priority: z.optional(z.enum(PRIORITIES)),
-  type: z.optional(z.string().check(z.maxLength(100))),
-  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 20),
-  cursor: z.optional(z.string().check(z.refine(isValidCursor, 'not a cursor this API returned'))),
-});
+/** A handler gets the request and the route's path parameters, by name. */
+type RouteHandler = (request: HttpRequest, params: Readonly<Record<string, string>>) => Promise<HttpResponse>;
 
-type RouteHandler = (request: HttpRequest, params: string[]) => Promise<HttpResponse>;
-interface Route {
-  pattern: RegExp;
-  methods: Partial<Record<string, RouteHandler>>;
-}
-
-const taskId = (raw: string): string => {
+const taskId = (raw: string | undefined): string => {
   let id: string;
   try {
-    id = decodeURIComponent(raw);
+    id = decodeURIComponent(raw ?? '');
   } catch {
-    throw new TaskNotFound(raw); // a malformed escape cannot name a task
+    throw new TaskNotFound(String(raw)); // a malformed escape cannot name a task
   }
   if (!isTaskId(id)) throw new TaskNotFound(id);
   return id;
 };
 
+const controlHandler =
+  (action: ControlAction): RouteHandler =>
+  async (request, { id }) => {
+    const task = await getServices().control.apply(taskId(id), { action }, request.actor);
+    return json(202, toView(await getServices().store.resolve(task)));
+  };
+
 let openApi: string | undefined;
 
-const routes: Route[] = [
-  {
-    pattern: /^\/openapi\.json$/,
-    methods: {
-      GET: async () => {
-        openApi ??= JSON.stringify(openApiDocument(taskRegistry));
-        return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: openApi };
-      },
-    },
+const HANDLERS: Record<OperationId, RouteHandler> = {
+  openApi: async () => {
+    openApi ??= JSON.stringify(openApiDocument(taskRegistry));
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: openApi };
   },
-  {
-    pattern: /^\/tasks\/?$/,
-    methods: {
-      POST: async (request) => {
-        const body = readJsonBody(request, MAX_BODY_BYTES);
-        const { created, value } = await getServices().submitter.submit(body, {
-          actor: request.actor,
-          idempotencyKey: request.headers['idempotency-key'],
-        });
-        if (created) emit('Submitted', taskDimensions(value));
-        return json(created ? 201 : 200, toView(value));
-      },
-      GET: async (request) => {
-        const query = parseOrThrow(ListQuery, request.query);
-        const page = await getServices().store.list(query);
-        return json(200, { items: page.items.map(toView), cursor: page.cursor });
-      },
-    },
+  submitTask: async (request) => {
+    const body = readJsonBody(request, MAX_BODY_BYTES);
+    const { created, value } = await getServices().submitter.submit(body, {
+      actor: request.actor,
+      idempotencyKey: request.headers['idempotency-key'],
+    });
+    if (created) emit('Submitted', taskDimensions(value));
+    return json(created ? 201 : 200, toView(value));
   },
-  {
-    pattern: /^\/tasks\/batch\/?$/,
-    methods: {
-      POST: async (request) => {
-        const body = readJsonBody(request, MAX_BODY_BYTES);
-        const { created, value } = await getServices().submitter.submitBatch(body, {
-          actor: request.actor,
-          idempotencyKey: request.headers['idempotency-key'],
-        });
-        if (created) {
-          const groups = new Map<string, { dimensions: Dimensions; n: number }>();
-          for (const task of value) {
-            const dimensions = taskDimensions(task);
-            const key = `${dimensions.lane}|${dimensions.type}`;
-            groups.set(key, { dimensions, n: (groups.get(key)?.n ?? 0) + 1 });
-          }
-          for (const { dimensions, n } of groups.values()) emit('Submitted', dimensions, n);
-        }
-        return json(created ? 201 : 200, { items: value.map(toView) });
-      },
-    },
+  listTasks: async (request) => {
+    const query = parseOrThrow(ListQuerySchema, request.query);
+    const page = await getServices().store.list(query);
+    return json(200, { items: page.items.map(toView), cursor: page.cursor });
   },
-  {
-    pattern: /^\/tasks\/([^/]+)\/?$/,
-    methods: {
-      GET: async (_request, [id]) => {
-        const { store } = getServices();
-        return json(200, toView(await store.resolve(await store.get(taskId(id)))));
-      },
-      PATCH: async (request, [id]) => {
-        const { priority } = parseOrThrow(PriorityChangeSchema, readJsonBody(request, MAX_BODY_BYTES));
-        const { store, control } = getServices();
-        return json(200, toView(await store.resolve(await control.apply(taskId(id), { action: 'priority', priority }, request.actor))));
-      },
-    },
+  submitTasks: async (request) => {
+    const body = readJsonBody(request, MAX_BODY_BYTES);
+    const { created, value } = await getServices().submitter.submitBatch(body, {
+      actor: request.actor,
+      idempotencyKey: request.headers['idempotency-key'],
+    });
+    if (created) {
+      const groups = new Map<string, { dimensions: Dimensions; n: number }>();
+      for (const task of value) {
+        const dimensions = taskDimensions(task);
+        const key = `${dimensions.lane}|${dimensions.type}`;
+        groups.set(key, { dimensions, n: (groups.get(key)?.n ?? 0) + 1 });
+      }
+      for (const { dimensions, n } of groups.values()) emit('Submitted', dimensions, n);
+    }
+    return json(created ? 201 : 200, { items: value.map(toView) });
   },
-  {
-    pattern: /^\/tasks\/([^/]+)\/(pause|resume|cancel|retry)\/?$/,
-    methods: {
-      POST: async (request, [id, action]) => {
-        const task = await getServices().control.apply(taskId(id), { action } as ControlRequest, request.actor);
-        return json(202, toView(await getServices().store.resolve(task)));
-      },
-    },
+  getTask: async (_request, { id }) => {
+    const { store } = getServices();
+    return json(200, toView(await store.resolve(await store.get(taskId(id)))));
   },
-  {
-    pattern: /^\/tasks\/([^/]+)\/events\/?$/,
-    methods: {
-      GET: async (_request, [id]) => json(200, { items: (await getServices().store.events(taskId(id))).map(toEventView) }),
-    },
+  changePriority: async (request, { id }) => {
+    const { priority } = parseOrThrow(PriorityChangeSchema, readJsonBody(request, MAX_BODY_BYTES));
+    const { store, control } = getServices();
+    return json(200, toView(await store.resolve(await control.apply(taskId(id), { action: 'priority', priority }, request.actor))));
   },
-];
+  taskEvents: async (_request, { id }) => json(200, { items: (await getServices().store.events(taskId(id))).map(toEventView) }),
+  pauseTask: controlHandler('pause'),
+  resumeTask: controlHandler('resume'),
+  cancelTask: controlHandler('cancel'),
+  retryTask: controlHandler('retry'),
+};
+
+/** The contract's routes as matchers: a literal segment beats a parameter (`/tasks/batch` before `/tasks/{id}`). */
+const MATCHERS = routeEntries()
+  .map(([operation, route]) => {
+    const names = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+    const pattern = new RegExp(`^${route.path.replace(/\./g, '\\.').replace(/\{\w+\}/g, '([^/]+)')}/?$`);
+    return { operation, method: route.method, pattern, names, literal: names.length === 0 };
+  })
+  .sort((a, b) => Number(b.literal) - Number(a.literal));
 
 export async function route(request: HttpRequest): Promise<HttpResponse> {
-  for (const { pattern, methods } of routes) {
-    const match = pattern.exec(request.path);
-    if (!match) continue;
-    const handle = methods[request.method];
-    if (!handle) throw new MethodNotAllowed(`${request.method} is not allowed on ${request.path}; use ${Object.keys(methods).join(', ')}`);
-    return handle(request, match.slice(1));
+  const matching = MATCHERS.map((m) => ({ m, match: m.pattern.exec(request.path) })).filter((x) => x.match);
+  if (matching.length === 0) throw new RouteNotFound(`no route for ${request.method} ${request.path}`);
+  // The most specific path that matches decides which methods exist.
+  const path = ROUTES[matching[0].m.operation].path;
+  const samePath = matching.filter(({ m }) => ROUTES[m.operation].path === path);
+  const found = samePath.find(({ m }) => m.method === request.method);
+  if (!found?.match) {
+    throw new MethodNotAllowed(`${request.method} is not allowed on ${request.path}; use ${samePath.map(({ m }) => m.method).join(', ')}`);
   }
-  throw new RouteNotFound(`no route for ${request.method} ${request.path}`);
+  const values = found.match.slice(1);
+  const params = Object.fromEntries(found.m.names.map((name, i) => [name, values[i]]));
+  return HANDLERS[found.m.operation](request, params);
 }
 
 export const handler = async (event: APIGatewayProxyEventV2): Promise<HttpResponse> => {

@@ -2,7 +2,8 @@
  * The layering, as dependency-cruiser rules (`npm run lint` and test/infra/layering.test.ts run them):
  * - everything under functions/ runs in AWS and knows nothing of the stack, the harness or tests;
  * - the core holds the domain: no HTTP or Lambda event shapes, no Powertools, no handlers;
- * - lib/ (the stack) takes only shared definitions from the core, never handler or task code.
+ * - functions/api/ is the HTTP contract as data: it sees the core, never the handlers;
+ * - lib/ (the stack) takes only shared definitions (the core's, the contract), never handler or task code.
  */
 module.exports = {
   forbidden: [
@@ -18,6 +19,13 @@ module.exports = {
       comment: 'The core knows nothing of HTTP or Lambda events, the container entry, or the runtime fences.',
       severity: 'error',
       from: { path: '^functions/core/' },
+      to: { path: '^functions/(handlers|container|runtime|tasks|api)/' },
+    },
+    {
+      name: 'contract-is-data',
+      comment: 'The contract is read by the stack and the CLI: it must not pull in handler or runtime code.',
+      severity: 'error',
+      from: { path: '^functions/api/' },
       to: { path: '^functions/(handlers|container|runtime|tasks)/' },
     },
     {

@@ -146,7 +146,10 @@ describe('HTTP API', () => {
         'PATCH /tasks/{id}',
         'POST /tasks',
         'POST /tasks/batch',
-        'POST /tasks/{id}/{action}',
+        'POST /tasks/{id}/pause',
+        'POST /tasks/{id}/resume',
+        'POST /tasks/{id}/cancel',
+        'POST /tasks/{id}/retry',
       ].sort(),
     );
     for (const r of routes) expect(r.AuthorizationType).toBe('AWS_IAM');

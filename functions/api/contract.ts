@@ -1,0 +1,162 @@
+/**
+ * The HTTP contract, written once: every route (method, path, what it takes, what it answers) and
+ * the public shapes as zod schemas. The intake dispatches from this table (binding a handler to
+ * each operation), the stack creates an API Gateway route per entry, the OpenAPI document is
+ * generated from it, and the CLI takes its types from the shapes. Pure data: no handler code, so
+ * the stack can read it.
+ */
+import * as z from 'zod/mini';
+import { PRIORITIES, RUNTIMES, STATUSES } from '#core/model.ts';
+import { isValidCursor } from '#core/store.ts';
+import { BatchSubmissionSchema, TaskSubmissionSchema } from '#core/submission.ts';
+
+const time = z.string();
+const nullableTime = z.nullable(z.string());
+
+/** A task as the API shows it (times are ISO 8601). */
+export const TaskViewSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  status: z.enum(STATUSES),
+  priority: z.enum(PRIORITIES),
+  runtime: z.enum(RUNTIMES),
+  payload: z.unknown(),
+  progress: z.nullable(z.object({ percent: z.number(), message: z.nullable(z.string()), updatedAt: time })),
+  attempt: z.number(),
+  maxAttempts: z.number(),
+  timeoutSeconds: z.number(),
+  result: z.unknown(),
+  error: z.nullable(z.object({ code: z.string(), message: z.string() })),
+  control: z.nullable(z.enum(['pause', 'cancel'])),
+  createdAt: time,
+  queuedAt: nullableTime,
+  startedAt: nullableTime,
+  finishedAt: nullableTime,
+  runAt: nullableTime,
+  updatedAt: time,
+  version: z.number(),
+});
+export type TaskView = z.infer<typeof TaskViewSchema>;
+
+/** One history entry as the API shows it. */
+export const TaskEventViewSchema = z.object({
+  at: time,
+  from: z.nullable(z.enum(STATUSES)),
+  to: z.enum(STATUSES),
+  reason: z.string(),
+  attempt: z.number(),
+  actor: z.string(),
+});
+export type TaskEventView = z.infer<typeof TaskEventViewSchema>;
+
+export const TaskPageSchema = z.object({ items: z.array(TaskViewSchema), cursor: z.nullable(z.string()) });
+export const TaskListSchema = z.object({ items: z.array(TaskViewSchema) });
+export const TaskEventsSchema = z.object({ items: z.array(TaskEventViewSchema) });
+export const ErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+export type ApiErrorBody = z.infer<typeof ErrorSchema>;
+
+export const PriorityChangeSchema = z.strictObject({ priority: z.enum(PRIORITIES) });
+
+export const ListQuerySchema = z.strictObject({
+  status: z.optional(z.enum(STATUSES)),
+  priority: z.optional(z.enum(PRIORITIES)),
+  type: z.optional(z.string().check(z.maxLength(100))),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 20),
+  cursor: z.optional(z.string().check(z.refine(isValidCursor, 'not a cursor this API returned'))),
+});
+
+export const CONTROL_ACTIONS = ['pause', 'resume', 'cancel', 'retry'] as const;
+export type ControlAction = (typeof CONTROL_ACTIONS)[number];
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+export interface RouteDefinition {
+  readonly method: HttpMethod;
+  /** API Gateway's syntax: `{name}` is one path segment. */
+  readonly path: string;
+  readonly summary: string;
+  readonly request?: z.ZodMiniType;
+  readonly query?: z.ZodMiniType;
+  /** Header parameters it reads. */
+  readonly headers?: readonly string[];
+  /** Success status → the body's schema (undefined: not JSON described here). */
+  readonly responses: Readonly<Record<number, { readonly description: string; readonly body?: z.ZodMiniType }>>;
+  /** The error statuses it can answer with (bodies: ErrorSchema). */
+  readonly errors: readonly number[];
+}
+
+const control = (action: ControlAction, summary: string): RouteDefinition => ({
+  method: 'POST',
+  path: `/tasks/{id}/${action}`,
+  summary,
+  responses: { 202: { description: 'the task', body: TaskViewSchema } },
+  errors: [404, 409],
+});
+
+/** Every route of the API, by operation id. */
+export const ROUTES = {
+  submitTask: {
+    method: 'POST',
+    path: '/tasks',
+    summary: 'Submit a task (Idempotency-Key replays the first answer with 200)',
+    request: TaskSubmissionSchema,
+    headers: ['Idempotency-Key'],
+    responses: { 201: { description: 'created', body: TaskViewSchema }, 200: { description: 'replayed', body: TaskViewSchema } },
+    errors: [400, 409, 413, 415],
+  },
+  listTasks: {
+    method: 'GET',
+    path: '/tasks',
+    summary: 'List tasks, newest first',
+    query: ListQuerySchema,
+    responses: { 200: { description: 'a page', body: TaskPageSchema } },
+    errors: [400],
+  },
+  submitTasks: {
+    method: 'POST',
+    path: '/tasks/batch',
+    summary: 'Submit up to 100 tasks at once (all or none)',
+    request: BatchSubmissionSchema,
+    headers: ['Idempotency-Key'],
+    responses: { 201: { description: 'created', body: TaskListSchema }, 200: { description: 'replayed', body: TaskListSchema } },
+    errors: [400, 409, 413, 415],
+  },
+  getTask: {
+    method: 'GET',
+    path: '/tasks/{id}',
+    summary: 'A task',
+    responses: { 200: { description: 'the task', body: TaskViewSchema } },
+    errors: [404],
+  },
+  changePriority: {
+    method: 'PATCH',
+    path: '/tasks/{id}',
+    summary: 'Change the priority',
+    request: PriorityChangeSchema,
+    responses: { 200: { description: 'the task', body: TaskViewSchema } },
+    errors: [400, 404, 409, 415],
+  },
+  taskEvents: {
+    method: 'GET',
+    path: '/tasks/{id}/events',
+    summary: 'The history, oldest first',
+    responses: { 200: { description: 'events', body: TaskEventsSchema } },
+    errors: [404],
+  },
+  pauseTask: control('pause', 'Pause (a running task yields at its next checkpoint)'),
+  resumeTask: control('resume', 'Resume a paused task'),
+  cancelTask: control('cancel', 'Cancel'),
+  retryTask: control('retry', 'Run a finished task again (a new attempt series)'),
+  openApi: {
+    method: 'GET',
+    path: '/openapi.json',
+    summary: 'This document',
+    responses: { 200: { description: 'OpenAPI 3.1' } },
+    errors: [],
+  },
+} as const satisfies Record<string, RouteDefinition>;
+
+export type OperationId = keyof typeof ROUTES;
+
+/** The routes as [operation id, definition] pairs, in table order. */
+export const routeEntries = (): [OperationId, RouteDefinition][] => Object.entries(ROUTES) as [OperationId, RouteDefinition][];
