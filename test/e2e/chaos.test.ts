@@ -9,7 +9,7 @@ import { runChaos } from '../../bin/chaos/soak.ts';
 
 describe('chaos', () => {
   it('loses no task, leaves none stuck and runs none twice at once, under kills, duplicates and controls', async () => {
-    const report = await runChaos({ tasks: 160, seconds: 45, seed: 1001, settleSeconds: 150 });
+    const report = await runChaos({ tasks: 160, seconds: 45, seed: 1001, settleSeconds: 150, recoverySeconds: 20 });
     // The run must actually have hurt: otherwise the invariants below prove nothing.
     expect(report.injected.workerKills).toBeGreaterThan(5);
     expect(report.injected.duplicates).toBeGreaterThan(0);
