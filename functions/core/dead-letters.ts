@@ -2,9 +2,10 @@
  * What to do with a task whose message reached a lane's DLQ (it was received maxReceiveCount
  * times without being deleted: its worker kept crashing, or its duplicates kept being held).
  */
+
+import { attemptAliveUntil } from './claiming.ts';
 import type { TaskMessage } from './dispatch.ts';
 import { StaleVersion } from './errors.ts';
-import { attemptAliveUntil } from './execution.ts';
 import { WORKER_TIMEOUT_SECONDS } from './limits.ts';
 import type { TaskRecord } from './model.ts';
 import { recoverLost } from './recovery.ts';

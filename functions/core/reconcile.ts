@@ -10,15 +10,16 @@
  * A marker per rung remembers how far it got, so a missed pass is caught up by the next one.
  */
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { attemptAliveUntil } from './claiming.ts';
 import { StaleVersion } from './errors.ts';
-import { attemptAliveUntil } from './execution.ts';
 import { decodeEvent } from './history.ts';
 import { type LaneName, laneFor } from './lanes.ts';
 import { MAX_SQS_RETENTION_SECONDS } from './limits.ts';
 import type { TaskRecord, TaskStatus } from './model.ts';
 import { recoverLost } from './recovery.ts';
 import type { LostAttempt } from './retrying.ts';
-import { sweepKey, type TaskStore } from './store.ts';
+import type { TaskStore } from './store.ts';
+import { sweepKey } from './sweep-index.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

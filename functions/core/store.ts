@@ -18,11 +18,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { StaleVersion, StoreBusy, TaskNotFound } from './errors.ts';
-import { decodeEvent, encodeEvent, HISTORY_CAP } from './history.ts';
+import { decodeEvent, encodeEvent } from './history.ts';
 import { dayOf, idRange, partitionKey, SHARDS, taskKey } from './ids.ts';
-import type { ControlRequest, Priority, Progress, TaskEvent, TaskRecord, TaskStatus } from './model.ts';
+import type { ControlRequest, Progress, TaskEvent, TaskRecord, TaskStatus } from './model.ts';
 import { type TaskAction, TRANSITIONS } from './state-machine.ts';
-import { TASK_TABLE } from './table.ts';
+import { SWEEP_INDEX, SWEEP_SHARDS, sweepKey } from './sweep-index.ts';
+import { toRecord } from './task-item.ts';
+import { type ListFilter, type ListPage, listTasks } from './task-listing.ts';
+import { buildUpdate, type UpdateSpec, type UpdateTarget } from './update-builder.ts';
 
 /** Payloads and results up to this many bytes of JSON stay inside the state item. */
 export const INLINE_LIMIT_BYTES = 384;
@@ -91,26 +94,8 @@ export interface StartOptions {
 
 export type StartResult = { started: TaskRecord; current?: undefined } | { started?: undefined; current: TaskRecord | undefined };
 
-/** Sparse index of the tasks the sweeper must find (SCHEDULED ones, container leases): nothing else carries these. */
-export const SWEEP_INDEX = TASK_TABLE.sweepIndex;
-export const SWEEP_SHARDS = 4;
-export const sweepKey = (id: string, at: number) => ({
-  sweepShard: `S#${Number.parseInt(id.slice(-1), 36) % SWEEP_SHARDS}`,
-  sweepAt: at,
-});
-
-export interface ListFilter {
-  status?: TaskStatus;
-  priority?: Priority;
-  type?: string;
-  limit: number;
-  cursor?: string;
-}
-
-export interface ListPage {
-  items: TaskRecord[];
-  cursor: string | null;
-}
+export type { ListFilter, ListPage } from './task-listing.ts';
+export { isValidCursor } from './task-listing.ts';
 
 export interface NewTask {
   record: TaskRecord;
@@ -390,84 +375,13 @@ export class TaskStore {
   }
 
   /** The one conditional UpdateItem every change goes through. */
-  private async write(
-    current: Pick<TaskRecord, 'id' | 'version' | 'history'> & Partial<TaskRecord>,
-    spec: {
-      set: Record<string, unknown>;
-      remove: string[];
-      entries: string[];
-      bumpVersion: boolean;
-      /** Also require this status. */
-      status?: TaskStatus;
-      /** Also require this lease. */
-      lease?: number;
-      /** Also require this control request (null: none). */
-      control?: ControlRequest | null;
-      /** A lease set by this write goes into the sweep index (container attempts and launches). */
-      indexLease?: boolean;
-    },
-  ): Promise<TaskRecord> {
-    const names: Record<string, string> = { '#version': 'version' };
-    const values: Record<string, unknown> = { ':v': current.version };
-    const assignments: string[] = [];
-    if (spec.bumpVersion) {
-      values[':one'] = 1;
-      assignments.push('#version = #version + :one');
-    }
-    const set = { ...spec.set };
-    // A container's lease is in the sweep index: that is how the sweeper finds an expired one. A
-    // Lambda attempt's is not (its message is its watchdog), which saves an index write per start.
-    if (set.leaseUntil !== undefined && spec.indexLease) Object.assign(set, sweepKey(current.id, set.leaseUntil as number));
-    if (spec.entries.length > 0) {
-      if (current.history.length + spec.entries.length > HISTORY_CAP) {
-        // Rewrite the capped list (we know it: the write is fenced on the version we read it at).
-        const keep = current.history.slice(current.history.length + spec.entries.length - HISTORY_CAP);
-        set.history = [...keep, ...spec.entries];
-        set.historyDropped = (current.historyDropped ?? 0) + current.history.length - keep.length;
-      } else {
-        names['#history'] = 'history';
-        values[':entries'] = spec.entries;
-        assignments.push('#history = list_append(#history, :entries)');
-      }
-    }
-    for (const [field, value] of Object.entries(set)) {
-      if (value === undefined) continue;
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      assignments.push(`#${field} = :${field}`);
-    }
-    const removals = [...new Set([...spec.remove, ...(spec.remove.includes('control') ? ['controlAt'] : [])])].filter(
-      (field) => set[field] === undefined,
-    );
-    for (const field of removals) names[`#${field}`] = field;
-    let condition = '#version = :v';
-    if (spec.status) {
-      names['#status'] = 'status';
-      values[':required'] = spec.status;
-      condition += ' AND #status = :required';
-    }
-    if (spec.lease !== undefined) {
-      names['#leaseUntil'] = 'leaseUntil';
-      values[':lease'] = spec.lease;
-      condition += ' AND #leaseUntil = :lease';
-    }
-    if (spec.control !== undefined) {
-      names['#control'] = 'control';
-      if (spec.control === null) condition += ' AND attribute_not_exists(#control)';
-      else {
-        values[':expectedControl'] = spec.control;
-        condition += ' AND #control = :expectedControl';
-      }
-    }
+  private async write(current: UpdateTarget, spec: UpdateSpec): Promise<TaskRecord> {
     try {
       const out = await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: taskKey(current.id),
-          UpdateExpression: `SET ${assignments.join(', ')}${removals.length ? ` REMOVE ${removals.map((f) => `#${f}`).join(', ')}` : ''}`,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          ...buildUpdate(current, spec),
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -580,90 +494,10 @@ export class TaskStore {
     return task.history.map(decodeEvent);
   }
 
-  /**
-   * Newest first. Walks day partitions backwards from today (or the cursor), querying the shards
-   * of a day in parallel and merging them; filters are applied by DynamoDB.
-   */
-  async list(filter: ListFilter, now = Date.now()): Promise<ListPage> {
-    const after = filter.cursor ? decodeCursor(filter.cursor) : undefined;
-    const startDay = after ? after.day : dayOf(now);
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const clauses: string[] = [];
-    for (const field of ['status', 'priority', 'type'] as const) {
-      const value = filter[field];
-      if (value === undefined) continue;
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      clauses.push(`#${field} = :${field}`);
-    }
-    const items: TaskRecord[] = [];
-    let dayMs = Date.parse(`${startDay.slice(0, 4)}-${startDay.slice(4, 6)}-${startDay.slice(6, 8)}T00:00:00Z`);
-    for (let d = 0; d < this.listLookbackDays && items.length < filter.limit; d++, dayMs -= DAY_MS) {
-      const day = dayOf(dayMs);
-      const below = after && day === after.day ? after.id : undefined;
-      const perShard = await Promise.all(
-        Array.from({ length: SHARDS }, (_, shard) =>
-          this.queryPartition(partitionKey(day, shard), filter.limit - items.length, below, clauses, names, values),
-        ),
-      );
-      const merged = perShard.flat().sort((a, b) => (a.id < b.id ? 1 : -1));
-      items.push(...merged.slice(0, filter.limit - items.length));
-    }
-    const last = items.at(-1);
-    const cursor = items.length === filter.limit && last ? encodeCursor(dayOf(last.createdAt), last.id) : null;
-    return { items, cursor };
-  }
-
-  private async queryPartition(
-    pk: string,
-    limit: number,
-    below: string | undefined,
-    clauses: string[],
-    names: Record<string, string>,
-    values: Record<string, unknown>,
-  ): Promise<TaskRecord[]> {
-    const found: TaskRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: below ? 'pk = :pk AND id < :below' : 'pk = :pk',
-          FilterExpression: clauses.length ? clauses.join(' AND ') : undefined,
-          ExpressionAttributeNames: clauses.length ? names : undefined,
-          ExpressionAttributeValues: { ':pk': pk, ...(below ? { ':below': below } : {}), ...values },
-          ScanIndexForward: false,
-          Limit: limit,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) found.push(toRecord(item));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey && found.length < limit);
-    return found.slice(0, limit);
+  /** Newest first (see task-listing.ts). */
+  list(filter: ListFilter, now = Date.now()): Promise<ListPage> {
+    return listTasks(this.db, this.table, this.listLookbackDays, filter, now);
   }
 }
-
-function toRecord(item: Record<string, unknown>): TaskRecord {
-  const { pk: _pk, ...rest } = item;
-  return rest as unknown as TaskRecord;
-}
-
-const encodeCursor = (day: string, id: string): string => Buffer.from(JSON.stringify({ day, id })).toString('base64url');
-
-function decodeCursor(cursor: string): { day: string; id: string } | undefined {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { day?: unknown; id?: unknown };
-    if (typeof parsed.day === 'string' && /^\d{8}$/.test(parsed.day) && typeof parsed.id === 'string') {
-      return { day: parsed.day, id: parsed.id };
-    }
-  } catch {
-    // fall through: an unreadable cursor is the caller's error, reported by the intake
-  }
-  return undefined;
-}
-
-export const isValidCursor = (cursor: string): boolean => decodeCursor(cursor) !== undefined;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

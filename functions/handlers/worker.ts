@@ -9,10 +9,10 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { processMessage } from '#core/claiming.ts';
 import { sqsClient } from '#core/clients.ts';
 import { laneQueueUrlForArn } from '#core/config.ts';
 import { parseMessage } from '#core/dispatch.ts';
-import { processMessage } from '#core/execution.ts';
 import { attemptLeaseMs, heldVisibilitySeconds } from '#core/limits.ts';
 import { OUTCOME_METRIC } from '#core/metrics.ts';
 import { readSettings } from '#core/settings.ts';

@@ -9,15 +9,15 @@ import { runChaos } from '../../bin/chaos/soak.ts';
 
 describe('chaos', () => {
   it('loses no task, leaves none stuck and runs none twice at once, under kills, duplicates and controls', async () => {
-    const report = await runChaos({ tasks: 160, seconds: 45, seed: 1001, settleSeconds: 150, recoverySeconds: 20 });
+    const report = await runChaos({ tasks: 140, seconds: 45, seed: 1001, settleSeconds: 150, recoverySeconds: 20 });
     // The run must actually have hurt: otherwise the invariants below prove nothing.
     expect(report.injected.workerKills).toBeGreaterThan(5);
     expect(report.injected.duplicates).toBeGreaterThan(0);
     expect(report.recoveryMs.count).toBeGreaterThan(0);
-    expect(report.tasks.accepted).toBe(160);
+    expect(report.tasks.accepted).toBe(140);
     expect(report.notTerminal).toEqual([]);
     expect(report.unexplained).toEqual([]);
     expect(report.overlaps).toEqual([]);
-    expect(report.recoveryMs.max).toBeLessThanOrEqual(report.boundMs);
+    expect(report.recoveryMs.max, JSON.stringify(report.recoveryMs.slowest)).toBeLessThanOrEqual(report.boundMs);
   }, 360_000);
 });

@@ -11,10 +11,10 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSCli
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
+import { processMessage } from '#core/claiming.ts';
 import { dynamo } from '#core/clients.ts';
 import { TaskControl } from '#core/control.ts';
 import { StaleVersion } from '#core/errors.ts';
-import { processMessage } from '#core/execution.ts';
 import { IdempotencyStore } from '#core/idempotency.ts';
 import type { TaskStore } from '#core/store.ts';
 import { TaskSubmitter } from '#core/submission.ts';

@@ -93,7 +93,7 @@ describe('worker', () => {
   });
 
   it('records the outcome when the first progress write and the lazy start happen together', async () => {
-    const { processMessage } = await import('#core/execution.ts');
+    const { processMessage } = await import('#core/claiming.ts');
     const tasks = await Promise.all(
       Array.from({ length: 6 }, () => submitter.submit({ type: IDEMPOTENT, payload: { ms: 300, steps: 3 } }, { actor: 't' })),
     );

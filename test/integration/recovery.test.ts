@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { processMessage } from '#core/claiming.ts';
 import { TaskControl } from '#core/control.ts';
 import { recoverDeadLetter } from '#core/dead-letters.ts';
-import { processMessage } from '#core/execution.ts';
 import type { TaskStore } from '#core/store.ts';
 import type { TaskSubmitter } from '#core/submission.ts';
 import { sweep } from '#core/sweeper.ts';

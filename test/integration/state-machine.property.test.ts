@@ -9,10 +9,10 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimMessage } from '#core/claiming.ts';
 import { type ControlRequest, TaskControl } from '#core/control.ts';
 import { dispatchFor, type TaskMessage } from '#core/dispatch.ts';
 import { InvalidTransition, StaleVersion } from '#core/errors.ts';
-import { claimMessage } from '#core/execution.ts';
 import { decodeEvent } from '#core/history.ts';
 import { isTerminal, type TaskRecord } from '#core/model.ts';
 import { type AttemptEnd, decideAfterAttempt } from '#core/retrying.ts';
