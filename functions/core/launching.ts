@@ -9,6 +9,7 @@ import { type ContainerPlatform, LaunchDeferred } from './containers.ts';
 import type { TaskMessage } from './dispatch.ts';
 import { StaleVersion } from './errors.ts';
 import { LAUNCH_GRACE_SECONDS } from './limits.ts';
+import { isDue } from './model.ts';
 import type { TaskStore } from './store.ts';
 
 export type LaunchOutcome = { kind: 'launched'; ref: string } | { kind: 'stale' } | { kind: 'deferred'; reason: string };
@@ -30,8 +31,7 @@ export async function launch(
   { store, slots, platform, checkMs, now = Date.now() }: LaunchDeps,
 ): Promise<LaunchOutcome> {
   const task = await store.find(message.id);
-  const launchable =
-    task && task.version === message.v && (task.status === 'QUEUED' || (task.status === 'SCHEDULED' && (task.runAt ?? 0) <= now + 1000));
+  const launchable = task && task.version === message.v && (task.status === 'QUEUED' || isDue(task, now));
   if (!task || !launchable) return { kind: 'stale' };
   const holder = slotHolder(task.id, message.v);
   // The slot outlives the attempt's longest run, so a leaked one (a crash) frees itself.

@@ -6,6 +6,12 @@ export type TaskStatus = (typeof STATUSES)[number];
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 export const isTerminal = (s: TaskStatus): boolean => TERMINAL_STATUSES.includes(s);
 
+/** How early a delayed task may start: a delayed SQS message can arrive a little before runAt. */
+export const DUE_SLACK_MS = 1000;
+/** A SCHEDULED task whose time has come (the one due check: the start write, the launcher and the sweeper use it). */
+export const isDue = (task: Pick<TaskRecord, 'status' | 'runAt'>, now: number): boolean =>
+  task.status === 'SCHEDULED' && (task.runAt ?? 0) <= now + DUE_SLACK_MS;
+
 export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 

@@ -20,7 +20,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { StaleVersion, StoreBusy, TaskNotFound } from './errors.ts';
 import { decodeEvent, encodeEvent } from './history.ts';
 import { dayOf, idRange, partitionKey, SHARDS, taskKey } from './ids.ts';
-import type { ControlRequest, Progress, TaskEvent, TaskRecord, TaskStatus } from './model.ts';
+import { type ControlRequest, isDue, type Progress, type TaskEvent, type TaskRecord, type TaskStatus } from './model.ts';
 import { type TaskAction, TRANSITIONS } from './state-machine.ts';
 import { SWEEP_INDEX, SWEEP_SHARDS, sweepKey } from './sweep-index.ts';
 import { toRecord } from './task-item.ts';
@@ -323,7 +323,7 @@ export class TaskStore {
       if (error instanceof TaskNotFound) return { current: undefined };
       if (!(error instanceof StaleVersion)) throw error;
       const current = error.current;
-      if (current?.status !== 'SCHEDULED' || current.version !== message.v || (current.runAt ?? 0) > now + 1000) return { current };
+      if (!current || !isDue(current, now) || current.version !== message.v) return { current };
       try {
         const task = await this.write(current, {
           set: { ...set, queuedAt: now },

@@ -17,7 +17,7 @@ import { StaleVersion } from './errors.ts';
 import { decodeEvent } from './history.ts';
 import { LANES, type LaneName } from './lanes.ts';
 import { LAUNCH_GRACE_SECONDS } from './limits.ts';
-import { PRIORITIES, type Priority, type TaskRecord } from './model.ts';
+import { isDue, PRIORITIES, type Priority, type TaskRecord } from './model.ts';
 import { recoverLost } from './recovery.ts';
 import type { TaskStore } from './store.ts';
 
@@ -33,7 +33,7 @@ export interface SweepReport {
 export type SweepDecision = { kind: 'promote' } | { kind: 'lease-expired' } | { kind: 'launch-expired' } | { kind: 'skip' };
 
 export function decideSweep(task: TaskRecord, now: number): SweepDecision {
-  if (task.status === 'SCHEDULED' && (task.runAt ?? 0) <= now) return { kind: 'promote' };
+  if (isDue(task, now)) return { kind: 'promote' };
   if (task.leaseUntil === undefined || task.leaseUntil >= now) return { kind: 'skip' };
   if (task.status === 'RUNNING') return { kind: 'lease-expired' };
   if (task.status === 'QUEUED') return { kind: 'launch-expired' };

@@ -47,3 +47,24 @@ describe('dispatch', () => {
     expect(matchesFilter(DISPATCH_FILTER_PATTERN, { dynamodb: {} })).toBe(false);
   });
 });
+
+describe('dispatching a batch of changes', () => {
+  it('groups messages by lane, ten to a request, and retries the stream from the earliest one not sent', async () => {
+    const { laneBatches, planDispatches, retryFrom } = await import('#core/dispatching.ts');
+    const { taskRecord } = await import('../support/factories.ts');
+    const changes = Array.from({ length: 23 }, (_, i) => ({
+      sequence: String(100 + i),
+      image: taskRecord({ id: `t${i}`, status: 'QUEUED', priority: i < 21 ? 'low' : 'critical', version: 1 }),
+    }));
+    const pending = planDispatches([...changes, { sequence: '999', image: taskRecord({ id: 'r', status: 'RUNNING' }) }], Date.now());
+    expect(pending).toHaveLength(23);
+    expect(laneBatches(pending).map((b) => [b.lane, b.items.length])).toEqual([
+      ['low', 10],
+      ['low', 10],
+      ['low', 1],
+      ['critical', 2],
+    ]);
+    expect(retryFrom(['120', '1000', '105'])).toBe('105');
+    expect(retryFrom([])).toBeUndefined();
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * Dispatching a batch of table changes: which of them become messages (dispatchFor), sent grouped
+ * by lane ten to a request, and where the stream must retry from when some were not sent. The
+ * dispatcher handler only turns stream records into changes and the answer into a batch response.
+ */
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { type Dispatch, dispatchFor } from './dispatch.ts';
+import type { LaneName } from './lanes.ts';
+import type { TaskRecord } from './model.ts';
+
+/** One change of the table, as the stream reports it. */
+export interface TableChange {
+  /** The stream's sequence number (the batch item identifier to retry from). */
+  sequence: string;
+  image: TaskRecord;
+  previous?: TaskRecord;
+}
+
+export interface PendingDispatch {
+  sequence: string;
+  dispatch: Dispatch;
+}
+
+/** The messages a batch of changes calls for, in stream order. */
+export function planDispatches(changes: readonly TableChange[], now: number): PendingDispatch[] {
+  return changes.flatMap((c) => {
+    const dispatch = dispatchFor(c.image, now, c.previous);
+    return dispatch ? [{ sequence: c.sequence, dispatch }] : [];
+  });
+}
+
+/** SendMessageBatch takes ten messages of one queue: group by lane, then chunk. */
+export function laneBatches(pending: readonly PendingDispatch[]): { lane: LaneName; items: PendingDispatch[] }[] {
+  const byLane = new Map<LaneName, PendingDispatch[]>();
+  for (const p of pending) byLane.set(p.dispatch.lane, [...(byLane.get(p.dispatch.lane) ?? []), p]);
+  return [...byLane].flatMap(([lane, items]) =>
+    Array.from({ length: Math.ceil(items.length / 10) }, (_, i) => ({ lane, items: items.slice(i * 10, i * 10 + 10) })),
+  );
+}
+
+/** Streams are ordered: retrying from the earliest change not sent re-sends it and what follows. */
+export function retryFrom(failedSequences: readonly string[]): string | undefined {
+  if (failedSequences.length === 0) return undefined;
+  return failedSequences.reduce((a, b) => (BigInt(a) < BigInt(b) ? a : b));
+}
+
+/** Send every pending message; returns the sequence numbers of those not sent (and why, for logs). */
+export async function sendDispatches(
+  sqs: SQSClient,
+  queueUrls: Readonly<Record<LaneName, string>>,
+  pending: readonly PendingDispatch[],
+): Promise<{ failed: string[]; errors: { lane: LaneName; error: unknown }[] }> {
+  const failed: string[] = [];
+  const errors: { lane: LaneName; error: unknown }[] = [];
+  await Promise.all(
+    laneBatches(pending).map(async ({ lane, items }) => {
+      try {
+        const out = await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrls[lane],
+            Entries: items.map((p, n) => ({
+              Id: String(n),
+              MessageBody: JSON.stringify(p.dispatch.message),
+              DelaySeconds: p.dispatch.delaySeconds || undefined,
+            })),
+          }),
+        );
+        for (const f of out.Failed ?? []) failed.push(items[Number(f.Id)].sequence);
+      } catch (error) {
+        errors.push({ lane, error });
+        failed.push(...items.map((p) => p.sequence));
+      }
+    }),
+  );
+  return { failed, errors };
+}
