@@ -375,6 +375,8 @@ log(`raw SDK calls: ${round(rawTps, 1)} tasks/s`);
 const priority = await priorityIsolation();
 log(`critical wait: idle ${priority.criticalWaitIdleMs} ms, saturated ${priority.criticalWaitSaturatedMs} ms`);
 const bundles = await measureBundles();
+const idle = await idleProfile();
+log(`idle: $${idle.usdPerMonth} a month`);
 
 const singleCost = costPerMillion(single);
 const batchCost = costPerMillion(batch);
@@ -405,6 +407,7 @@ const result = {
     ratio: round(priority.criticalWaitSaturatedMs / Math.max(1, priority.criticalWaitIdleMs), 2),
   },
   bundles,
+  idle,
   targets: {
     singleCostAtMost3: singleCost.total <= 3,
     batchCostAtMost2: batchCost.total <= 2,
@@ -412,8 +415,39 @@ const result = {
     efficiencyAtLeast0_7: batch.tasksPerSecond / rawTps >= 0.7,
     priorityWithin2x: priority.criticalWaitSaturatedMs <= 2 * Math.max(1, priority.criticalWaitIdleMs),
     bundlesAtMost400KB: bundles.every((b) => b.bytes <= 400 * 1024),
+    idleAtMost3UsdPerMonth: idle.usdPerMonth <= 3,
   },
 };
+
+/**
+ * What the default deployment costs with nothing to do: its resources counted from the template,
+ * and one sweeper pass on an idle runtime metered for the reads and receives it makes.
+ */
+async function idleProfile() {
+  const runtime = await startRuntime('idle');
+  let pass: { rru: number; sqsRequests: number };
+  try {
+    drainMeter();
+    const sweeper = await import('#handlers/sweeper.ts');
+    await sweeper.handler();
+    const metered = drainMeter();
+    pass = {
+      rru: round(
+        metered.reduce((n, m) => n + (m.rru ?? 0), 0),
+        2,
+      ),
+      sqsRequests: metered.filter((m) => m.service === 'sqs').reduce((n, m) => n + (m.sqsRequests ?? 1), 0),
+    };
+  } finally {
+    await runtime.stop();
+  }
+  const { App } = await import('aws-cdk-lib');
+  const { Template } = await import('aws-cdk-lib/assertions');
+  const { SluiceStack } = await import('../lib/sluice-stack.ts');
+  const { idleCost } = await import('./bench/idle.ts');
+  const template = Template.fromStack(new SluiceStack(new App(), 'Idle')).toJSON() as { Resources: Record<string, { Type: string }> };
+  return { ...idleCost(template.Resources, pass), sweeperPass: pass };
+}
 
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
 const lines = [
@@ -439,6 +473,7 @@ const lines = [
     .join(', ')} ms`,
   `latency p50/p99 submit→finish under load: single ${single.latencyMs.normal?.submitToFinishP50}/${single.latencyMs.normal?.submitToFinishP99} ms, batch ${batch.latencyMs.normal?.submitToFinishP50}/${batch.latencyMs.normal?.submitToFinishP99} ms`,
   `bundles: ${bundles.map((b) => `${b.name} ${(b.bytes / 1024).toFixed(0)} KB (${b.initMs} ms)`).join(', ')}`,
+  `idle: $${idle.usdPerMonth}/month — ${idle.breakdown.map((l) => `${l.item} $${l.usdPerMonth} (${l.basis})`).join('; ')}`,
   `targets: ${Object.entries(result.targets)
     .map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`)
     .join(', ')}`,

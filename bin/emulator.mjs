@@ -13,6 +13,9 @@ export const CFN_LINT_VERSION = '1.58.0';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const venv = join(root, '.venv');
 const motoServer = join(venv, 'bin', 'moto_server');
+const venvPython = join(venv, 'bin', 'python');
+/** moto's server, with DynamoDB's item writes serialised as AWS makes them atomic (see the file). */
+const motoEntry = join(root, 'bin', 'moto-server.py');
 export const CFN_LINT = join(venv, 'bin', 'cfn-lint');
 
 function run(command, args) {
@@ -83,7 +86,7 @@ export async function startMoto({ quiet = false } = {}) {
   ensureMoto({ quiet });
   for (let tries = 0; ; tries++) {
     const port = await freePort();
-    const child = spawn(motoServer, ['-H', '127.0.0.1', '-p', String(port)], {
+    const child = spawn(venvPython, [motoEntry, '-H', '127.0.0.1', '-p', String(port)], {
       stdio: ['ignore', 'ignore', quiet ? 'ignore' : 'pipe'],
       env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'true' },
     });

@@ -102,7 +102,7 @@ describe('processMessage under duplicate deliveries and controls', () => {
         if (final.status === 'SUCCEEDED') expect(completions.get(task.id)).toBe(1);
         expect(overlaps).toEqual([]);
       }),
-      { numRuns: 25 },
+      { numRuns: 25, seed: Number(process.env.FC_SEED ?? Date.now()) },
     );
   });
 });

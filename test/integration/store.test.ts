@@ -33,6 +33,14 @@ describe('TaskStore', () => {
     expect((await store.get(task.id)).version).toBe(2);
   });
 
+  it('lets exactly one of several simultaneous starts of one version win (conditional writes are atomic)', async () => {
+    for (let round = 0; round < 40; round++) {
+      const task = (await submitter.submit({ type: 'echo' }, { actor: 'u' })).value;
+      const claims = await Promise.all([0, 1, 2].map(() => store.start({ id: task.id, v: 1, a: 1 }, 'system')));
+      expect(claims.filter((c) => c.started)).toHaveLength(1);
+    }
+  });
+
   it('refuses a transition written against an old version, reporting the current item', async () => {
     const task = await submit();
     const started = (await store.start({ id: task.id, v: 1, a: 1 }, 'system')).started;
