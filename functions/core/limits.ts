@@ -65,9 +65,8 @@ export const attemptLeaseMs = (recoverySeconds = DEFAULT_RECOVERY_SECONDS): numb
  * over at once — set as the worker's first act and renewed every third of it
  * (ChangeMessageVisibility), so only a dead worker's messages come back, within the bound. This
  * departs from the "six times the function timeout" guidance, which assumes a consumer that never
- * extends visibility. A worker that dies before its first renewal (within milliseconds of
- * receiving the batch, before any of its tasks began) leaves its messages invisible for the
- * queue's own timeout, the function's timeout.
+ * extends visibility. A worker that dies before that first change is answered (no task of the
+ * batch starts before) leaves its messages invisible for the queue's own timeout, the function's.
  */
 export const heldVisibilitySeconds = (recoverySeconds = DEFAULT_RECOVERY_SECONDS): number =>
   Math.ceil(attemptLeaseMs(recoverySeconds) / 1000) + 1;

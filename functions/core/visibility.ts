@@ -59,6 +59,14 @@ export class VisibilityKeeper {
     );
   }
 
+  /**
+   * Resolves once the first shortening has been answered: a worker runs no task before, so a body
+   * that started always has its message coming back within the bound should its worker die.
+   */
+  async ready(): Promise<void> {
+    await this.extending;
+  }
+
   /** Stop extending (the batch is answered; the event source mapping deletes what succeeded). */
   async stop(): Promise<void> {
     clearInterval(this.timer);

@@ -98,6 +98,9 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
     keeper: new VisibilityKeeper(sqsClient(), queueUrl, config.visibilitySeconds, event.Records).start(),
     abandoned: [],
   };
+  // No task starts before its message's visibility is short: otherwise a worker that dies early
+  // would leave the message hidden for the whole function timeout.
+  await batch.keeper.ready();
   let response: SQSBatchResponse;
   try {
     response = await processPartialResponse(event, (record: SQSRecord) => handleRecord(record, batch), processor, {
