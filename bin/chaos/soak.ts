@@ -89,6 +89,10 @@ const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
 /** History reasons that record a lost attempt being recovered. */
 const RECOVERY = /^(worker-lost|lease-expired|dead-letter|poison|cancel-forced|launch-failed|reconcile)/;
 
+/** A history on one line, for reports: `from>to:reason:aN:actor@time` per entry. */
+const describe = (events: readonly Event[]) =>
+  events.map((e) => `${e.from}>${e.to}:${e.reason}:a${e.attempt}:${e.actor}@${String(e.at).slice(11, 23)}`).join(' ');
+
 /** mulberry32: a small seeded generator, so a run's choices repeat with its seed. */
 function random(seed: number): () => number {
   let a = seed >>> 0;
@@ -275,10 +279,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (pending.length > 0) await new Promise((r) => setTimeout(r, 500));
     }
     report.settledAfterMs = Date.now() - ended;
-    const historyOf = async (id: string) =>
-      (await api<{ items: Event[] }>('GET', `/tasks/${id}/events`)).body.items
-        .map((e) => `${e.from}>${e.to}:${e.reason}:a${e.attempt}:${e.actor}@${e.at}`)
-        .join(' ');
+    const historyOf = async (id: string) => describe((await api<{ items: Event[] }>('GET', `/tasks/${id}/events`)).body.items);
     for (const id of pending) {
       const { body: task } = await api<Task>('GET', `/tasks/${id}`);
       report.notTerminal.push({ id, status: task.status, history: `${JSON.stringify(task)} ${await historyOf(id)}` });
@@ -299,7 +300,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         if (match) report.recoveries[match[1]] = (report.recoveries[match[1]] ?? 0) + 1;
       }
       const why = explain(task, body, cancelled, events);
-      const history = events.map((e) => `${e.from}>${e.to}:${e.reason}:a${e.attempt}:${e.actor}@${String(e.at).slice(11, 23)}`).join(' ');
+      const history = describe(events);
       histories.set(id, history);
       if (why) report.unexplained.push({ id, type, status: task.status, why, history });
     }

@@ -58,7 +58,7 @@ export async function claimMessage(message: TaskMessage, store: TaskStore, actor
     error: { code: 'worker-lost', message: `the worker running attempt ${current.attempt} stopped (crash, timeout or out of memory)` },
   };
   // A re-queue is a takeover: this delivery starts the next attempt in the same write.
-  const task = await recoverLost(store, current, lost, {
+  const recovered = await recoverLost(store, current, lost, {
     actor,
     now,
     requeue: (latest, decision) => ({
@@ -73,7 +73,8 @@ export async function claimMessage(message: TaskMessage, store: TaskStore, actor
       now,
     }),
   });
-  if (!task) return { kind: 'stale' }; // another delivery took over first, or the worker lives
+  if (!recovered) return { kind: 'stale' }; // another delivery took over first, or the worker lives
+  const { task } = recovered;
   return task.status === 'RUNNING' ? { kind: 'started', task } : { kind: 'recovered', task };
 }
 

@@ -39,7 +39,7 @@ export async function recoverDeadLetter(
         },
       };
       const recovered = await recoverLost(store, task, lost, { actor: 'system', now });
-      return recovered ? { outcome: 'recovered', task: recovered } : { outcome: 'stale' };
+      return recovered ? { outcome: 'recovered', task: recovered.task } : { outcome: 'stale' };
     }
     if (isUnstarted(task, message)) {
       // Never started (the start write itself kept failing): send it again rather than lose it.

@@ -12,7 +12,6 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { attemptAliveUntil } from './claiming.ts';
 import { StaleVersion } from './errors.ts';
-import { decodeEvent } from './history.ts';
 import { type LaneName, laneFor } from './lanes.ts';
 import { MAX_SQS_RETENTION_SECONDS } from './limits.ts';
 import type { TaskRecord, TaskStatus } from './model.ts';
@@ -158,13 +157,8 @@ async function repair(store: TaskStore, task: TaskRecord, decision: ReconcileDec
       return;
     }
     case 'recover': {
-      const after = await recoverLost(store, task, decision.lost, { actor, now });
-      if (after)
-        report.repaired.push({
-          id: task.id,
-          reason: after.history.map(decodeEvent).at(-1)?.reason ?? decision.lost.reason,
-          status: after.status,
-        });
+      const recovered = await recoverLost(store, task, decision.lost, { actor, now });
+      if (recovered) report.repaired.push({ id: task.id, reason: recovered.reason, status: recovered.task.status });
       return;
     }
   }

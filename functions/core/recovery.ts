@@ -12,7 +12,7 @@ import { type Decision, decideLost, type LostAttempt } from './retrying.ts';
 import type { TaskStore, TransitionRequest } from './store.ts';
 
 /** The fence of a write decided from `task` while it was RUNNING. */
-export const runningFence = (task: TaskRecord): Pick<TransitionRequest, 'expectLease' | 'expectControl'> => ({
+const runningFence = (task: TaskRecord): Pick<TransitionRequest, 'expectLease' | 'expectControl'> => ({
   ...(task.leaseUntil === undefined ? {} : { expectLease: task.leaseUntil }),
   expectControl: task.control ?? null,
 });
@@ -25,15 +25,16 @@ export interface RecoverOptions {
 }
 
 /**
- * Recover `task`'s lost attempt. Returns the task after the write, or undefined when someone else
- * moved it first (another recovery, a renewal, an outcome): then there is nothing to recover.
+ * Recover `task`'s lost attempt. Returns the task after the write and the reason it recorded, or
+ * undefined when someone else moved it first (another recovery, a renewal, an outcome): then there
+ * is nothing to recover.
  */
 export async function recoverLost(
   store: TaskStore,
   task: TaskRecord,
   lost: LostAttempt,
   options: RecoverOptions,
-): Promise<TaskRecord | undefined> {
+): Promise<{ task: TaskRecord; reason: string } | undefined> {
   let current = task;
   for (let round = 0; round < 3; round++) {
     const decision = decideLost(current, lost, options.now);
@@ -42,7 +43,7 @@ export async function recoverLost(
         ? options.requeue(current, decision)
         : { ...decision, actor: options.actor, now: options.now };
     try {
-      return await store.transition(current, { ...request, ...runningFence(current) });
+      return { task: await store.transition(current, { ...request, ...runningFence(current) }), reason: request.reason };
     } catch (error) {
       if (!(error instanceof StaleVersion)) throw error;
       const fresh = error.current;

@@ -14,7 +14,6 @@ import { type ContainerSlots, slotHolder } from './container-slots.ts';
 import type { ContainerPlatform } from './containers.ts';
 import { parseMessage } from './dispatch.ts';
 import { StaleVersion } from './errors.ts';
-import { decodeEvent } from './history.ts';
 import { LANES, type LaneName } from './lanes.ts';
 import { LAUNCH_GRACE_SECONDS } from './limits.ts';
 import { isDue, PRIORITIES, type Priority, type TaskRecord } from './model.ts';
@@ -115,9 +114,9 @@ async function apply(store: TaskStore, deps: SweepDeps, task: TaskRecord, decisi
         },
       };
       // Fenced on the lease too: a heartbeat that renewed it after this pass read the task wins.
-      const after = await recoverLost(store, task, lost, { actor, now });
-      if (!after) return;
-      const reason = after.history.map(decodeEvent).at(-1)?.reason ?? lost.reason;
+      const recovered = await recoverLost(store, task, lost, { actor, now });
+      if (!recovered) return;
+      const { task: after, reason } = recovered;
       if (task.containerRef) await deps.platform?.stop(task.containerRef, `sluice: ${reason}`);
       await deps.slots?.release(slotHolder(task.id, task.claim ?? task.version));
       report.recovered.push({ id: task.id, reason, status: after.status });

@@ -146,7 +146,7 @@ describe('a redelivered message', () => {
     const seen = await store.get(task.id); // the takeover reads: control "pause", lease expired
     await new TaskControl(store).apply(task.id, { action: 'resume' }, 'tester'); // withdrawn: same version
     const lost = { reason: 'worker-lost', error: { code: 'worker-lost', message: 'gone' } };
-    const after = await recoverLost(store, seen, lost, { actor: 'system', now: Date.now() });
+    const after = (await recoverLost(store, seen, lost, { actor: 'system', now: Date.now() }))?.task;
     expect(after).toMatchObject({ status: 'QUEUED', attempt: 1 });
     expect((await store.events(task.id)).at(-1)).toMatchObject({ from: 'RUNNING', to: 'QUEUED', reason: 'worker-lost' });
   });
