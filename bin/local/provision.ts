@@ -11,6 +11,14 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
+  ConflictException,
+  CreateScheduleGroupCommand,
+  DeleteScheduleCommand,
+  DeleteScheduleGroupCommand,
+  ListSchedulesCommand,
+  SchedulerClient,
+} from '@aws-sdk/client-scheduler';
+import {
   CreateQueueCommand,
   DeleteQueueCommand,
   GetQueueAttributesCommand,
@@ -30,6 +38,8 @@ export interface Provisioned {
   queueArns: Record<LaneName, string>;
   dlqUrls: Record<LaneName, string>;
   dlqArns: Record<LaneName, string>;
+  /** The EventBridge Scheduler schedule group the stack owns. */
+  scheduleGroup: string;
 }
 
 export interface ProvisionOptions {
@@ -122,16 +132,33 @@ export async function provision({ prefix, workerTimeoutSeconds = WORKER_TIMEOUT_
       dlqArns[lane.name] = dlq.arn;
     }),
   );
+  const scheduleGroup = `${prefix}-schedules`;
+  const scheduler = new SchedulerClient({ region: region() });
+  try {
+    await scheduler.send(new CreateScheduleGroupCommand({ Name: scheduleGroup }));
+  } catch (error) {
+    if (!(error instanceof ConflictException)) throw error;
+  }
   dynamodb.destroy();
   sqs.destroy();
-  return { tableName, streamArn: table.LatestStreamArn as string, queueUrls, queueArns, dlqUrls, dlqArns };
+  scheduler.destroy();
+  return { tableName, streamArn: table.LatestStreamArn as string, queueUrls, queueArns, dlqUrls, dlqArns, scheduleGroup };
 }
 
 /** Delete what `provision` created (tests and ephemeral runtimes leave nothing behind). */
 export async function deprovision(resources: Provisioned): Promise<void> {
   const dynamodb = new DynamoDBClient({ region: region() });
   const sqs = new SQSClient({ region: region(), useQueueUrlAsEndpoint: false });
+  const scheduler = new SchedulerClient({ region: region() });
   try {
+    for (;;) {
+      const out = await scheduler.send(new ListSchedulesCommand({ GroupName: resources.scheduleGroup })).catch(() => undefined);
+      const names = (out?.Schedules ?? []).map((s) => s.Name);
+      for (const name of names)
+        await scheduler.send(new DeleteScheduleCommand({ GroupName: resources.scheduleGroup, Name: name })).catch(() => {});
+      if (names.length === 0 || !out?.NextToken) break;
+    }
+    await scheduler.send(new DeleteScheduleGroupCommand({ Name: resources.scheduleGroup })).catch(() => {});
     await dynamodb.send(new DeleteTableCommand({ TableName: resources.tableName })).catch(() => {});
     for (const url of [...Object.values(resources.queueUrls), ...Object.values(resources.dlqUrls)]) {
       await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => {});
@@ -139,5 +166,6 @@ export async function deprovision(resources: Provisioned): Promise<void> {
   } finally {
     dynamodb.destroy();
     sqs.destroy();
+    scheduler.destroy();
   }
 }

@@ -7,9 +7,11 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { SCHEDULER_TARGET_ENV } from '#core/config.ts';
 import { DISPATCH_FILTER_PATTERN } from '#core/dispatch.ts';
 import { LANES, laneQueueEnv } from '#core/lanes.ts';
 import { MIN_RECOVERY_SECONDS } from '#core/limits.ts';
+import { SCHEDULE_SYNC_FILTER_PATTERN } from '#core/schedule-sync.ts';
 import { readSettings } from '#core/settings.ts';
 import type { MeteredRequest } from '../bench/meter.ts';
 import { startMoto } from '../emulator.mjs';
@@ -19,6 +21,7 @@ import { SqsEventSource, StreamEventSource } from './event-sources.ts';
 import { matchesFilter } from './filter.ts';
 import { FunctionHost, InvocationError } from './function-host.ts';
 import { deprovision, type Provisioned, provision } from './provision.ts';
+import { SchedulerEmulator } from './scheduler-emulator.ts';
 
 export interface LocalRuntimeOptions {
   /** HTTP port; 0 picks a free one. @default 3000 (or PORT) */
@@ -63,6 +66,8 @@ export interface LocalRuntime {
   containers: EcsEmulator;
   /** The worker environments of each lane (child processes), e.g. for killing one in a test. */
   workers: ReadonlyMap<string, FunctionHost>;
+  /** EventBridge Scheduler, played from the schedules the Scheduler API holds. */
+  scheduler: SchedulerEmulator;
   stop(): Promise<void>;
 }
 
@@ -112,6 +117,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   process.env.SLUICE_WORKER_TIMEOUT_SECONDS = String(workerTimeoutSeconds);
   process.env.SLUICE_RECOVERY_SECONDS = String(recoverySeconds);
   if (options.containerCap !== undefined) process.env.CONTAINER_CAP = String(options.containerCap);
+  // Scheduler's target: the fire function (ARNs only name it here: the emulator invokes it in-process).
+  process.env[SCHEDULER_TARGET_ENV.group] = resources.scheduleGroup;
+  process.env[SCHEDULER_TARGET_ENV.functionArn] =
+    `arn:aws:lambda:${process.env.AWS_REGION}:000000000000:function:${resources.scheduleGroup}-fire`;
+  process.env[SCHEDULER_TARGET_ENV.roleArn] = `arn:aws:iam::000000000000:role/${resources.scheduleGroup}-scheduler`;
+  // Demos and tests need not wait minutes: locally `every` goes down to 5 s.
+  process.env.SLUICE_MIN_EVERY_SECONDS ??= '5';
   const taskModules = [...(options.taskModules ?? [])];
   for (const module of taskModules) await import(pathToFileURL(module).href);
 
@@ -135,6 +147,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const deadLetter = await import('#handlers/dead-letter.ts');
   const launcher = await import('#handlers/launcher.ts');
   const sweeper = await import('#handlers/sweeper.ts');
+  const scheduleFire = await import('#handlers/schedule-fire.ts');
+  const scheduleSync = await import('#handlers/schedule-sync.ts');
   // Workers run in their own processes, like Lambda execution environments, so a task that
   // crashes or hangs takes down only its own invocation.
   // One pool of environments per lane, each kept warm: a local cold start is a Node process start
@@ -185,6 +199,24 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   });
   stream.start();
   stops.unshift(() => stream.stop());
+
+  const scheduleChanges = new StreamEventSource({
+    streamArn: resources.streamArn,
+    batchSize: 10,
+    filter: (record: _Record) => matchesFilter(SCHEDULE_SYNC_FILTER_PATTERN, record as unknown as Record<string, unknown>),
+    invoke: timed('schedule-sync', (event: DynamoDBStreamEvent) => scheduleSync.handler(event)),
+    onError: onError('schedule sync'),
+  });
+  scheduleChanges.start();
+  stops.unshift(() => scheduleChanges.stop());
+
+  const scheduler = new SchedulerEmulator({
+    group: resources.scheduleGroup,
+    invoke: timed('schedule-fire', (input: unknown) => scheduleFire.handler(input)),
+    onError: onError('scheduler'),
+  });
+  scheduler.start();
+  stops.unshift(() => scheduler.stop());
 
   for (const lane of workerLanes) {
     const source = new SqsEventSource({
@@ -262,6 +294,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     resources,
     containers,
     workers,
+    scheduler,
     stop: () => {
       stopped ??= (async () => {
         for (const stop of stops) await stop().catch(onError('stop'));

@@ -7,8 +7,16 @@
  */
 import * as z from 'zod/mini';
 import { PRIORITIES, RUNTIMES, STATUSES } from '#core/model.ts';
+import {
+  OVERLAP_POLICIES,
+  RunListQuerySchema,
+  SCHEDULE_STATES,
+  ScheduleCreateSchema,
+  ScheduleListQuerySchema,
+  SchedulePatchSchema,
+} from '#core/schedules.ts';
 import { isValidCursor } from '#core/store.ts';
-import { BatchSubmissionSchema, TaskSubmissionSchema } from '#core/submission.ts';
+import { BatchSubmissionSchema, TaskSubmissionSchema, TaskTemplateSchema } from '#core/submission.ts';
 
 const time = z.string();
 const nullableTime = z.nullable(z.string());
@@ -35,6 +43,8 @@ export const TaskViewSchema = z.object({
   runAt: nullableTime,
   updatedAt: time,
   version: z.number(),
+  /** The schedule that created it and the tick (scheduled time) it was created for. */
+  schedule: z.nullable(z.object({ name: z.string(), tick: time })),
 });
 export type TaskView = z.infer<typeof TaskViewSchema>;
 
@@ -61,9 +71,58 @@ export const ListQuerySchema = z.strictObject({
   status: z.optional(z.enum(STATUSES)),
   priority: z.optional(z.enum(PRIORITIES)),
   type: z.optional(z.string().check(z.maxLength(100))),
+  schedule: z.optional(z.string().check(z.maxLength(63))),
   limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 20),
   cursor: z.optional(z.string().check(z.refine(isValidCursor, 'not a cursor this API returned'))),
 });
+
+/** A schedule as the API shows it: its definition, its state, its next runs and its last one. */
+export const ScheduleViewSchema = z.object({
+  name: z.string(),
+  cron: z.nullable(z.string()),
+  every: z.nullable(z.string()),
+  timezone: z.string(),
+  /** The EventBridge Scheduler expression it runs on. */
+  expression: z.string(),
+  task: TaskTemplateSchema,
+  overlap: z.enum(OVERLAP_POLICIES),
+  startAt: nullableTime,
+  endAt: nullableTime,
+  state: z.enum(SCHEDULE_STATES),
+  paused: z.nullable(z.object({ at: time, by: z.string() })),
+  /** The next fire times, ISO 8601 with the time zone's offset. */
+  nextRuns: z.array(z.string()),
+  lastRun: z.nullable(z.object({ at: time, tick: time, taskId: z.string(), status: z.nullable(z.enum(STATUSES)) })),
+  counts: z.object({ created: z.number(), skipped: z.number() }),
+  createdAt: time,
+  createdBy: z.string(),
+  updatedAt: time,
+  version: z.number(),
+});
+export type ScheduleView = z.infer<typeof ScheduleViewSchema>;
+
+/** One tick as a schedule handled it. */
+export const ScheduleRunViewSchema = z.object({
+  tick: time,
+  at: time,
+  kind: z.enum(['created', 'skipped']),
+  manual: z.boolean(),
+  taskId: z.nullable(z.string()),
+  status: z.nullable(z.enum(STATUSES)),
+  reason: z.nullable(z.string()),
+});
+export type ScheduleRunView = z.infer<typeof ScheduleRunViewSchema>;
+
+export const SchedulePageSchema = z.object({ items: z.array(ScheduleViewSchema), cursor: z.nullable(z.string()) });
+export const ScheduleRunPageSchema = z.object({ items: z.array(ScheduleRunViewSchema), cursor: z.nullable(z.string()) });
+export const TriggerResultSchema = z.object({
+  outcome: z.enum(['created', 'skipped']),
+  task: z.nullable(TaskViewSchema),
+  reason: z.nullable(z.string()),
+});
+export type TriggerResult = z.infer<typeof TriggerResultSchema>;
+
+export { RunListQuerySchema, ScheduleCreateSchema, ScheduleListQuerySchema, SchedulePatchSchema };
 
 export const CONTROL_ACTIONS = ['pause', 'resume', 'cancel', 'retry'] as const;
 export type ControlAction = (typeof CONTROL_ACTIONS)[number];
@@ -84,6 +143,14 @@ export interface RouteDefinition {
   /** The error statuses it can answer with (bodies: ErrorSchema). */
   readonly errors: readonly number[];
 }
+
+const scheduleAction = (action: 'pause' | 'resume', summary: string): RouteDefinition => ({
+  method: 'POST',
+  path: `/schedules/{name}/${action}`,
+  summary,
+  responses: { 200: { description: 'the schedule', body: ScheduleViewSchema } },
+  errors: [404],
+});
 
 const control = (action: ControlAction, summary: string): RouteDefinition => ({
   method: 'POST',
@@ -147,6 +214,61 @@ export const ROUTES = {
   resumeTask: control('resume', 'Resume a paused task'),
   cancelTask: control('cancel', 'Cancel'),
   retryTask: control('retry', 'Run a finished task again (a new attempt series)'),
+  createSchedule: {
+    method: 'POST',
+    path: '/schedules',
+    summary: 'Create a recurring schedule (cron or every; its task is validated as POST /tasks validates one)',
+    request: ScheduleCreateSchema,
+    responses: { 201: { description: 'created', body: ScheduleViewSchema } },
+    errors: [400, 409, 413, 415],
+  },
+  listSchedules: {
+    method: 'GET',
+    path: '/schedules',
+    summary: 'List schedules by name',
+    query: ScheduleListQuerySchema,
+    responses: { 200: { description: 'a page', body: SchedulePageSchema } },
+    errors: [400],
+  },
+  getSchedule: {
+    method: 'GET',
+    path: '/schedules/{name}',
+    summary: 'A schedule, with its next runs and its last one',
+    responses: { 200: { description: 'the schedule', body: ScheduleViewSchema } },
+    errors: [404],
+  },
+  changeSchedule: {
+    method: 'PATCH',
+    path: '/schedules/{name}',
+    summary: 'Change any field but the name (null clears startAt/endAt)',
+    request: SchedulePatchSchema,
+    responses: { 200: { description: 'the schedule', body: ScheduleViewSchema } },
+    errors: [400, 404, 413, 415],
+  },
+  deleteSchedule: {
+    method: 'DELETE',
+    path: '/schedules/{name}',
+    summary: 'Delete a schedule (the tasks it created are kept)',
+    responses: { 204: { description: 'deleted' } },
+    errors: [404],
+  },
+  pauseSchedule: scheduleAction('pause', 'Pause: no new tasks until resumed (tasks already created are untouched)'),
+  resumeSchedule: scheduleAction('resume', 'Resume a paused schedule'),
+  triggerSchedule: {
+    method: 'POST',
+    path: '/schedules/{name}/trigger',
+    summary: 'One run now, outside the recurrence, under the same overlap rule',
+    responses: { 202: { description: 'what the run did', body: TriggerResultSchema } },
+    errors: [404],
+  },
+  scheduleRuns: {
+    method: 'GET',
+    path: '/schedules/{name}/runs',
+    summary: 'The tasks a schedule created and the ticks it skipped (with why), newest first',
+    query: RunListQuerySchema,
+    responses: { 200: { description: 'a page', body: ScheduleRunPageSchema } },
+    errors: [400, 404],
+  },
   openApi: {
     method: 'GET',
     path: '/openapi.json',

@@ -2,7 +2,11 @@
  * Stored records shaped for the API, as the contract's TaskView and TaskEventView describe them.
  */
 import type { TaskEvent, TaskRecord } from '#core/model.ts';
-import type { TaskEventView, TaskView } from './contract.ts';
+import { isoInZone, schedulerExpression } from '#core/recurrence.ts';
+import type { RunDetail, ScheduleDetail } from '#core/schedule-control.ts';
+import type { TickOutcome } from '#core/schedule-firing.ts';
+import { recurrenceOf, scheduleState, upcomingRuns } from '#core/schedules.ts';
+import type { ScheduleRunView, ScheduleView, TaskEventView, TaskView, TriggerResult } from './contract.ts';
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 const parseJson = (text: string | undefined): unknown => (text === undefined ? null : JSON.parse(text));
@@ -36,7 +40,61 @@ export function toView(task: TaskRecord): TaskView {
     runAt: iso(task.runAt),
     updatedAt: new Date(task.updatedAt).toISOString(),
     version: task.version,
+    schedule:
+      task.scheduleName !== undefined && task.scheduleTick !== undefined
+        ? { name: task.scheduleName, tick: new Date(task.scheduleTick).toISOString() }
+        : null,
   };
+}
+
+export function toScheduleView({ schedule, book, lastTask }: ScheduleDetail, now = Date.now()): ScheduleView {
+  return {
+    name: schedule.name,
+    cron: schedule.cron ?? null,
+    every: schedule.every ?? null,
+    timezone: schedule.timezone,
+    expression: schedulerExpression(recurrenceOf(schedule, 1)),
+    task: schedule.task,
+    overlap: schedule.overlap,
+    startAt: iso(schedule.startAt),
+    endAt: iso(schedule.endAt),
+    state: scheduleState(schedule, now),
+    paused:
+      schedule.paused && schedule.pausedAt !== undefined
+        ? { at: new Date(schedule.pausedAt).toISOString(), by: schedule.pausedBy ?? '' }
+        : null,
+    nextRuns: upcomingRuns(schedule, now).map((t) => isoInZone(t, schedule.timezone)),
+    lastRun:
+      book.lastTaskId !== undefined && book.lastTick !== undefined
+        ? {
+            at: new Date(book.lastRunAt ?? book.lastTick).toISOString(),
+            tick: new Date(book.lastTick).toISOString(),
+            taskId: book.lastTaskId,
+            status: lastTask?.status ?? null,
+          }
+        : null,
+    counts: { created: book.created, skipped: book.skipped },
+    createdAt: new Date(schedule.createdAt).toISOString(),
+    createdBy: schedule.createdBy,
+    updatedAt: new Date(schedule.updatedAt).toISOString(),
+    version: schedule.version,
+  };
+}
+
+export const toRunView = ({ run, task }: RunDetail): ScheduleRunView => ({
+  tick: new Date(run.tick).toISOString(),
+  at: new Date(run.at).toISOString(),
+  kind: run.kind,
+  manual: run.manual,
+  taskId: run.taskId ?? null,
+  status: task?.status ?? null,
+  reason: run.reason ?? null,
+});
+
+/** A trigger's answer (a duplicate cannot happen for a fresh trigger time; it reads as skipped). */
+export function toTriggerResult(outcome: TickOutcome, view: (task: TaskRecord) => TaskView): TriggerResult {
+  if (outcome.kind === 'created') return { outcome: 'created', task: view(outcome.task), reason: null };
+  return { outcome: 'skipped', task: null, reason: outcome.kind === 'skipped' ? outcome.reason : 'already handled' };
 }
 
 export const toEventView = (event: TaskEvent): TaskEventView => ({ ...event, at: new Date(event.at).toISOString() });

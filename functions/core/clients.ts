@@ -5,6 +5,7 @@
  * follow the AWS host inside queue URLs.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -24,4 +25,11 @@ export function dynamo(): DynamoDBDocumentClient {
 export function sqsClient(): SQSClient {
   sqs ??= new SQSClient({ region: region(), useQueueUrlAsEndpoint: !customEndpoint('SQS') });
   return sqs;
+}
+
+let scheduler: SchedulerClient | undefined;
+
+export function schedulerClient(): SchedulerClient {
+  scheduler ??= new SchedulerClient({ region: region() });
+  return scheduler;
 }

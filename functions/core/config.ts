@@ -29,3 +29,23 @@ export function laneQueueUrlForArn(arn: string): string {
   const known = LANE_NAMES.map((lane) => process.env[laneQueueEnv(lane)]).find((url) => url?.endsWith(`/${name}`));
   return known ?? `https://sqs.${region}.amazonaws.com/${account}/${name}`;
 }
+
+/** Where the stack's EventBridge Scheduler schedules live and fire (set on the sync function and the sweeper). */
+export function schedulerTarget(): { group: string; functionArn: string; roleArn: string; deadLetterArn?: string } | undefined {
+  const group = process.env.SCHEDULE_GROUP;
+  if (!group) return undefined;
+  return {
+    group,
+    functionArn: requiredEnv('SCHEDULE_FUNCTION_ARN'),
+    roleArn: requiredEnv('SCHEDULE_ROLE_ARN'),
+    ...(process.env.SCHEDULE_DLQ_ARN ? { deadLetterArn: process.env.SCHEDULE_DLQ_ARN } : {}),
+  };
+}
+
+/** The environment variables schedulerTarget reads, for the stack and the local runtime to write. */
+export const SCHEDULER_TARGET_ENV = {
+  group: 'SCHEDULE_GROUP',
+  functionArn: 'SCHEDULE_FUNCTION_ARN',
+  roleArn: 'SCHEDULE_ROLE_ARN',
+  deadLetterArn: 'SCHEDULE_DLQ_ARN',
+} as const;

@@ -97,3 +97,17 @@ export class StaleVersion extends SluiceError {
     super(`task ${id} is no longer at version ${expectedVersion}`);
   }
 }
+
+export class ScheduleNotFound extends SluiceError {
+  readonly code = 'schedule-not-found';
+  constructor(readonly schedule: string) {
+    super(`schedule ${schedule} does not exist`);
+  }
+}
+
+export class ScheduleExists extends SluiceError {
+  readonly code = 'schedule-exists';
+  constructor(readonly schedule: string) {
+    super(`a schedule named ${schedule} already exists`);
+  }
+}

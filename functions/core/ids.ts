@@ -5,7 +5,7 @@
  *   id  = <10 chars: ms timestamp, Crockford base32><1 char: shard><12 chars: random>
  *   pk  = T#<yyyymmdd>#<shard>      sk (attribute `id`) = id
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 const TIME_CHARS = 10;
@@ -37,6 +37,17 @@ export function newTaskId(now: number = Date.now()): string {
   let random = '';
   for (let i = 0; i < RANDOM_CHARS; i++) random += ALPHABET[bytes[i] % 32];
   return `${encodeTime(now)}${shard}${random}`;
+}
+
+/**
+ * The id a seed always gives for a time: a schedule's tick becomes the same task id however often
+ * Scheduler delivers it, so a conditional put makes the tick's task exactly once.
+ */
+export function derivedTaskId(seed: string, at: number): string {
+  const digest = createHash('sha256').update(seed).digest();
+  let random = '';
+  for (let i = 0; i < RANDOM_CHARS; i++) random += ALPHABET[digest[i] % 32];
+  return `${encodeTime(at)}${digest[RANDOM_CHARS] % SHARDS}${random}`;
 }
 
 export const isTaskId = (id: string): boolean => ID_PATTERN.test(id);

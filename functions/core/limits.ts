@@ -80,3 +80,6 @@ export const DEFAULT_CONTAINER_CAP = 10;
 
 /** A Lambda task that finishes within this long costs one state write instead of two (no separate start write). */
 export const DEFAULT_LAZY_START_MS = 1000;
+
+/** EventBridge Scheduler's finest granularity; the local runtime goes lower (SLUICE_MIN_EVERY_SECONDS). */
+export const SCHEDULER_MIN_EVERY_SECONDS = 60;

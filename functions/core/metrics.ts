@@ -29,6 +29,12 @@ export const METRICS = {
   /** A message the dead-letter function handled, by lane, and in total. */
   DeadLettered: { unit: 'Count', dimensionSets: [['lane'], []] },
   Promoted: { unit: 'Count', dimensionSets: [[]] },
+  /** Schedule ticks delivered to the fire function (triggers included), and what each did. */
+  ScheduleFired: { unit: 'Count', dimensionSets: [[]] },
+  ScheduleCreated: { unit: 'Count', dimensionSets: [[]] },
+  ScheduleSkipped: { unit: 'Count', dimensionSets: [[]] },
+  /** Scheduler schedules the sweeper's repair pass created, updated or deleted. */
+  ScheduleRepaired: { unit: 'Count', dimensionSets: [[]] },
   Aged: { unit: 'Count', dimensionSets: [[]] },
 } as const satisfies Record<string, MetricDefinition>;
 

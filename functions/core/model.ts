@@ -94,4 +94,7 @@ export interface TaskRecord {
   launchedAt?: number;
   /** When the current control request was made (forced cancel counts its grace period from it). */
   controlAt?: number;
+  /** The schedule that created it, and the tick (scheduled time) it was created for. */
+  scheduleName?: string;
+  scheduleTick?: number;
 }

@@ -10,6 +10,7 @@ import {
   DEFAULT_LAZY_START_MS,
   DEFAULT_RECOVERY_SECONDS,
   MIN_RECOVERY_SECONDS,
+  SCHEDULER_MIN_EVERY_SECONDS,
   WORKER_TIMEOUT_SECONDS,
 } from './limits.ts';
 
@@ -79,6 +80,14 @@ export const SETTINGS = {
     max: 366,
     readBy: ['intake'],
     meaning: 'how many days back `GET /tasks` walks',
+  },
+  minEverySeconds: {
+    env: 'SLUICE_MIN_EVERY_SECONDS',
+    default: SCHEDULER_MIN_EVERY_SECONDS,
+    min: 1,
+    max: SCHEDULER_MIN_EVERY_SECONDS,
+    readBy: ['intake', 'npm start'],
+    meaning: "the shortest `every` a schedule takes: EventBridge Scheduler's minute on AWS, 5 s under `npm start`",
   },
   sweepIntervalMs: {
     env: 'SLUICE_SWEEP_INTERVAL_MS',

@@ -34,6 +34,28 @@ export const TaskSubmissionSchema = z.strictObject({
 });
 export type TaskSubmission = z.infer<typeof TaskSubmissionSchema>;
 
+/** What a schedule creates on each tick: a submission without its own timing. */
+export const TaskTemplateSchema = z.strictObject({
+  type: TaskSubmissionSchema.shape.type,
+  payload: TaskSubmissionSchema.shape.payload,
+  priority: TaskSubmissionSchema.shape.priority,
+  runtime: TaskSubmissionSchema.shape.runtime,
+  maxAttempts: TaskSubmissionSchema.shape.maxAttempts,
+  timeoutSeconds: TaskSubmissionSchema.shape.timeoutSeconds,
+});
+export type TaskTemplate = z.infer<typeof TaskTemplateSchema>;
+
+export interface DraftOptions {
+  actor: string;
+  now: number;
+  /** Where the submission sits in the request body, for error messages (`tasks[3]`). */
+  where?: string;
+  /** A fixed id (a schedule tick's); a fresh one otherwise. */
+  id?: string;
+  /** The schedule tick it is created for. */
+  schedule?: { name: string; tick: number };
+}
+
 export const BatchSubmissionSchema = z.strictObject({
   tasks: z.array(z.unknown()).check(z.minLength(1), z.maxLength(MAX_BATCH_TASKS)),
 });
@@ -74,7 +96,7 @@ export class TaskSubmitter {
 
   async submit(body: unknown, options: SubmitOptions): Promise<SubmitResult<TaskRecord>> {
     const now = options.now ?? Date.now();
-    const draft = this.prepare(body, options.actor, now, '');
+    const draft = this.draft(body, { actor: options.actor, now });
     if (options.idempotencyKey) {
       const claim = await this.idempotency.claim(options.idempotencyKey, fingerprint(body), [draft.record.id], now);
       if (!claim.fresh) {
@@ -95,7 +117,7 @@ export class TaskSubmitter {
   async submitBatch(body: unknown, options: SubmitOptions): Promise<SubmitResult<TaskRecord[]>> {
     const now = options.now ?? Date.now();
     const { tasks } = parseOrThrow(BatchSubmissionSchema, body);
-    const drafts = tasks.map((t, i) => this.prepare(t, options.actor, now, `tasks[${i}]`));
+    const drafts = tasks.map((t, i) => this.draft(t, { actor: options.actor, now, where: `tasks[${i}]` }));
     if (options.idempotencyKey) {
       const ids = drafts.map((d) => d.record.id);
       const claim = await this.idempotency.claim(options.idempotencyKey, fingerprint(body), ids, now);
@@ -124,8 +146,12 @@ export class TaskSubmitter {
     return { created: true, value: await Promise.all(records.map((r) => this.store.resolve(r))) };
   }
 
-  /** Validate one submission and build its first record; throws InvalidRequest/PayloadTooLarge. */
-  private prepare(input: unknown, actor: string, now: number, where: string): NewTask {
+  /**
+   * Validate one submission and build its first record; throws InvalidRequest/PayloadTooLarge.
+   * Schedules validate their task template with it, and build each tick's task with it.
+   */
+  draft(input: unknown, options: DraftOptions): NewTask {
+    const { actor, now, where = '' } = options;
     const submission = parseOrThrow(TaskSubmissionSchema, input, where);
     const at = (field: string) => (where ? `${where}.${field}` : field);
     const definition = this.registry.get(submission.type);
@@ -160,9 +186,9 @@ export class TaskSubmitter {
     }
     const scheduled = runAt !== undefined && runAt > now;
     const status = scheduled ? 'SCHEDULED' : 'QUEUED';
-    const reason = scheduled ? 'submit-scheduled' : 'submit';
+    const reason = options.schedule ? 'schedule-tick' : scheduled ? 'submit-scheduled' : 'submit';
     const record: TaskRecord = {
-      id: newTaskId(now),
+      id: options.id ?? newTaskId(now),
       type: submission.type,
       status,
       priority: submission.priority ?? 'normal',
@@ -175,6 +201,7 @@ export class TaskSubmitter {
       updatedAt: now,
       ...(scheduled ? { runAt } : { queuedAt: now }),
       ...(definition.idempotent ? { idempotent: true } : {}),
+      ...(options.schedule ? { scheduleName: options.schedule.name, scheduleTick: options.schedule.tick } : {}),
       history: [encodeEvent({ at: now, from: null, to: status, reason, attempt: 0, actor })],
     };
     return { record, payloadJson };

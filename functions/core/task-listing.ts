@@ -3,16 +3,26 @@
  * filters applied by DynamoDB and an opaque cursor. No index: listing costs reads, never writes.
  */
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { dayOf, partitionKey, SHARDS } from './ids.ts';
+import { createdAtOf, dayOf, partitionKey, SHARDS } from './ids.ts';
 import type { Priority, TaskRecord, TaskStatus } from './model.ts';
 import { toRecord } from './task-item.ts';
 
 const DAY_MS = 86_400_000;
 
+/** The filters `list` takes, and the stored attribute each one compares. */
+const FILTER_ATTRIBUTES = [
+  ['status', 'status'],
+  ['priority', 'priority'],
+  ['type', 'type'],
+  ['schedule', 'scheduleName'],
+] as const satisfies readonly (readonly [keyof ListFilter, keyof TaskRecord])[];
+
 export interface ListFilter {
   status?: TaskStatus;
   priority?: Priority;
   type?: string;
+  /** Tasks a schedule created. */
+  schedule?: string;
   limit: number;
   cursor?: string;
 }
@@ -38,10 +48,10 @@ export async function listTasks(
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const clauses: string[] = [];
-  for (const field of ['status', 'priority', 'type'] as const) {
+  for (const [field, attribute] of FILTER_ATTRIBUTES) {
     const value = filter[field];
     if (value === undefined) continue;
-    names[`#${field}`] = field;
+    names[`#${field}`] = attribute;
     values[`:${field}`] = value;
     clauses.push(`#${field} = :${field}`);
   }
@@ -59,7 +69,7 @@ export async function listTasks(
     items.push(...merged.slice(0, filter.limit - items.length));
   }
   const last = items.at(-1);
-  const cursor = items.length === filter.limit && last ? encodeCursor(dayOf(last.createdAt), last.id) : null;
+  const cursor = items.length === filter.limit && last ? encodeCursor(dayOf(createdAtOf(last.id)), last.id) : null;
   return { items, cursor };
 }
 

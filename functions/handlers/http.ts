@@ -12,6 +12,8 @@ import {
   MethodNotAllowed,
   PayloadTooLarge,
   RouteNotFound,
+  ScheduleExists,
+  ScheduleNotFound,
   SluiceError,
   StoreBusy,
   TaskNotFound,
@@ -96,9 +98,9 @@ export function errorResponse(error: unknown): HttpResponse {
 
 function statusOf(error: unknown): number {
   if (error instanceof InvalidRequest) return 400;
-  if (error instanceof TaskNotFound || error instanceof RouteNotFound) return 404;
+  if (error instanceof TaskNotFound || error instanceof RouteNotFound || error instanceof ScheduleNotFound) return 404;
   if (error instanceof MethodNotAllowed) return 405;
-  if (error instanceof InvalidTransition || error instanceof IdempotencyKeyReused) return 409;
+  if (error instanceof InvalidTransition || error instanceof IdempotencyKeyReused || error instanceof ScheduleExists) return 409;
   if (error instanceof PayloadTooLarge) return 413;
   if (error instanceof UnsupportedMediaType) return 415;
   if (error instanceof StoreBusy) return 503;

@@ -5,33 +5,37 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { type ControlAction, ListQuerySchema, type OperationId, PriorityChangeSchema, ROUTES, routeEntries } from '#api/contract.ts';
-import { toEventView, toView } from '#api/views.ts';
-import { dynamo } from '#core/clients.ts';
-import { tableName } from '#core/config.ts';
-import { TaskControl } from '#core/control.ts';
-import { MethodNotAllowed, RouteNotFound, TaskNotFound } from '#core/errors.ts';
-import { IdempotencyStore } from '#core/idempotency.ts';
+import {
+  type ControlAction,
+  ListQuerySchema,
+  type OperationId,
+  PriorityChangeSchema,
+  ROUTES,
+  RunListQuerySchema,
+  routeEntries,
+  ScheduleListQuerySchema,
+} from '#api/contract.ts';
+import { toEventView, toRunView, toScheduleView, toTriggerResult, toView } from '#api/views.ts';
+import { MethodNotAllowed, RouteNotFound, ScheduleNotFound, TaskNotFound } from '#core/errors.ts';
 import { isTaskId } from '#core/ids.ts';
 import { MAX_BODY_BYTES } from '#core/limits.ts';
-import { parseOrThrow, TaskSubmitter } from '#core/submission.ts';
+import { ScheduleControl } from '#core/schedule-control.ts';
+import { SCHEDULE_NAME_PATTERN } from '#core/schedules.ts';
+import { readSettings } from '#core/settings.ts';
+import { parseOrThrow } from '#core/submission.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { errorResponse, fromEvent, type HttpRequest, type HttpResponse, json, readJsonBody } from './http.ts';
 import { openApiDocument } from './openapi.ts';
-import { getStore, perEnvironment } from './services.ts';
-import { type Dimensions, emit, taskDimensions } from './telemetry.ts';
+import { perEnvironment } from './services.ts';
+import { getSubmitting } from './submitting.ts';
+import { type Dimensions, emit, emitTick, taskDimensions } from './telemetry.ts';
 
 const getServices = perEnvironment(() => {
-  const store = getStore();
+  const submitting = getSubmitting();
+  const { minEverySeconds } = readSettings(['minEverySeconds']);
   return {
-    store,
-    submitter: new TaskSubmitter(
-      store,
-      new IdempotencyStore(dynamo(), tableName()),
-      taskRegistry,
-      process.env.SLUICE_CONTAINERS === 'enabled',
-    ),
-    control: new TaskControl(store),
+    ...submitting,
+    scheduleControl: new ScheduleControl(submitting.schedules, submitting.store, submitting.submitter, submitting.firing, minEverySeconds),
   };
 });
 
@@ -49,6 +53,17 @@ const taskId = (raw: string | undefined): string => {
   }
   if (!isTaskId(id)) throw new TaskNotFound(id);
   return id;
+};
+
+const scheduleName = (raw: string | undefined): string => {
+  let name: string;
+  try {
+    name = decodeURIComponent(raw ?? '');
+  } catch {
+    throw new ScheduleNotFound(String(raw));
+  }
+  if (!SCHEDULE_NAME_PATTERN.test(name)) throw new ScheduleNotFound(name);
+  return name;
 };
 
 const controlHandler =
@@ -106,6 +121,40 @@ const HANDLERS: Record<OperationId, RouteHandler> = {
     return json(200, toView(await store.resolve(await control.apply(taskId(id), { action: 'priority', priority }, request.actor))));
   },
   taskEvents: async (_request, { id }) => json(200, { items: (await getServices().store.events(taskId(id))).map(toEventView) }),
+  createSchedule: async (request) => {
+    const detail = await getServices().scheduleControl.create(readJsonBody(request, MAX_BODY_BYTES), request.actor);
+    return json(201, toScheduleView(detail));
+  },
+  listSchedules: async (request) => {
+    const { limit, cursor } = parseOrThrow(ScheduleListQuerySchema, request.query);
+    const page = await getServices().scheduleControl.list(limit, cursor);
+    return json(200, { items: page.items.map((d) => toScheduleView(d)), cursor: page.cursor });
+  },
+  getSchedule: async (_request, { name }) => json(200, toScheduleView(await getServices().scheduleControl.get(scheduleName(name)))),
+  changeSchedule: async (request, { name }) => {
+    const body = readJsonBody(request, MAX_BODY_BYTES);
+    return json(200, toScheduleView(await getServices().scheduleControl.patch(scheduleName(name), body, request.actor)));
+  },
+  deleteSchedule: async (_request, { name }) => {
+    await getServices().scheduleControl.delete(scheduleName(name));
+    return { statusCode: 204, headers: {}, body: '' };
+  },
+  pauseSchedule: async (request, { name }) =>
+    json(200, toScheduleView(await getServices().scheduleControl.pause(scheduleName(name), request.actor))),
+  resumeSchedule: async (request, { name }) =>
+    json(200, toScheduleView(await getServices().scheduleControl.resume(scheduleName(name), request.actor))),
+  triggerSchedule: async (_request, { name }) => {
+    const { scheduleControl, store } = getServices();
+    const outcome = await scheduleControl.trigger(scheduleName(name));
+    emitTick(outcome);
+    const task = outcome.kind === 'created' ? await store.resolve(outcome.task) : undefined;
+    return json(202, toTriggerResult(task && outcome.kind === 'created' ? { ...outcome, task } : outcome, toView));
+  },
+  scheduleRuns: async (request, { name }) => {
+    const { limit, cursor } = parseOrThrow(RunListQuerySchema, request.query);
+    const page = await getServices().scheduleControl.runs(scheduleName(name), limit, cursor);
+    return json(200, { items: page.items.map(toRunView), cursor: page.cursor });
+  },
   pauseTask: controlHandler('pause'),
   resumeTask: controlHandler('resume'),
   cancelTask: controlHandler('cancel'),

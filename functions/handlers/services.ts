@@ -21,5 +21,5 @@ export function perEnvironment<T>(build: () => T): () => T {
   };
 }
 
-/** The task store, for every handler. (Only the intake needs the submitter and its schemas.) */
+/** The task store, for every handler. */
 export const getStore = perEnvironment(() => new TaskStore(dynamo(), tableName(), readSettings(['listLookbackDays']).listLookbackDays));

@@ -7,6 +7,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { laneFor } from '#core/lanes.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE, METRICS, type MetricName } from '#core/metrics.ts';
 import type { TaskRecord } from '#core/model.ts';
+import type { TickOutcome } from '#core/schedule-firing.ts';
 
 const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: METRIC_SERVICE });
 
@@ -26,4 +27,13 @@ export function emit(name: MetricName, dimensions: Dimensions, value = 1): void 
   }
   const unit = definition.unit === 'Count' ? MetricUnit.Count : MetricUnit.Milliseconds;
   metric.addMetric(name, unit, definition.unit === 'Milliseconds' ? Math.max(0, value) : value);
+}
+
+/** A schedule tick's metrics: fired always; then created (with the task's Submitted) or skipped. */
+export function emitTick(outcome: TickOutcome): void {
+  emit('ScheduleFired', {});
+  if (outcome.kind === 'created') {
+    emit('ScheduleCreated', {});
+    emit('Submitted', taskDimensions(outcome.task));
+  } else if (outcome.kind === 'skipped') emit('ScheduleSkipped', {});
 }

@@ -1,0 +1,125 @@
+/**
+ * One tick of a schedule → at most one task, however often Scheduler delivers it.
+ *
+ * The tick's task has an id derived from (schedule, tick) and is written with a conditional put;
+ * the tick's run item (created or skipped, with the reason) is written once in a transaction with
+ * the schedule's counts. A redelivery finds the run item and does nothing; one that follows a
+ * crash between the two writes finds the task and only records it.
+ */
+import * as z from 'zod/mini';
+import { InvalidTransition } from './errors.ts';
+import { derivedTaskId } from './ids.ts';
+import { isTerminal, type TaskRecord } from './model.ts';
+import type { ScheduleStore } from './schedule-store.ts';
+import { type ScheduleRecord, type ScheduleRun, scheduleState } from './schedules.ts';
+import type { TaskStore } from './store.ts';
+import type { TaskSubmitter } from './submission.ts';
+
+/**
+ * What Scheduler sends the fire function: the input the sync writes into each schedule's target,
+ * with Scheduler's context attributes filled in (the local runtime fills in the same).
+ */
+export const FireEventSchema = z.object({
+  schedule: z.string(),
+  scheduledTime: z.iso.datetime({ offset: true }),
+  executionId: z.optional(z.string()),
+  attempt: z.optional(z.string()),
+});
+export type FireEvent = z.infer<typeof FireEventSchema>;
+
+export type TickOutcome =
+  | { kind: 'created'; task: TaskRecord; cancelledPrevious?: string }
+  | { kind: 'skipped'; reason: string }
+  /** Already handled: a redelivery. */
+  | { kind: 'duplicate' }
+  /** The schedule is gone (its Scheduler schedule is an orphan the sweeper deletes). */
+  | { kind: 'no-schedule' };
+
+export interface TickOptions {
+  /** A `trigger` request rather than a tick of the recurrence. */
+  manual?: boolean;
+  now?: number;
+}
+
+export const scheduleActor = (name: string): string => `schedule:${name}`;
+
+/** The id of the task a tick creates. */
+export const tickTaskId = (name: string, tick: number, manual = false): string =>
+  derivedTaskId(`schedule|${name}|${tick}${manual ? '|manual' : ''}`, tick);
+
+/** Cancels a task for `cancel-previous` (TaskControl's apply, narrowed to what firing needs). */
+export interface TaskCanceller {
+  apply(id: string, request: { action: 'cancel' }, actor: string): Promise<TaskRecord>;
+}
+
+export class ScheduleFiring {
+  constructor(
+    private readonly schedules: ScheduleStore,
+    private readonly tasks: TaskStore,
+    private readonly submitter: Pick<TaskSubmitter, 'draft'>,
+    private readonly canceller: TaskCanceller,
+  ) {}
+
+  async fire(name: string, tick: number, options: TickOptions = {}): Promise<TickOutcome> {
+    const manual = options.manual ?? false;
+    const now = options.now ?? Date.now();
+    const id = tickTaskId(name, tick, manual);
+    const [{ schedule, book, run }, existing] = await Promise.all([this.schedules.forTick(name, tick, manual), this.tasks.find(id)]);
+    if (run) return { kind: 'duplicate' };
+    if (existing) {
+      // An earlier delivery created the task and died before recording it.
+      await this.schedules.recordRun(name, { tick, at: now, kind: 'created', manual, taskId: id });
+      return { kind: 'duplicate' };
+    }
+    if (!schedule) return { kind: 'no-schedule' };
+
+    const skip = await this.skipReason(schedule, book.lastTaskId, tick, manual, now);
+    if (skip) {
+      const recorded = await this.schedules.recordRun(name, { tick, at: now, kind: 'skipped', manual, reason: skip });
+      return recorded ? { kind: 'skipped', reason: skip } : { kind: 'duplicate' };
+    }
+    let cancelledPrevious: string | undefined;
+    if (schedule.overlap === 'cancel-previous' && book.lastTaskId) {
+      cancelledPrevious = await this.cancel(book.lastTaskId, name);
+    }
+    const draft = this.submitter.draft(schedule.task, { actor: scheduleActor(name), now, id, schedule: { name, tick } });
+    const written = await this.tasks.createMissing([draft]);
+    const recorded = await this.schedules.recordRun(name, { tick, at: now, kind: 'created', manual, taskId: id });
+    if (written === 0 || !recorded) return { kind: 'duplicate' };
+    return { kind: 'created', task: await this.tasks.get(id), ...(cancelledPrevious ? { cancelledPrevious } : {}) };
+  }
+
+  private async skipReason(
+    schedule: ScheduleRecord,
+    lastTaskId: string | undefined,
+    tick: number,
+    manual: boolean,
+    now: number,
+  ): Promise<string | undefined> {
+    const state = scheduleState(schedule, manual ? now : tick);
+    if (state === 'ENDED') return 'ended: the schedule ended';
+    if (!manual) {
+      if (state === 'PAUSED') return 'paused: the schedule is paused';
+      if (schedule.startAt !== undefined && tick < schedule.startAt) return 'not-started: before the schedule starts';
+    }
+    if (schedule.overlap !== 'skip' || !lastTaskId) return undefined;
+    const previous = await this.tasks.find(lastTaskId);
+    if (previous && !isTerminal(previous.status)) return `overlap: the previous task ${lastTaskId} is ${previous.status}`;
+    return undefined;
+  }
+
+  /** Cancel the previous task if it has not finished; its id when a cancel was made. */
+  private async cancel(taskId: string, name: string): Promise<string | undefined> {
+    const previous = await this.tasks.find(taskId);
+    if (!previous || isTerminal(previous.status)) return undefined;
+    try {
+      await this.canceller.apply(taskId, { action: 'cancel' }, scheduleActor(name));
+      return taskId;
+    } catch (error) {
+      if (error instanceof InvalidTransition) return undefined; // it finished meanwhile
+      throw error;
+    }
+  }
+}
+
+export type { ScheduleRun };
