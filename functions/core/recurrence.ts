@@ -147,9 +147,12 @@ export function fromSchedulerExpression(expression: string, timezone: string): R
   if (!cron) throw new InvalidRecurrence(`not a Scheduler expression: ${expression}`);
   const [, minute, hour, dom, month, dow, year] = cron;
   if (year !== undefined && year !== '*') throw new InvalidRecurrence('Scheduler years are not supported');
+  // EventBridge's `s/k` starts at s; Unix cron writes it `s-max/k`.
+  const steps = (field: string, max: number) => field.replace(/^(\d+)\/(\d+)$/, `$1-${max}/$2`);
   // Unix cron numbers Sunday 0; EventBridge numbers it 1. Names need no change.
   const unixDow = dow === '?' ? '*' : dow.replace(/\d+/g, (d) => String((Number(d) + 6) % 7));
-  return { kind: 'cron', cron: `${minute} ${hour} ${dom === '?' ? '*' : dom} ${month} ${unixDow}`, timezone };
+  const unixDom = dom === '?' ? '*' : steps(dom, 31);
+  return { kind: 'cron', cron: `${steps(minute, 59)} ${steps(hour, 23)} ${unixDom} ${steps(month, 12)} ${unixDow}`, timezone };
 }
 
 // ── Next runs ──────────────────────────────────────────────────────────────────────────────────
