@@ -6,7 +6,7 @@
  * or failed (5xx).
  */
 import { parseArgs } from 'node:util';
-import type { ApiErrorBody, TaskView } from '#api/contract.ts';
+import type { ApiErrorBody, ScheduleRunView, ScheduleView, TaskView, TriggerResult } from '#api/contract.ts';
 import { resolveBaseUrl, SluiceClient } from './cli-client.ts';
 
 const EXIT = { ok: 0, taskFailed: 1, usage: 2, refused: 3, unavailable: 4 } as const;
@@ -17,11 +17,18 @@ Commands:
   submit --type T [--payload JSON] [--priority P] [--runtime lambda|container] [--delay S]
          [--max-attempts N] [--timeout S] [--idempotency-key K] [--watch]
   get <id>                 show a task
-  ls [--status S] [--priority P] [--type T] [--limit N] [--cursor C]
+  ls [--status S] [--priority P] [--type T] [--schedule NAME] [--limit N] [--cursor C]
   events <id>              its history, oldest first
   watch <id>               a live progress bar until the task finishes
   pause|resume|cancel|retry <id>
   priority <id> <critical|high|normal|low>
+
+  schedule create NAME (--cron '*/5 * * * *' | --every 5m) [--tz Europe/Berlin] --type T
+         [--payload JSON] [--priority P] [--overlap skip|queue|cancel-previous] [--start ISO] [--end ISO]
+  schedule ls              schedules, their state and next run
+  schedule get NAME        a schedule with its next runs
+  schedule runs NAME       the tasks it created and the ticks it skipped, newest first
+  schedule pause|resume|trigger|rm NAME
 
 Options:
   --url URL   the API (default: SLUICE_URL, then cdk-outputs.json, then http://localhost:3000)
@@ -112,6 +119,84 @@ function json(value: string | undefined, flag: string): unknown {
   }
 }
 
+const scheduleLine = (s: ScheduleView) =>
+  `${s.name.padEnd(24)} ${s.state.padEnd(7)} ${(s.cron ?? `every ${s.every}`).padEnd(18)} ${s.timezone.padEnd(18)} ${s.task.type.padEnd(12)} next ${s.nextRuns[0] ?? '—'}  created ${s.counts.created}, skipped ${s.counts.skipped}`;
+
+function showSchedule(s: ScheduleView, asJson: boolean): void {
+  if (asJson) {
+    console.log(JSON.stringify(s, null, 2));
+    return;
+  }
+  console.log(scheduleLine(s));
+  console.log(`  runs on ${s.expression} (${s.timezone}), overlap ${s.overlap}`);
+  if (s.lastRun) console.log(`  last run ${s.lastRun.tick}: task ${s.lastRun.taskId} ${s.lastRun.status ?? ''}`);
+  for (const run of s.nextRuns) console.log(`  next ${run}`);
+}
+
+type Values = Record<string, string | boolean | undefined>;
+
+/** `sluice schedule …`: the /schedules routes. */
+async function scheduleCommand(client: SluiceClient, args: string[], values: Values, asJson: boolean): Promise<number> {
+  const [action, name] = args;
+  const text = (key: string) => (typeof values[key] === 'string' ? (values[key] as string) : undefined);
+  if (!action) throw new CliError('usage: sluice schedule create|ls|get|runs|pause|resume|trigger|rm …', EXIT.usage);
+  if (action === 'ls') {
+    const page = await call<{ items: ScheduleView[]; cursor: string | null }>(client, 'GET', '/schedules?limit=100');
+    if (asJson) console.log(JSON.stringify(page, null, 2));
+    else for (const s of page.items) console.log(scheduleLine(s));
+    return EXIT.ok;
+  }
+  if (!name) throw new CliError(`schedule ${action} needs a name: sluice schedule ${action} NAME`, EXIT.usage);
+  const path = `/schedules/${encodeURIComponent(name)}`;
+  switch (action) {
+    case 'create': {
+      if (!text('type')) throw new CliError("schedule create needs --type (and --cron '…' or --every 5m)", EXIT.usage);
+      const body = {
+        name,
+        cron: text('cron'),
+        every: text('every'),
+        timezone: text('tz'),
+        task: { type: text('type'), payload: json(text('payload'), '--payload'), priority: text('priority') },
+        overlap: text('overlap'),
+        startAt: text('start'),
+        endAt: text('end'),
+      };
+      showSchedule(await call<ScheduleView>(client, 'POST', '/schedules', body), asJson);
+      return EXIT.ok;
+    }
+    case 'get':
+      showSchedule(await call<ScheduleView>(client, 'GET', path), asJson);
+      return EXIT.ok;
+    case 'runs': {
+      const page = await call<{ items: ScheduleRunView[]; cursor: string | null }>(client, 'GET', `${path}/runs?limit=50`);
+      if (asJson) console.log(JSON.stringify(page, null, 2));
+      else
+        for (const r of page.items)
+          console.log(
+            `${r.tick}  ${r.kind.padEnd(7)} ${r.manual ? 'trigger ' : ''}${r.taskId ? `${r.taskId} ${r.status ?? ''}` : (r.reason ?? '')}`,
+          );
+      return EXIT.ok;
+    }
+    case 'pause':
+    case 'resume':
+      showSchedule(await call<ScheduleView>(client, 'POST', `${path}/${action}`), asJson);
+      return EXIT.ok;
+    case 'trigger': {
+      const result = await call<TriggerResult>(client, 'POST', `${path}/trigger`);
+      if (asJson) console.log(JSON.stringify(result, null, 2));
+      else if (result.task) show(result.task, false);
+      else console.log(`skipped: ${result.reason}`);
+      return EXIT.ok;
+    }
+    case 'rm':
+      await call(client, 'DELETE', path);
+      if (!asJson) console.log(`deleted ${name} (its tasks are kept)`);
+      return EXIT.ok;
+    default:
+      throw new CliError(`unknown schedule command "${action}"\n\n${HELP}`, EXIT.usage);
+  }
+}
+
 const integer = (value: string | undefined, flag: string) => {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -139,6 +224,13 @@ export async function main(argv: string[]): Promise<number> {
       status: { type: 'string' },
       limit: { type: 'string' },
       cursor: { type: 'string' },
+      schedule: { type: 'string' },
+      cron: { type: 'string' },
+      every: { type: 'string' },
+      tz: { type: 'string' },
+      overlap: { type: 'string' },
+      start: { type: 'string' },
+      end: { type: 'string' },
     },
   });
   const [command, ...args] = positionals;
@@ -178,7 +270,8 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     case 'ls': {
       const query = new URLSearchParams();
-      for (const key of ['status', 'priority', 'type', 'limit', 'cursor'] as const) if (values[key]) query.set(key, String(values[key]));
+      for (const key of ['status', 'priority', 'type', 'schedule', 'limit', 'cursor'] as const)
+        if (values[key]) query.set(key, String(values[key]));
       const page = await call<{ items: Task[]; cursor: string | null }>(client, 'GET', `/tasks${query.size ? `?${query}` : ''}`);
       if (asJson) console.log(JSON.stringify(page, null, 2));
       else {
@@ -213,6 +306,8 @@ export async function main(argv: string[]): Promise<number> {
       show(await call<Task>(client, 'PATCH', `/tasks/${id}`, { priority: args[1] }), asJson);
       return EXIT.ok;
     }
+    case 'schedule':
+      return scheduleCommand(client, args, values, asJson);
     default:
       throw new CliError(`unknown command "${command}"\n\n${HELP}`, EXIT.usage);
   }

@@ -67,4 +67,38 @@ describe('the sluice CLI', () => {
     expect((await sluice('submit', '--type', 'echo', '--payload', '{nope')).code).toBe(2);
     expect((await sluice('frobnicate')).code).toBe(2);
   });
+
+  it('creates, shows, triggers, pauses and removes a schedule', async () => {
+    const created = await sluice(
+      'schedule',
+      'create',
+      'nightly',
+      '--cron',
+      '30 2 * * *',
+      '--tz',
+      'Europe/Berlin',
+      '--type',
+      'echo',
+      '--payload',
+      '{"n":1}',
+    );
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^nightly\s+ACTIVE\s+30 2 \* \* \*\s+Europe\/Berlin\s+echo/);
+    expect(created.stdout).toContain('runs on cron(30 2 * * ? *) (Europe/Berlin), overlap skip');
+    expect(created.stdout.match(/^ {2}next \d{4}-\d\d-\d\dT02:30:00\+0[12]:00$/gm)).toHaveLength(5);
+    expect((await sluice('schedule', 'ls')).stdout).toMatch(/^nightly\s+ACTIVE/m);
+    const triggered = await sluice('schedule', 'trigger', 'nightly');
+    expect(triggered.stdout).toMatch(/^\w{23}\s+QUEUED\s+normal\s+echo/);
+    const runs = await sluice('schedule', 'runs', 'nightly');
+    expect(runs.stdout).toMatch(/created trigger \w{23}/);
+    expect((await sluice('ls', '--schedule', 'nightly')).stdout.trim().split('\n')).toHaveLength(1);
+    expect((await sluice('schedule', 'pause', 'nightly')).stdout).toMatch(/^nightly\s+PAUSED/);
+    expect((await sluice('schedule', 'resume', 'nightly')).stdout).toMatch(/^nightly\s+ACTIVE/);
+    expect((await sluice('schedule', 'rm', 'nightly')).stdout).toContain('deleted nightly');
+    const gone = await sluice('schedule', 'get', 'nightly');
+    expect([gone.code, gone.stderr]).toEqual([3, expect.stringContaining('404 schedule-not-found')]);
+    expect((await sluice('schedule', 'create', 'x', '--every', '5m')).code).toBe(2);
+    const refused = await sluice('schedule', 'create', 'x', '--cron', '0 0 L * *', '--type', 'echo');
+    expect([refused.code, refused.stderr]).toEqual([3, expect.stringContaining('invalid-schedule')]);
+  });
 });

@@ -64,7 +64,7 @@ describe('cron → EventBridge Scheduler expression', () => {
         );
       }
     }
-    expect(fromSchedulerExpression('cron(0 12 ? * 1 *)', 'UTC').cron).toBe('0 12 * * 0'); // numeric days: 1 = SUN
+    expect(fromSchedulerExpression('cron(0 12 ? * 1 *)', 'UTC')).toMatchObject({ kind: 'cron', cron: '0 12 * * 0' }); // numeric days: 1 = SUN
     expect(fromSchedulerExpression('rate(5 seconds)', 'UTC')).toMatchObject({ kind: 'every', seconds: 5 });
   });
 });
