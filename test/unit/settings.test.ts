@@ -1,7 +1,8 @@
 /** The settings table (functions/core/settings.ts): read once, validated, and the README's table matches it. */
+
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '#core/config.ts';
+import { ConfigurationError, SCHEDULER_TARGET_ENV } from '#core/config.ts';
 import { readSettings, SETTINGS } from '#core/settings.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -40,7 +41,8 @@ describe('settings', () => {
 
   it('leave no README row for a Sluice setting the table does not define', () => {
     const known = new Set<string>(Object.values(SETTINGS).map((s) => s.env));
-    const wiring = ['PORT', 'AWS_ENDPOINT_URL', 'SLUICE_REAL_AWS', 'AWS_REGION', 'TABLE_NAME, LANE_<LANE>_URL'];
+    const scheduler = Object.values(SCHEDULER_TARGET_ENV).join(', ');
+    const wiring = ['PORT', 'AWS_ENDPOINT_URL', 'SLUICE_REAL_AWS', 'AWS_REGION', 'TABLE_NAME, LANE_<LANE>_URL', scheduler];
     for (const name of rows.keys()) expect(known.has(name) || wiring.includes(name), `${name} is documented but not a setting`).toBe(true);
   });
 });
