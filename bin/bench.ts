@@ -377,6 +377,8 @@ log(`critical wait: idle ${priority.criticalWaitIdleMs} ms, saturated ${priority
 const bundles = await measureBundles();
 const idle = await idleProfile();
 log(`idle: $${idle.usdPerMonth} a month`);
+const schedules = await scheduleProfile();
+log(`schedules: $${schedules.usdPerMillionTicks} per million ticks`);
 
 const singleCost = costPerMillion(single);
 const batchCost = costPerMillion(batch);
@@ -408,6 +410,7 @@ const result = {
   },
   bundles,
   idle,
+  schedules,
   targets: {
     singleCostAtMost3: singleCost.total <= 3,
     batchCostAtMost2: batchCost.total <= 2,
@@ -449,6 +452,24 @@ async function idleProfile() {
   return { ...idleCost(template.Resources, pass), sweeperPass: pass };
 }
 
+/** What a schedule tick costs (its task excluded: that is a task like any other). */
+async function scheduleProfile() {
+  const runtime = await startRuntime('ticks');
+  try {
+    const { scheduleTickCost } = await import('./bench/schedule-ticks.ts');
+    return await scheduleTickCost({
+      url: runtime.url,
+      streamArn: runtime.resources.streamArn,
+      memoryGb: FUNCTION_MEMORY_GB,
+      waitFinished: async (id) => {
+        await waitAll(runtime.resources.tableName, [id], 30_000);
+      },
+    });
+  } finally {
+    await runtime.stop();
+  }
+}
+
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
 const lines = [
   `Sluice benchmark — ${result.date} — ${TASKS} tasks per profile${quick ? ' (quick)' : ''}, Node ${process.version}`,
@@ -473,6 +494,7 @@ const lines = [
     .join(', ')} ms`,
   `latency p50/p99 submit→finish under load: single ${single.latencyMs.normal?.submitToFinishP50}/${single.latencyMs.normal?.submitToFinishP99} ms, batch ${batch.latencyMs.normal?.submitToFinishP50}/${batch.latencyMs.normal?.submitToFinishP99} ms`,
   `bundles: ${bundles.map((b) => `${b.name} ${(b.bytes / 1024).toFixed(0)} KB (${b.initMs} ms)`).join(', ')}`,
+  `schedules: $${schedules.usdPerMillionTicks} per million ticks (${schedules.perTick.dynamodbWru} WRU, ${schedules.perTick.dynamodbRru} RRU, fire ${schedules.perTick.fireMs} ms; the tasks they create cost as above)`,
   `idle: $${idle.usdPerMonth}/month — ${idle.breakdown.map((l) => `${l.item} $${l.usdPerMonth} (${l.basis})`).join('; ')}`,
   `targets: ${Object.entries(result.targets)
     .map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`)

@@ -71,6 +71,16 @@ function measure(
     const consistent = input.ConsistentRead === true;
     if (operation === 'GetItem')
       record.rru = readUnits(output.Item ? itemSize(plain(output.Item as Record<string, unknown>)) : 0, consistent);
+    if (operation === 'BatchGetItem') {
+      // Each key is read (and billed) on its own, found or not.
+      const requests = Object.values((input.RequestItems as Record<string, { Keys?: unknown[]; ConsistentRead?: boolean }>) ?? {});
+      const responses = Object.values((output.Responses as Record<string, Record<string, unknown>[]>) ?? {}).flat();
+      const keys = requests.reduce((n, r) => n + (r.Keys?.length ?? 0), 0);
+      const strong = requests.some((r) => r.ConsistentRead === true);
+      record.rru =
+        responses.reduce((n, item) => n + readUnits(itemSize(plain(item)), strong), 0) +
+        Math.max(0, keys - responses.length) * readUnits(0, strong);
+    }
     if (operation === 'Query' || operation === 'Scan') {
       const bytes = ((output.Items as Record<string, unknown>[] | undefined) ?? []).reduce((n, item) => n + itemSize(plain(item)), 0);
       record.rru = readUnits(bytes, consistent);

@@ -9,6 +9,7 @@
  * - SQS standard queues (each 64 KB chunk of a payload is a request; a batch of 10 is one): https://aws.amazon.com/sqs/pricing/
  * - DynamoDB on-demand write and read request units: https://aws.amazon.com/dynamodb/pricing/on-demand/
  * - Fargate Linux/ARM per vCPU-hour and GB-hour (1-minute minimum): https://aws.amazon.com/fargate/pricing/
+ * - EventBridge Scheduler invocations, after 14 M free a month: https://aws.amazon.com/eventbridge/pricing/
  */
 export const PRICES = {
   date: '2026-11-24',
@@ -21,6 +22,7 @@ export const PRICES = {
   dynamodbPerRru: 0.125 / 1e6,
   fargateArmPerVcpuHour: 0.03238,
   fargateArmPerGbHour: 0.00356,
+  schedulerPerInvocation: 1.0 / 1e6,
 } as const;
 
 /** The comparison points of issue D, per million short tasks (100 ms, 256 MB). */

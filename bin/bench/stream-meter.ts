@@ -35,7 +35,7 @@ function indexWrites(before: Image, after: Image): number {
 /** Meters the writes of the items `include` accepts (the run's own tasks, not a warm-up's). */
 export async function meterStream(
   streamArn: string,
-  include: (image: Record<string, unknown>) => boolean = () => true,
+  include: (image: Record<string, unknown>, before: Record<string, unknown> | undefined) => boolean = () => true,
 ): Promise<WriteTotals> {
   const client = new DynamoDBStreamsClient({ region: process.env.AWS_REGION ?? 'us-east-1' });
   const totals: WriteTotals = { tableWru: 0, indexWru: 0, writes: 0 };
@@ -50,7 +50,7 @@ export async function meterStream(
         const before = record.dynamodb?.OldImage ? unmarshall(record.dynamodb.OldImage as never) : undefined;
         const after = record.dynamodb?.NewImage ? unmarshall(record.dynamodb.NewImage as never) : undefined;
         const image = after ?? before;
-        if (!image || !include(image)) continue;
+        if (!image || !include(image, before)) continue;
         totals.writes += 1;
         totals.tableWru += writeUnits(before ? itemSize(before) : 0, after ? itemSize(after) : 0);
         totals.indexWru += indexWrites(before, after);

@@ -86,7 +86,9 @@ export class ScheduleFiring {
     const written = await this.tasks.createMissing([draft]);
     const recorded = await this.schedules.recordRun(name, { tick, at: now, kind: 'created', manual, taskId: id });
     if (written === 0 || !recorded) return { kind: 'duplicate' };
-    return { kind: 'created', task: await this.tasks.get(id), ...(cancelledPrevious ? { cancelledPrevious } : {}) };
+    // The task as written (no read back): its payload as the request gave it.
+    const task = { ...draft.record, payload: draft.payloadJson };
+    return { kind: 'created', task, ...(cancelledPrevious ? { cancelledPrevious } : {}) };
   }
 
   private async skipReason(
