@@ -36,7 +36,7 @@ export const API_ROUTES: readonly { path: string; methods: HttpMethod[] }[] = ((
   return [...byPath].map(([path, methods]) => ({ path, methods }));
 })();
 
-/** HTTP API → intake Lambda. The intake only writes the table; the stream does the rest. */
+/** HTTP API → intake Lambda. The intake only writes the table (tasks and schedules); the stream does the rest. */
 export class IntakeApi extends Construct {
   readonly api: HttpApi;
   readonly handler: SluiceFunction;
@@ -47,10 +47,20 @@ export class IntakeApi extends Construct {
     super(scope, id);
     this.handler = new SluiceFunction(this, 'Intake', {
       entry: handlerEntry('intake'),
-      description: 'Sluice intake: validates and writes tasks',
+      description: 'Sluice intake: validates and writes tasks and schedules',
       tableAccess: {
         table: props.table,
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        // Tasks and schedules: reads (BatchGetItem: a schedule's book, a tick's items), conditional
+        // writes, a tick's transaction (a Put and an Update), DeleteItem to delete a schedule.
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:PutItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+        ],
       },
       environment: props.containers ? { SLUICE_CONTAINERS: 'enabled' } : {},
     });

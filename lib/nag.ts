@@ -24,7 +24,7 @@ export function acknowledgeFunctionDefaults(scope: IConstruct): void {
   acknowledge(
     scope,
     'Serverless::Serverless-LambdaDLQ',
-    'No Sluice function is invoked asynchronously except the sweeper, whose schedule target has its own DLQ and which runs again a minute later; event source mappings send failed messages to the lane DLQs.',
+    'No Sluice function is invoked asynchronously except the sweeper, whose schedule target has its own DLQ and which runs again a minute later, and the schedule fire function, which has its own DLQ; event source mappings send failed messages to the lane DLQs.',
   );
 }
 

@@ -13,6 +13,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -26,6 +27,8 @@ export interface ObservabilityProps {
   readonly dispatchFailures: IQueue;
   readonly worker: IFunction;
   readonly functions: Readonly<Record<string, IFunction>>;
+  /** Recurring schedules: their group (Scheduler's delivery metrics) and the queue of schedule work that failed. */
+  readonly schedules?: { readonly group: IScheduleGroup; readonly failures: IQueue };
   /**
    * Alarm when a lane's oldest message is older than this many seconds.
    * @default critical 120, high 600, normal 1800, low 3600, long 3600
@@ -128,13 +131,28 @@ export class Observability extends Construct {
         evaluationPeriods: 3,
       });
     }
-    alarm('DispatchFailures', {
-      alarmDescription: 'The dispatcher gave up on stream records: queued tasks without a message',
-      metric: props.dispatchFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-    });
+    // A failure queue nothing drains: alarm while it holds anything (it receives nothing, so
+    // NumberOfMessagesReceived would stay at 0), until someone has looked.
+    const alarmWhileWaiting = (name: string, queue: IQueue, alarmDescription: string) =>
+      alarm(name, {
+        alarmDescription,
+        metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+      });
+    alarmWhileWaiting(
+      'DispatchFailures',
+      props.dispatchFailures,
+      'The dispatcher gave up on stream records: queued tasks without a message',
+    );
+    if (props.schedules) {
+      alarmWhileWaiting(
+        'ScheduleFailures',
+        props.schedules.failures,
+        'Schedule ticks that created no task (undeliverable, or the fire function kept failing), or schedule changes the sync gave up on',
+      );
+    }
     alarm('WorkerErrorRate', {
       alarmDescription: 'Worker invocations failing (infrastructure errors, not task errors)',
       metric: new MathExpression({
@@ -191,6 +209,33 @@ export class Observability extends Construct {
         left: Object.entries(props.functions).map(([name, fn]) => fn.metricDuration({ label: name, statistic: 'p99' })),
       }),
     );
+    if (props.schedules) {
+      const { group, failures } = props.schedules;
+      const perMinute = { period: Duration.minutes(1), statistic: 'Sum' };
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: 'Schedules',
+          width: 12,
+          left: [
+            sluiceMetric('ScheduleFired').with({ label: 'fired' }),
+            sluiceMetric('ScheduleCreated').with({ label: 'created' }),
+            sluiceMetric('ScheduleSkipped').with({ label: 'skipped' }),
+          ],
+          right: [sluiceMetric('ScheduleRepaired').with({ label: 'repaired by the sweeper' })],
+        }),
+        new GraphWidget({
+          title: 'Schedule deliveries (EventBridge Scheduler)',
+          width: 12,
+          left: [
+            group.metricAttempts({ ...perMinute, label: 'attempts' }),
+            group.metricTargetErrors({ ...perMinute, label: 'target errors' }),
+            group.metricSentToDLQ({ ...perMinute, label: 'sent to the failures queue' }),
+            group.metricDropped({ ...perMinute, label: 'dropped' }),
+          ],
+          right: [failures.metricApproximateNumberOfMessagesVisible({ label: 'failures waiting' })],
+        }),
+      );
+    }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.topic.topicArn, description: 'Subscribe to receive Sluice alarms' });
   }
 }

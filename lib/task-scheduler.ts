@@ -10,6 +10,7 @@ import { LongJobs, type LongJobsProps } from './long-jobs.ts';
 import { acknowledge, acknowledgeFunctionDefaults, acknowledgeTableIndexes } from './nag.ts';
 import { Observability } from './observability.ts';
 import { PriorityLanes } from './priority-lanes.ts';
+import { RecurringSchedules } from './schedules.ts';
 import { SluiceFunction } from './sluice-function.ts';
 import { Sweeper } from './sweeper.ts';
 import { TaskTable } from './task-table.ts';
@@ -55,7 +56,7 @@ export interface TaskSchedulerProps {
   readonly logRetention?: RetentionDays;
 }
 
-/** Sluice as one construct: table, lanes, API, dispatcher and workers, wired together. */
+/** Sluice as one construct: table, lanes, API, dispatcher, workers and recurring schedules, wired together. */
 export class TaskScheduler extends Construct {
   readonly table: TaskTable;
   readonly lanes: PriorityLanes;
@@ -65,6 +66,7 @@ export class TaskScheduler extends Construct {
   readonly sweeper: Sweeper;
   readonly longJobs: LongJobs | undefined;
   readonly deadLetters: DeadLetters;
+  readonly schedules: RecurringSchedules;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: TaskSchedulerProps = {}) {
@@ -95,18 +97,23 @@ export class TaskScheduler extends Construct {
       recoverySeconds,
     });
     this.deadLetters = new DeadLetters(this, 'DeadLetters', { table: this.table.table, deadLetterQueues: this.lanes.deadLetterQueues });
+    this.schedules = new RecurringSchedules(this, 'Schedules', { table: this.table.table, containers: this.longJobs !== undefined });
+    this.schedules.grantRepair(this.sweeper.handler);
 
     this.observability = new Observability(this, 'Observability', {
       lanes: this.lanes.queues,
       deadLetterQueues: this.lanes.deadLetterQueues,
       dispatchFailures: this.dispatcher.failures,
       worker: this.workers.handler,
+      schedules: this.schedules,
       functions: {
         intake: this.api.handler,
         dispatcher: this.dispatcher.handler,
         worker: this.workers.handler,
         sweeper: this.sweeper.handler,
         deadLetter: this.deadLetters.handler,
+        scheduleFire: this.schedules.fire,
+        scheduleSync: this.schedules.sync,
         ...(this.longJobs ? { launcher: this.longJobs.launcher } : {}),
       },
     });

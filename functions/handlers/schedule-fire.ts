@@ -1,6 +1,7 @@
 /**
  * Schedule fire: EventBridge Scheduler's target. One tick → at most one task (the core makes a
- * redelivered tick a no-op). A failure is thrown so Scheduler retries the same tick.
+ * redelivered tick a no-op). Scheduler invokes it asynchronously: a failure is thrown so Lambda
+ * retries the same tick (twice), then puts it on the stack's schedule-failures queue.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { FireEventSchema } from '#core/schedule-firing.ts';

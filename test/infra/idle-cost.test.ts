@@ -11,8 +11,9 @@ describe('the idle cost', () => {
     const resources = Template.fromStack(new SluiceStack(new App(), 'Idle')).toJSON().Resources;
     const { breakdown, usdPerMonth } = idleCost(resources, { rru: 10, sqsRequests: 3 });
     const line = (item: string) => breakdown.find((l) => l.item === item);
-    expect(line('CloudWatch alarms')?.count).toBe(13);
-    expect(line('CloudWatch alarms')?.usdPerMonth).toBe(1.4); // the error-rate alarm evaluates two metrics
+    // 5 lane DLQs, 5 lane ages, dispatch failures, schedule failures, worker error rate, sweeper recoveries.
+    expect(line('CloudWatch alarms')?.count).toBe(14);
+    expect(line('CloudWatch alarms')?.usdPerMonth).toBe(1.5); // the error-rate alarm evaluates two metrics
     expect(line('KMS customer-managed keys')).toMatchObject({ count: 1, usdPerMonth: 1 });
     expect(line('CloudWatch dashboards')).toMatchObject({ count: 1, usdPerMonth: 3 });
     // Every lane's mapping and every DLQ's: all set a maximum concurrency, so none can drop to 2 pollers.

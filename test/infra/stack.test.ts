@@ -118,6 +118,20 @@ describe('functions', () => {
     );
   });
 
+  it('give the intake the table actions tasks and schedules use and nothing else', () => {
+    expect(new Set(actionsOf('ApiIntake').filter((a) => a.startsWith('dynamodb:')))).toEqual(
+      new Set([
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:PutItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
+      ]),
+    );
+  });
+
   it('let only the dispatcher send messages to the lanes', () => {
     expect(actionsOf('DispatchDispatcher')).toContain('sqs:SendMessage');
     expect(actionsOf('WorkWorker')).not.toContain('sqs:SendMessage');
@@ -150,6 +164,15 @@ describe('HTTP API', () => {
         'POST /tasks/{id}/resume',
         'POST /tasks/{id}/cancel',
         'POST /tasks/{id}/retry',
+        'POST /schedules',
+        'GET /schedules',
+        'GET /schedules/{name}',
+        'PATCH /schedules/{name}',
+        'DELETE /schedules/{name}',
+        'POST /schedules/{name}/pause',
+        'POST /schedules/{name}/resume',
+        'POST /schedules/{name}/trigger',
+        'GET /schedules/{name}/runs',
       ].sort(),
     );
     for (const r of routes) expect(r.AuthorizationType).toBe('AWS_IAM');
