@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { SCHEDULER_TARGET_ENV } from '#core/config.ts';
-import { DISPATCH_FILTER_PATTERN } from '#core/dispatch.ts';
+import { DISPATCHER_FILTER_PATTERNS } from '#core/dispatch.ts';
 import { LANES, laneQueueEnv } from '#core/lanes.ts';
 import { MIN_RECOVERY_SECONDS } from '#core/limits.ts';
 import { SCHEDULE_SYNC_FILTER_PATTERN } from '#core/schedule-sync.ts';
@@ -193,7 +193,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const stream = new StreamEventSource({
     streamArn: resources.streamArn,
     batchSize: 100,
-    filter: (record: _Record) => matchesFilter(DISPATCH_FILTER_PATTERN, record as unknown as Record<string, unknown>),
+    filter: (record: _Record) => DISPATCHER_FILTER_PATTERNS.some((p) => matchesFilter(p, record as unknown as Record<string, unknown>)),
     invoke: timed('dispatcher', (event: DynamoDBStreamEvent) => dispatcher.handler(event)),
     onError: onError('dispatcher'),
   });

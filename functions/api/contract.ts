@@ -17,6 +17,7 @@ import {
 } from '#core/schedules.ts';
 import { isValidCursor } from '#core/store.ts';
 import { BatchSubmissionSchema, TaskSubmissionSchema, TaskTemplateSchema } from '#core/submission.ts';
+import { LIMIT_SCOPES, LimitUpdateSchema, RateSchema, TenantKeySchema } from '#core/tenancy.ts';
 
 const time = z.string();
 const nullableTime = z.nullable(z.string());
@@ -45,6 +46,10 @@ export const TaskViewSchema = z.object({
   version: z.number(),
   /** The schedule that created it and the tick (scheduled time) it was created for. */
   schedule: z.nullable(z.object({ name: z.string(), tick: time })),
+  tenant: z.string(),
+  concurrencyKey: z.nullable(z.string()),
+  /** The limit a QUEUED task waits for a slot of (it is not in its lane meanwhile). */
+  waitingFor: z.nullable(z.object({ scope: z.string(), key: z.string() })),
 });
 export type TaskView = z.infer<typeof TaskViewSchema>;
 
@@ -72,6 +77,7 @@ export const ListQuerySchema = z.strictObject({
   priority: z.optional(z.enum(PRIORITIES)),
   type: z.optional(z.string().check(z.maxLength(100))),
   schedule: z.optional(z.string().check(z.maxLength(63))),
+  tenant: z.optional(TenantKeySchema),
   limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 20),
   cursor: z.optional(z.string().check(z.refine(isValidCursor, 'not a cursor this API returned'))),
 });
@@ -122,7 +128,29 @@ export const TriggerResultSchema = z.object({
 });
 export type TriggerResult = z.infer<typeof TriggerResultSchema>;
 
-export { RunListQuerySchema, ScheduleCreateSchema, ScheduleListQuerySchema, SchedulePatchSchema };
+/** A limit, where it comes from, and what uses it now. */
+export const LimitViewSchema = z.object({
+  scope: z.enum(LIMIT_SCOPES),
+  key: z.string(),
+  concurrency: z.nullable(z.number()),
+  rate: z.nullable(RateSchema),
+  /** `api`: set with PUT; `default`: a tenant's deployment default. */
+  source: z.enum(['api', 'default']),
+  usage: z.object({
+    /** Tasks holding a slot: running, or admitted to their lane and about to. */
+    running: z.number(),
+    /** Starts within the last rate period. */
+    startsInPeriod: z.number(),
+    /** Tasks waiting for a slot. */
+    waiting: z.number(),
+  }),
+  updatedAt: nullableTime,
+  updatedBy: z.nullable(z.string()),
+});
+export type LimitView = z.infer<typeof LimitViewSchema>;
+export const LimitListSchema = z.object({ items: z.array(LimitViewSchema) });
+
+export { LimitUpdateSchema, RunListQuerySchema, ScheduleCreateSchema, ScheduleListQuerySchema, SchedulePatchSchema };
 
 export const CONTROL_ACTIONS = ['pause', 'resume', 'cancel', 'retry'] as const;
 export type ControlAction = (typeof CONTROL_ACTIONS)[number];
@@ -268,6 +296,35 @@ export const ROUTES = {
     query: RunListQuerySchema,
     responses: { 200: { description: 'a page', body: ScheduleRunPageSchema } },
     errors: [400, 404],
+  },
+  putLimit: {
+    method: 'PUT',
+    path: '/limits/{scope}/{key}',
+    summary: 'Set a concurrency and/or rate limit for a tenant, a concurrency key or a task type (null removes one part)',
+    request: LimitUpdateSchema,
+    responses: { 200: { description: 'the limit', body: LimitViewSchema } },
+    errors: [400, 404, 415],
+  },
+  listLimits: {
+    method: 'GET',
+    path: '/limits',
+    summary: 'Every limit set through the API, with its usage',
+    responses: { 200: { description: 'limits', body: LimitListSchema } },
+    errors: [],
+  },
+  getLimit: {
+    method: 'GET',
+    path: '/limits/{scope}/{key}',
+    summary: 'A limit with its usage (a tenant without one shows the deployment default)',
+    responses: { 200: { description: 'the limit', body: LimitViewSchema } },
+    errors: [404],
+  },
+  deleteLimit: {
+    method: 'DELETE',
+    path: '/limits/{scope}/{key}',
+    summary: 'Remove a limit (its waiting tasks are woken)',
+    responses: { 204: { description: 'deleted' } },
+    errors: [404],
   },
   openApi: {
     method: 'GET',

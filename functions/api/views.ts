@@ -1,12 +1,13 @@
 /**
  * Stored records shaped for the API, as the contract's TaskView and TaskEventView describe them.
  */
-import type { TaskEvent, TaskRecord } from '#core/model.ts';
+import type { LimitDetail } from '#core/limit-control.ts';
+import { DEFAULT_TENANT, type TaskEvent, type TaskRecord } from '#core/model.ts';
 import { isoInZone, schedulerExpression } from '#core/recurrence.ts';
 import type { RunDetail, ScheduleDetail } from '#core/schedule-control.ts';
 import type { TickOutcome } from '#core/schedule-firing.ts';
 import { recurrenceOf, scheduleState, upcomingRuns } from '#core/schedules.ts';
-import type { ScheduleRunView, ScheduleView, TaskEventView, TaskView, TriggerResult } from './contract.ts';
+import type { LimitView, ScheduleRunView, ScheduleView, TaskEventView, TaskView, TriggerResult } from './contract.ts';
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 const parseJson = (text: string | undefined): unknown => (text === undefined ? null : JSON.parse(text));
@@ -44,8 +45,22 @@ export function toView(task: TaskRecord): TaskView {
       task.scheduleName !== undefined && task.scheduleTick !== undefined
         ? { name: task.scheduleName, tick: new Date(task.scheduleTick).toISOString() }
         : null,
+    tenant: task.tenant ?? DEFAULT_TENANT,
+    concurrencyKey: task.concurrencyKey ?? null,
+    waitingFor: task.waitingFor ?? null,
   };
 }
+
+export const toLimitView = ({ definition, source, usage }: LimitDetail): LimitView => ({
+  scope: definition.scope,
+  key: definition.key,
+  concurrency: definition.concurrency ?? null,
+  rate: definition.rate ?? null,
+  source,
+  usage,
+  updatedAt: iso(definition.updatedAt),
+  updatedBy: definition.updatedBy ?? null,
+});
 
 export function toScheduleView({ schedule, book, lastTask }: ScheduleDetail, now = Date.now()): ScheduleView {
   return {

@@ -3,9 +3,11 @@
  * (or a takeover from a dead worker, or the recovery of a task that must not run again), then
  * the attempt (execution.ts).
  */
+
 import type { TaskMessage } from './dispatch.ts';
 import { type AttemptOptions, type AttemptReport, runAttempt } from './execution.ts';
 import type { TaskRecord } from './model.ts';
+import type { RateGate } from './rate-gate.ts';
 import { recoverLost } from './recovery.ts';
 import type { TaskStore } from './store.ts';
 
@@ -33,7 +35,11 @@ export type ClaimOutcome =
   /** The attempt this message started is gone and the task could not run again: it was failed, cancelled or paused. */
   | { kind: 'recovered'; task: TaskRecord };
 
-export type MessageOutcome = Exclude<ClaimOutcome, { kind: 'started' }> | { kind: 'ran'; task: TaskRecord; report: AttemptReport };
+export type MessageOutcome =
+  | Exclude<ClaimOutcome, { kind: 'started' }>
+  | { kind: 'ran'; task: TaskRecord; report: AttemptReport }
+  /** A rate limit turned it away: it comes back at its reserved start (a new version, with an SQS delay). */
+  | { kind: 'deferred'; until: number };
 
 /** A RUNNING task's attempt is alive while its lease holds (or, without one, while its worker could still be running). */
 export const attemptAliveUntil = (task: TaskRecord, workerTimeoutMs: number): number =>
@@ -88,6 +94,28 @@ export interface MessageOptions extends Omit<AttemptOptions, 'unstarted'> {
    * trace, so it always starts with a write: a task that keeps crashing then uses up its attempts.
    */
   receiveCount?: number;
+  /** Checks the message's rate limits before the start (absent: messages carry none here). */
+  rateGate?: RateGate;
+}
+
+/** Turn a rate-limited task away until its reserved start, as a new version the dispatcher sends with a delay. */
+async function deferForRate(message: TaskMessage, until: number, options: MessageOptions): Promise<MessageOutcome> {
+  const task = await options.store.findForMessage(message.id, message.v);
+  if (!task || task.version !== message.v || (task.status !== 'QUEUED' && task.status !== 'SCHEDULED')) return { kind: 'stale' };
+  const now = Date.now();
+  const limits = (message.r ?? []).map(([id]) => id.replace(/^declared#[^#]+#/, '')).join(', ');
+  try {
+    await options.store.annotate(task, {
+      reason: `rate-limited: ${limits}; delayed ${((until - now) / 1000).toFixed(1)} s`,
+      actor: options.actor,
+      set: { rateReservation: until, ...(task.status === 'SCHEDULED' ? { runAt: until } : { notBefore: until }) },
+      bumpVersion: true,
+      now,
+    });
+  } catch {
+    return { kind: 'stale' }; // it moved on meanwhile
+  }
+  return { kind: 'deferred', until };
 }
 
 /**
@@ -109,6 +137,11 @@ export async function processMessage(message: TaskMessage, options: MessageOptio
     // Certainly stale, without spending a conditional write to find out.
     const maybeOurs = seen && (seen.version === message.v || (seen.status === 'RUNNING' && seen.claim === message.v));
     if (!maybeOurs) return { kind: 'stale' };
+  }
+  if (message.r && options.rateGate) {
+    const rates = message.r.map(([id, limit, periodSeconds]) => ({ id, rate: { limit, periodSeconds } }));
+    const decision = await options.rateGate.check(rates, Date.now(), message.rr);
+    if (decision.kind === 'wait') return deferForRate(message, decision.until, options);
   }
   const claim = await claimMessage(message, options.store, options.actor, {
     leaseMs: options.lease.ms,

@@ -4,7 +4,7 @@
  */
 import { type LaneName, laneFor } from './lanes.ts';
 import { MAX_SQS_DELAY_SECONDS } from './limits.ts';
-import type { TaskRecord } from './model.ts';
+import { DEFAULT_TENANT, type TaskRecord } from './model.ts';
 
 /** The whole message: the task stays in the table; the version fences stale deliveries. */
 export interface TaskMessage {
@@ -18,12 +18,18 @@ export interface TaskMessage {
    * its start (one write instead of two; a duplicate delivery may run it twice).
    */
   i?: 1;
+  /** Rate limits to pass when it starts: [limit id, limit, period seconds] (set by admission). */
+  r?: [string, number, number][];
+  /** A start time one of them reserved for it. */
+  rr?: number;
 }
 
 export interface Dispatch {
   lane: LaneName;
   message: TaskMessage;
   delaySeconds: number;
+  /** SQS fair queues' MessageGroupId: the tenant. */
+  group: string;
 }
 
 /**
@@ -31,6 +37,12 @@ export interface Dispatch {
  * dispatcher) and applied by the local runtime's stream poller.
  */
 export const DISPATCH_FILTER_PATTERN = { dynamodb: { NewImage: { status: { S: ['QUEUED', 'SCHEDULED'] } } } } as const;
+/** Tasks that went through admission and ended or paused: their slots go back. */
+export const RELEASE_FILTER_PATTERN = {
+  dynamodb: { NewImage: { status: { S: ['SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED'] }, limited: { BOOL: [true] } } },
+} as const;
+/** The dispatcher's stream filters (a record matching any of them invokes it). */
+export const DISPATCHER_FILTER_PATTERNS = [DISPATCH_FILTER_PATTERN, RELEASE_FILTER_PATTERN] as const;
 
 /**
  * A SCHEDULED task due within SQS's delay limit is sent now with a delay (the worker moves it
@@ -47,6 +59,7 @@ export function dispatchFor(image: TaskRecord | undefined, now: number, previous
     lane: laneFor(image.priority, image.runtime),
     message: { id: image.id, v: image.version, a: image.attempt + 1, ...(image.idempotent ? { i: 1 as const } : {}) },
     delaySeconds: Math.max(0, Math.min(MAX_SQS_DELAY_SECONDS, wait)),
+    group: image.tenant ?? DEFAULT_TENANT,
   };
 }
 
@@ -55,5 +68,15 @@ export function parseMessage(body: string): TaskMessage {
   if (typeof parsed.id !== 'string' || typeof parsed.v !== 'number' || typeof parsed.a !== 'number') {
     throw new Error(`not a task message: ${body.slice(0, 200)}`);
   }
-  return { id: parsed.id, v: parsed.v, a: parsed.a, ...(parsed.i === 1 ? { i: 1 as const } : {}) };
+  const rates = Array.isArray(parsed.r)
+    ? parsed.r.filter((r): r is [string, number, number] => Array.isArray(r) && typeof r[0] === 'string' && r[1] > 0 && r[2] > 0)
+    : [];
+  return {
+    id: parsed.id,
+    v: parsed.v,
+    a: parsed.a,
+    ...(parsed.i === 1 ? { i: 1 as const } : {}),
+    ...(rates.length ? { r: rates } : {}),
+    ...(typeof parsed.rr === 'number' ? { rr: parsed.rr } : {}),
+  };
 }

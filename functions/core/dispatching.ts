@@ -4,9 +4,10 @@
  * dispatcher handler only turns stream records into changes and the answer into a batch response.
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Admission } from './admission.ts';
 import { type Dispatch, dispatchFor } from './dispatch.ts';
 import type { LaneName } from './lanes.ts';
-import type { TaskRecord } from './model.ts';
+import { isTerminal, type TaskRecord } from './model.ts';
 
 /** One change of the table, as the stream reports it. */
 export interface TableChange {
@@ -27,6 +28,74 @@ export function planDispatches(changes: readonly TableChange[], now: number): Pe
     const dispatch = dispatchFor(c.image, now, c.previous);
     return dispatch ? [{ sequence: c.sequence, dispatch }] : [];
   });
+}
+
+/**
+ * Admission for the tasks that need it: a task admitted goes out with its rate limits in the
+ * message, one that must wait for a slot is parked (not sent). A change whose admission failed is
+ * kept for the stream to retry (`failed`).
+ */
+export async function admitDispatches(
+  pending: readonly PendingDispatch[],
+  images: ReadonlyMap<string, TaskRecord>,
+  admission: Admission,
+  now: number,
+): Promise<{ send: PendingDispatch[]; parked: number; failed: string[]; errors: unknown[] }> {
+  const send: PendingDispatch[] = [];
+  const failed: string[] = [];
+  const errors: unknown[] = [];
+  let parked = 0;
+  await Promise.all(
+    pending.map(async (p) => {
+      const image = images.get(p.sequence);
+      if (!image?.limited) {
+        send.push(p);
+        return;
+      }
+      try {
+        const result = await admission.admit(image, now);
+        if (result.kind !== 'admitted') {
+          if (result.kind === 'parked') parked++;
+          return;
+        }
+        const rates = result.rateLimits.map((l) => [l.id, l.rate?.limit ?? 0, l.rate?.periodSeconds ?? 0] as [string, number, number]);
+        const message = {
+          ...p.dispatch.message,
+          ...(rates.length ? { r: rates } : {}),
+          ...(image.rateReservation !== undefined ? { rr: image.rateReservation } : {}),
+        };
+        send.push({ ...p, dispatch: { ...p.dispatch, message } });
+      } catch (error) {
+        errors.push(error);
+        failed.push(p.sequence);
+      }
+    }),
+  );
+  return { send, parked, failed, errors };
+}
+
+/** Tasks that went through admission and now ended or paused: their slots go back (handed to waiters). */
+export async function releaseSlots(
+  changes: readonly TableChange[],
+  admission: Admission,
+  now: number,
+): Promise<{ failed: string[]; errors: unknown[] }> {
+  const failed: string[] = [];
+  const errors: unknown[] = [];
+  const leaving = changes.filter(
+    (c) => c.image.limited && (isTerminal(c.image.status) || c.image.status === 'PAUSED') && c.previous?.status !== c.image.status,
+  );
+  await Promise.all(
+    leaving.map(async (c) => {
+      try {
+        await admission.release(c.image, now);
+      } catch (error) {
+        errors.push(error);
+        failed.push(c.sequence);
+      }
+    }),
+  );
+  return { failed, errors };
 }
 
 /** SendMessageBatch takes ten messages of one queue: group by lane, then chunk. */
@@ -62,6 +131,8 @@ export async function sendDispatches(
               Id: String(n),
               MessageBody: JSON.stringify(p.dispatch.message),
               DelaySeconds: p.dispatch.delaySeconds || undefined,
+              // SQS fair queues serve a quiet tenant first when another dominates the queue.
+              MessageGroupId: p.dispatch.group,
             })),
           }),
         );

@@ -111,3 +111,13 @@ export class ScheduleExists extends SluiceError {
     super(`a schedule named ${schedule} already exists`);
   }
 }
+
+export class LimitNotFound extends SluiceError {
+  readonly code = 'limit-not-found';
+  constructor(
+    readonly scope: string,
+    readonly key: string,
+  ) {
+    super(`no limit for ${scope} ${key}`);
+  }
+}

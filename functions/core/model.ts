@@ -97,4 +97,30 @@ export interface TaskRecord {
   /** The schedule that created it, and the tick (scheduled time) it was created for. */
   scheduleName?: string;
   scheduleTick?: number;
+  /** Absent for the `default` tenant (whose tasks pay nothing for tenancy). */
+  tenant?: string;
+  concurrencyKey?: string;
+  /**
+   * Its dispatch goes through admission (limits, fair share): set at intake when any limit can
+   * apply to it; a task without it costs nothing extra.
+   */
+  limited?: boolean;
+  /** Limits its type declares (copied at intake: the dispatcher and the worker carry no task types). */
+  typeLimits?: DeclaredLimits;
+  /** The limit a QUEUED task waits for a slot of (set when it was parked, cleared when woken). */
+  waitingFor?: { scope: string; key: string };
+  /** A start time a rate limit reserved for it (the worker honours it). */
+  rateReservation?: number;
 }
+
+/** What a task type may declare (defineTask), by which of the task's keys it counts. */
+export const LIMIT_KEYS = ['tenant', 'concurrencyKey', 'type'] as const;
+export type LimitKey = (typeof LIMIT_KEYS)[number];
+export interface DeclaredLimits {
+  concurrency?: { limit: number; key: LimitKey };
+  rateLimit?: { limit: number; periodSeconds: number; key: LimitKey };
+}
+
+/** The tenant of untagged tasks. */
+export const DEFAULT_TENANT = 'default';
+export const PRIORITY_RANK: Readonly<Record<Priority, number>> = { critical: 0, high: 1, normal: 2, low: 3 };

@@ -56,7 +56,7 @@ export class ScheduleFiring {
   constructor(
     private readonly schedules: ScheduleStore,
     private readonly tasks: TaskStore,
-    private readonly submitter: Pick<TaskSubmitter, 'draft'>,
+    private readonly submitter: Pick<TaskSubmitter, 'draft' | 'limits'>,
     private readonly canceller: TaskCanceller,
   ) {}
 
@@ -82,7 +82,8 @@ export class ScheduleFiring {
     if (schedule.overlap === 'cancel-previous' && book.lastTaskId) {
       cancelledPrevious = await this.cancel(book.lastTaskId, name);
     }
-    const draft = this.submitter.draft(schedule.task, { actor: scheduleActor(name), now, id, schedule: { name, tick } });
+    const limits = await this.submitter.limits();
+    const draft = this.submitter.draft(schedule.task, { actor: scheduleActor(name), now, id, schedule: { name, tick }, limits });
     const written = await this.tasks.createMissing([draft]);
     const recorded = await this.schedules.recordRun(name, { tick, at: now, kind: 'created', manual, taskId: id });
     if (written === 0 || !recorded) return { kind: 'duplicate' };

@@ -56,7 +56,9 @@ type RemovableField =
   | 'sweepAt'
   | 'leaseUntil'
   | 'containerRef'
-  | 'controlAt';
+  | 'controlAt'
+  | 'waitingFor'
+  | 'rateReservation';
 
 export interface TransitionRequest {
   action: TaskAction;

@@ -18,9 +18,10 @@ import {
   MAX_PAYLOAD_BYTES,
   MAX_SCHEDULE_AHEAD_SECONDS,
 } from './limits.ts';
-import { PRIORITIES, RUNTIMES, type TaskRecord } from './model.ts';
+import { DEFAULT_TENANT, type DeclaredLimits, PRIORITIES, RUNTIMES, type TaskRecord } from './model.ts';
 import type { NewTask, TaskStore } from './store.ts';
 import type { TaskRegistry } from './task-types.ts';
+import { type LimitDefinition, needsAdmission, TenantKeySchema } from './tenancy.ts';
 
 export const TaskSubmissionSchema = z.strictObject({
   type: z.string().check(z.minLength(1), z.maxLength(100)),
@@ -31,6 +32,8 @@ export const TaskSubmissionSchema = z.strictObject({
   runAt: z.optional(z.iso.datetime({ offset: true })),
   maxAttempts: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(MAX_ATTEMPTS_LIMIT))),
   timeoutSeconds: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(MAX_CONTAINER_TASK_TIMEOUT_SECONDS))),
+  tenant: z.optional(TenantKeySchema),
+  concurrencyKey: z.optional(TenantKeySchema),
 });
 export type TaskSubmission = z.infer<typeof TaskSubmissionSchema>;
 
@@ -42,6 +45,8 @@ export const TaskTemplateSchema = z.strictObject({
   runtime: TaskSubmissionSchema.shape.runtime,
   maxAttempts: TaskSubmissionSchema.shape.maxAttempts,
   timeoutSeconds: TaskSubmissionSchema.shape.timeoutSeconds,
+  tenant: TaskSubmissionSchema.shape.tenant,
+  concurrencyKey: TaskSubmissionSchema.shape.concurrencyKey,
 });
 export type TaskTemplate = z.infer<typeof TaskTemplateSchema>;
 
@@ -54,6 +59,8 @@ export interface DraftOptions {
   id?: string;
   /** The schedule tick it is created for. */
   schedule?: { name: string; tick: number };
+  /** The limits API's limits (a type limited there sends its tasks through admission). */
+  limits?: ReadonlyMap<string, LimitDefinition>;
 }
 
 export const BatchSubmissionSchema = z.strictObject({
@@ -92,11 +99,18 @@ export class TaskSubmitter {
     private readonly registry: TaskRegistry,
     /** Whether the deployment can run containers (it has the runner image and cluster). */
     private readonly containersEnabled = false,
+    /** The limits API's limits, cached (none: no type is limited through the API). */
+    private readonly limitCatalog?: { get(): Promise<Map<string, LimitDefinition>> },
   ) {}
+
+  /** The limits a draft needs to know of (cached: at most one read per cache period). */
+  async limits(): Promise<ReadonlyMap<string, LimitDefinition> | undefined> {
+    return this.limitCatalog?.get();
+  }
 
   async submit(body: unknown, options: SubmitOptions): Promise<SubmitResult<TaskRecord>> {
     const now = options.now ?? Date.now();
-    const draft = this.draft(body, { actor: options.actor, now });
+    const draft = this.draft(body, { actor: options.actor, now, limits: await this.limits() });
     if (options.idempotencyKey) {
       const claim = await this.idempotency.claim(options.idempotencyKey, fingerprint(body), [draft.record.id], now);
       if (!claim.fresh) {
@@ -117,7 +131,8 @@ export class TaskSubmitter {
   async submitBatch(body: unknown, options: SubmitOptions): Promise<SubmitResult<TaskRecord[]>> {
     const now = options.now ?? Date.now();
     const { tasks } = parseOrThrow(BatchSubmissionSchema, body);
-    const drafts = tasks.map((t, i) => this.draft(t, { actor: options.actor, now, where: `tasks[${i}]` }));
+    const limits = await this.limits();
+    const drafts = tasks.map((t, i) => this.draft(t, { actor: options.actor, now, where: `tasks[${i}]`, limits }));
     if (options.idempotencyKey) {
       const ids = drafts.map((d) => d.record.id);
       const claim = await this.idempotency.claim(options.idempotencyKey, fingerprint(body), ids, now);
@@ -185,6 +200,20 @@ export class TaskSubmitter {
       runAt = now + submission.delaySeconds * 1000;
     }
     const scheduled = runAt !== undefined && runAt > now;
+    const tenant = submission.tenant === DEFAULT_TENANT ? undefined : submission.tenant;
+    const typeLimits: DeclaredLimits | undefined =
+      definition.concurrency || definition.rateLimit
+        ? {
+            ...(definition.concurrency ? { concurrency: { ...definition.concurrency } } : {}),
+            ...(definition.rateLimit ? { rateLimit: { ...definition.rateLimit } } : {}),
+          }
+        : undefined;
+    const tenancy = {
+      ...(tenant !== undefined ? { tenant } : {}),
+      ...(submission.concurrencyKey !== undefined ? { concurrencyKey: submission.concurrencyKey } : {}),
+      ...(typeLimits ? { typeLimits } : {}),
+    };
+    const limited = needsAdmission({ ...tenancy, type: submission.type }, options.limits ?? new Map());
     const status = scheduled ? 'SCHEDULED' : 'QUEUED';
     const reason = options.schedule ? 'schedule-tick' : scheduled ? 'submit-scheduled' : 'submit';
     const record: TaskRecord = {
@@ -202,6 +231,8 @@ export class TaskSubmitter {
       ...(scheduled ? { runAt } : { queuedAt: now }),
       ...(definition.idempotent ? { idempotent: true } : {}),
       ...(options.schedule ? { scheduleName: options.schedule.name, scheduleTick: options.schedule.tick } : {}),
+      ...tenancy,
+      ...(limited ? { limited: true } : {}),
       history: [encodeEvent({ at: now, from: null, to: status, reason, attempt: 0, actor })],
     };
     return { record, payloadJson };

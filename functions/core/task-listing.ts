@@ -4,7 +4,7 @@
  */
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createdAtOf, dayOf, partitionKey, SHARDS } from './ids.ts';
-import type { Priority, TaskRecord, TaskStatus } from './model.ts';
+import { DEFAULT_TENANT, type Priority, type TaskRecord, type TaskStatus } from './model.ts';
 import { toRecord } from './task-item.ts';
 
 const DAY_MS = 86_400_000;
@@ -23,6 +23,8 @@ export interface ListFilter {
   type?: string;
   /** Tasks a schedule created. */
   schedule?: string;
+  /** Tasks of a tenant (`default`: those submitted without one). */
+  tenant?: string;
   limit: number;
   cursor?: string;
 }
@@ -54,6 +56,14 @@ export async function listTasks(
     names[`#${field}`] = attribute;
     values[`:${field}`] = value;
     clauses.push(`#${field} = :${field}`);
+  }
+  if (filter.tenant !== undefined) {
+    names['#tenant'] = 'tenant';
+    if (filter.tenant === DEFAULT_TENANT) clauses.push('attribute_not_exists(#tenant)');
+    else {
+      values[':tenant'] = filter.tenant;
+      clauses.push('#tenant = :tenant');
+    }
   }
   const items: TaskRecord[] = [];
   let dayMs = Date.parse(`${startDay.slice(0, 4)}-${startDay.slice(4, 6)}-${startDay.slice(6, 8)}T00:00:00Z`);

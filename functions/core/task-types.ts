@@ -5,7 +5,7 @@
  */
 import type * as z from 'zod/mini';
 import { UnknownTaskType } from './errors.ts';
-import type { Runtime } from './model.ts';
+import type { LimitKey, Runtime } from './model.ts';
 import type { RetryRules } from './retrying.ts';
 
 export interface TaskContext {
@@ -53,6 +53,13 @@ export interface TaskDefinition<Schema extends z.ZodMiniType = z.ZodMiniType> {
    * @default false (every attempt's start is an exclusive conditional write)
    */
   readonly idempotent?: boolean;
+  /**
+   * At most `limit` tasks of this type running at once per value of `key` (the task's tenant, its
+   * concurrencyKey, or the type itself). Counted apart from the limits API: a request cannot raise it.
+   */
+  readonly concurrency?: { readonly limit: number; readonly key: LimitKey };
+  /** At most `limit` starts per `periodSeconds` per value of `key`. */
+  readonly rateLimit?: { readonly limit: number; readonly periodSeconds: number; readonly key: LimitKey };
   readonly payload: Schema;
   run(payload: z.output<Schema>, ctx: TaskContext): Promise<unknown>;
 }
@@ -77,6 +84,17 @@ export class TaskRegistry {
   /** Add a type (the registry module lists the deployment's own; a host may add more before serving). */
   register(definition: TaskDefinition): void {
     if (this.types.has(definition.type)) throw new Error(`task type "${definition.type}" is defined twice`);
+    for (const [name, declared] of [
+      ['concurrency', definition.concurrency],
+      ['rateLimit', definition.rateLimit],
+    ] as const) {
+      if (declared && (!Number.isInteger(declared.limit) || declared.limit < 1)) {
+        throw new Error(`task type "${definition.type}": ${name}.limit must be a whole number of at least 1`);
+      }
+    }
+    if (definition.rateLimit && (!Number.isInteger(definition.rateLimit.periodSeconds) || definition.rateLimit.periodSeconds < 1)) {
+      throw new Error(`task type "${definition.type}": rateLimit.periodSeconds must be a whole number of at least 1`);
+    }
     this.types.set(definition.type, definition);
   }
 

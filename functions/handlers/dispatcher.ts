@@ -7,14 +7,22 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { sqsClient } from '#core/clients.ts';
-import { laneQueueUrls } from '#core/config.ts';
-import { planDispatches, retryFrom, sendDispatches, type TableChange } from '#core/dispatching.ts';
+import { Admission, LimitCatalog } from '#core/admission.ts';
+import { dynamo, sqsClient } from '#core/clients.ts';
+import { laneQueueUrls, tableName } from '#core/config.ts';
+import { admitDispatches, planDispatches, releaseSlots, retryFrom, sendDispatches, type TableChange } from '#core/dispatching.ts';
+import { LimitStore } from '#core/limit-store.ts';
 import type { TaskRecord } from '#core/model.ts';
-import { perEnvironment } from './services.ts';
+import { readSettings } from '#core/settings.ts';
+import { getStore, perEnvironment } from './services.ts';
 
 const logger = new Logger({ serviceName: 'sluice-dispatcher' });
 const queueUrls = perEnvironment(laneQueueUrls);
+const admission = perEnvironment(() => {
+  const settings = readSettings(['tenantConcurrency', 'tenantLaneSharePercent', 'limitsCacheMs']);
+  const limits = new LimitStore(dynamo(), tableName());
+  return new Admission(limits, getStore(), new LimitCatalog(limits, settings.limitsCacheMs), settings);
+});
 
 const record = (image: unknown) => unmarshall(image as Record<string, AttributeValue>) as TaskRecord;
 
@@ -30,8 +38,18 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
         ]
       : [],
   );
-  const { failed, errors } = await sendDispatches(sqsClient(), queueUrls(), planDispatches(changes, Date.now()));
+  const now = Date.now();
+  const images = new Map(changes.map((c) => [c.sequence, c.image]));
+  const needsAdmission = changes.some((c) => c.image.limited);
+  const planned = planDispatches(changes, now);
+  const admitted = needsAdmission
+    ? await admitDispatches(planned, images, admission(), now)
+    : { send: planned, parked: 0, failed: [], errors: [] };
+  const released = needsAdmission ? await releaseSlots(changes, admission(), now) : { failed: [], errors: [] };
+  for (const error of [...admitted.errors, ...released.errors]) logger.error('admission failed', { error: error as Error });
+  const { failed: unsent, errors } = await sendDispatches(sqsClient(), queueUrls(), admitted.send);
   for (const { lane, error } of errors) logger.error('SendMessageBatch failed', { lane, error: error as Error });
+  const failed = [...unsent, ...admitted.failed, ...released.failed];
   const from = retryFrom(failed);
   if (!from) return { batchItemFailures: [] };
   logger.warn('messages not sent; the stream will retry', { failed: failed.length });

@@ -8,6 +8,7 @@ import {
   IdempotencyKeyReused,
   InvalidRequest,
   InvalidTransition,
+  LimitNotFound,
   MalformedJson,
   MethodNotAllowed,
   PayloadTooLarge,
@@ -98,7 +99,13 @@ export function errorResponse(error: unknown): HttpResponse {
 
 function statusOf(error: unknown): number {
   if (error instanceof InvalidRequest) return 400;
-  if (error instanceof TaskNotFound || error instanceof RouteNotFound || error instanceof ScheduleNotFound) return 404;
+  if (
+    error instanceof TaskNotFound ||
+    error instanceof RouteNotFound ||
+    error instanceof ScheduleNotFound ||
+    error instanceof LimitNotFound
+  )
+    return 404;
   if (error instanceof MethodNotAllowed) return 405;
   if (error instanceof InvalidTransition || error instanceof IdempotencyKeyReused || error instanceof ScheduleExists) return 409;
   if (error instanceof PayloadTooLarge) return 413;

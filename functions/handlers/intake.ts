@@ -15,9 +15,11 @@ import {
   routeEntries,
   ScheduleListQuerySchema,
 } from '#api/contract.ts';
-import { toEventView, toRunView, toScheduleView, toTriggerResult, toView } from '#api/views.ts';
+import { toEventView, toLimitView, toRunView, toScheduleView, toTriggerResult, toView } from '#api/views.ts';
+import { Admission } from '#core/admission.ts';
 import { MethodNotAllowed, RouteNotFound, ScheduleNotFound, TaskNotFound } from '#core/errors.ts';
 import { isTaskId } from '#core/ids.ts';
+import { LimitControl } from '#core/limit-control.ts';
 import { MAX_BODY_BYTES } from '#core/limits.ts';
 import { ScheduleControl } from '#core/schedule-control.ts';
 import { SCHEDULE_NAME_PATTERN } from '#core/schedules.ts';
@@ -32,10 +34,18 @@ import { type Dimensions, emit, emitTick, taskDimensions } from './telemetry.ts'
 
 const getServices = perEnvironment(() => {
   const submitting = getSubmitting();
-  const { minEverySeconds } = readSettings(['minEverySeconds']);
+  const settings = readSettings(['minEverySeconds', 'tenantConcurrency', 'tenantLaneSharePercent']);
+  const admission = new Admission(submitting.limits, submitting.store, submitting.catalog, settings);
   return {
     ...submitting,
-    scheduleControl: new ScheduleControl(submitting.schedules, submitting.store, submitting.submitter, submitting.firing, minEverySeconds),
+    scheduleControl: new ScheduleControl(
+      submitting.schedules,
+      submitting.store,
+      submitting.submitter,
+      submitting.firing,
+      settings.minEverySeconds,
+    ),
+    limitControl: new LimitControl(submitting.limits, admission, submitting.catalog, settings.tenantConcurrency),
   };
 });
 
@@ -64,6 +74,16 @@ const scheduleName = (raw: string | undefined): string => {
   }
   if (!SCHEDULE_NAME_PATTERN.test(name)) throw new ScheduleNotFound(name);
   return name;
+};
+
+const limitTarget = (scope: string | undefined, key: string | undefined) => {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(key ?? '');
+  } catch {
+    decoded = '';
+  }
+  return LimitControl.target(scope ?? '', decoded);
 };
 
 const controlHandler =
@@ -154,6 +174,21 @@ const HANDLERS: Record<OperationId, RouteHandler> = {
     const { limit, cursor } = parseOrThrow(RunListQuerySchema, request.query);
     const page = await getServices().scheduleControl.runs(scheduleName(name), limit, cursor);
     return json(200, { items: page.items.map(toRunView), cursor: page.cursor });
+  },
+  putLimit: async (request, { scope, key }) => {
+    const target = limitTarget(scope, key);
+    const body = readJsonBody(request, MAX_BODY_BYTES);
+    return json(200, toLimitView(await getServices().limitControl.put(target.scope, target.key, body, request.actor)));
+  },
+  listLimits: async () => json(200, { items: (await getServices().limitControl.list()).map(toLimitView) }),
+  getLimit: async (_request, { scope, key }) => {
+    const target = limitTarget(scope, key);
+    return json(200, toLimitView(await getServices().limitControl.get(target.scope, target.key)));
+  },
+  deleteLimit: async (_request, { scope, key }) => {
+    const target = limitTarget(scope, key);
+    await getServices().limitControl.delete(target.scope, target.key);
+    return { statusCode: 204, headers: {}, body: '' };
   },
   pauseTask: controlHandler('pause'),
   resumeTask: controlHandler('resume'),

@@ -10,11 +10,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { processMessage } from '#core/claiming.ts';
-import { sqsClient } from '#core/clients.ts';
-import { laneQueueUrlForArn } from '#core/config.ts';
+import { dynamo, sqsClient } from '#core/clients.ts';
+import { laneQueueUrlForArn, tableName } from '#core/config.ts';
 import { parseMessage } from '#core/dispatch.ts';
+import { LimitStore } from '#core/limit-store.ts';
 import { attemptLeaseMs, heldVisibilitySeconds } from '#core/limits.ts';
 import { OUTCOME_METRIC } from '#core/metrics.ts';
+import { RateGate } from '#core/rate-gate.ts';
 import { readSettings } from '#core/settings.ts';
 import { VisibilityKeeper } from '#core/visibility.ts';
 import { taskRegistry } from '#tasks/index.ts';
@@ -23,6 +25,7 @@ import { getStore, perEnvironment } from './services.ts';
 import { emit, taskDimensions } from './telemetry.ts';
 
 const logger = new Logger({ serviceName: 'sluice-worker' });
+const rateGate = perEnvironment(() => new RateGate(new LimitStore(dynamo(), tableName())));
 const processor = new BatchProcessor(EventType.SQS);
 const ACTOR = 'system';
 
@@ -59,7 +62,12 @@ async function handleRecord(record: SQSRecord, batch: BatchState): Promise<void>
     cancelGraceMs: config.cancelGraceMs,
     controlPollMs: config.controlPollMs,
     leaseGuard,
+    rateGate: rateGate(),
   });
+  if (outcome.kind === 'deferred') {
+    logger.info('rate-limited: deferred to its reserved start', { taskId: message.id, until: new Date(outcome.until).toISOString() });
+    return;
+  }
   if (outcome.kind === 'stale') {
     logger.debug('stale message dropped', { taskId: message.id, version: message.v });
     return;

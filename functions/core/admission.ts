@@ -1,0 +1,190 @@
+/**
+ * Admission: concurrency limits and fair share, applied when a task is dispatched, so a task that
+ * must wait never enters its lane — it is parked in the table (no SQS receives, no invocations)
+ * and woken, oldest first within its priority, when a holder gives its slot back.
+ *
+ * A slot is taken at dispatch and kept while the task is active (queued in its lane, running,
+ * retried after a crash); it is given back when the task ends or pauses — that change reaches the
+ * dispatcher through the stream, so it happens however the task ended. RUNNING ≤ admitted ≤ limit.
+ * A slot whose holder ended without giving it back is reclaimed when someone finds the limit full,
+ * with `slot-reclaimed` in the holder's history.
+ */
+import type { LimitStore } from './limit-store.ts';
+import { waiterSortKey } from './limit-store.ts';
+import { isTerminal, type TaskRecord } from './model.ts';
+import type { TaskStore } from './store.ts';
+import { type AppliedLimit, type LimitDefinition, limitId, limitsFor, type TenancySettings } from './tenancy.ts';
+
+/** A holder younger than this is not checked for having ended (it has just been admitted). */
+const RECLAIM_AFTER_MS = 30_000;
+/** Holders checked per reclaim (oldest first). */
+const RECLAIM_BATCH = 25;
+
+export const ADMISSION_ACTOR = 'system:admission';
+
+/** The API's limits, read at most once per `ttlMs` (a new limit applies within that). */
+export class LimitCatalog {
+  private cached: { at: number; value: Map<string, LimitDefinition> } | undefined;
+
+  constructor(
+    private readonly store: LimitStore,
+    private readonly ttlMs: number,
+  ) {}
+
+  async get(now = Date.now()): Promise<Map<string, LimitDefinition>> {
+    if (!this.cached || now - this.cached.at >= this.ttlMs) {
+      const definitions = await this.store.definitions();
+      this.cached = { at: now, value: new Map(definitions.map((d) => [limitId(d.scope, d.key), d])) };
+    }
+    return this.cached.value;
+  }
+
+  invalidate(): void {
+    this.cached = undefined;
+  }
+}
+
+export type AdmissionResult =
+  | { kind: 'admitted'; rateLimits: AppliedLimit[] }
+  | { kind: 'parked'; limit: AppliedLimit }
+  /** The task moved on while being admitted: nothing to send. */
+  | { kind: 'stale' };
+
+const describe = (limit: AppliedLimit) => `${limit.scope} ${limit.key} (limit ${limit.concurrency})`;
+
+export class Admission {
+  constructor(
+    private readonly limits: LimitStore,
+    private readonly tasks: TaskStore,
+    private readonly catalog: LimitCatalog,
+    private readonly settings: TenancySettings,
+  ) {}
+
+  async applicable(task: TaskRecord, now: number): Promise<AppliedLimit[]> {
+    return limitsFor(task, await this.catalog.get(now), this.settings);
+  }
+
+  /** Take every concurrency slot the task needs, or park it on the first that is full. */
+  async admit(task: TaskRecord, now = Date.now()): Promise<AdmissionResult> {
+    const applied = await this.applicable(task, now);
+    const slots = applied.filter((l) => l.concurrency !== undefined);
+    const taken: AppliedLimit[] = [];
+    for (const limit of slots) {
+      if (await this.takeOrReclaim(limit, task.id, now)) {
+        taken.push(limit);
+        continue;
+      }
+      // Full. A waiting task holds nothing: its other slots go to tasks that can run.
+      for (const held of taken) await this.giveBack(held, task.id, now);
+      // Say what it waits for before queuing up (a releaser wakes only a task that says so), then
+      // look once more: a slot given back meanwhile found no waiter to hand itself to.
+      let waiting: TaskRecord;
+      try {
+        waiting = await this.tasks.annotate(task, {
+          reason: `waiting-for-slot: ${describe(limit)}`,
+          actor: ADMISSION_ACTOR,
+          set: { waitingFor: { scope: limit.scope, key: limit.key } },
+          bumpVersion: false,
+          now,
+        });
+      } catch {
+        return { kind: 'stale' }; // it moved on (cancelled, changed): its new version is dispatched on its own
+      }
+      const sortKey = waiterSortKey(task.priority, task.queuedAt ?? task.createdAt, task.id);
+      await this.limits.park(limit.id, { sortKey, taskId: task.id });
+      if (!(await this.takeOrReclaim(limit, task.id, now))) return { kind: 'parked', limit };
+      await this.limits.unpark(limit.id, sortKey);
+      try {
+        await this.tasks.annotate(waiting, { reason: 'slot-free', actor: ADMISSION_ACTOR, remove: ['waitingFor'], bumpVersion: true, now });
+      } catch {
+        // Woken meanwhile by a releaser: that new version is admitted (it holds the slot) and sent.
+      }
+      // Either way a new version carries it on: this one is not sent.
+      return { kind: 'stale' };
+    }
+    return { kind: 'admitted', rateLimits: applied.filter((l) => l.rate !== undefined) };
+  }
+
+  /** The task ended or paused: give each slot back, to the oldest waiter when there is one. */
+  async release(task: TaskRecord, now = Date.now()): Promise<void> {
+    const applied = await this.applicable(task, now);
+    for (const limit of applied.filter((l) => l.concurrency !== undefined)) await this.giveBack(limit, task.id, now);
+  }
+
+  /** Wake every task waiting for a limit (it was deleted or raised). */
+  async wakeAll(id: string, now = Date.now()): Promise<number> {
+    let woken = 0;
+    for (;;) {
+      const waiters = await this.limits.oldestWaiters(id, 25);
+      if (waiters.length === 0) return woken;
+      for (const waiter of waiters) {
+        await this.limits.unpark(id, waiter.sortKey);
+        const task = await this.tasks.find(waiter.taskId);
+        if (task?.status === 'QUEUED' && task.waitingFor && (await this.wake(task, `slot-free: limit ${id} changed`, now))) woken++;
+      }
+    }
+  }
+
+  private async takeOrReclaim(limit: AppliedLimit, taskId: string, now: number): Promise<boolean> {
+    const first = await this.limits.take(limit.id, limit.concurrency as number, taskId, now);
+    if (first.kind !== 'full') return true;
+    const stale = first.holders.filter((h) => now - h.since >= RECLAIM_AFTER_MS).slice(0, RECLAIM_BATCH);
+    let reclaimed = 0;
+    for (const h of stale) {
+      const holder = await this.tasks.find(h.taskId);
+      if (holder && !isTerminal(holder.status) && holder.status !== 'PAUSED') continue;
+      if (!(await this.limits.release(limit.id, h.taskId))) continue;
+      reclaimed++;
+      if (holder) {
+        await this.tasks
+          .annotate(holder, {
+            reason: `slot-reclaimed: ${describe(limit)}; it ended without giving it back`,
+            actor: ADMISSION_ACTOR,
+            bumpVersion: false,
+            now,
+          })
+          .catch(() => undefined); // the history note is best effort; the slot is back either way
+      }
+    }
+    if (reclaimed === 0) return false;
+    return (await this.limits.take(limit.id, limit.concurrency as number, taskId, now)).kind !== 'full';
+  }
+
+  /** Hand the slot to the oldest waiter that still waits; give it back when nobody does. */
+  private async giveBack(limit: AppliedLimit, holderId: string, now: number): Promise<void> {
+    for (;;) {
+      const waiters = await this.limits.oldestWaiters(limit.id, 10);
+      for (const waiter of waiters) {
+        const task = waiter.taskId === holderId ? undefined : await this.tasks.find(waiter.taskId);
+        if (task?.status !== 'QUEUED' || !task.waitingFor) {
+          await this.limits.unpark(limit.id, waiter.sortKey); // gone, or admitted another way
+          continue;
+        }
+        if (!(await this.limits.handOver(limit.id, holderId, task.id, now))) {
+          // Either this holder has no slot to give, or the waiter got one from another holder.
+          const { holders } = await this.limits.state(limit.id);
+          if (!holders.some((h) => h.taskId === holderId)) return;
+          continue;
+        }
+        await this.limits.unpark(limit.id, waiter.sortKey);
+        if (await this.wake(task, `slot-free: ${describe(limit)}`, now)) return;
+        // It moved on between the read and the wake: take the slot back and try the next waiter.
+        await this.limits.handOver(limit.id, task.id, holderId, now);
+      }
+      if (waiters.length < 10) {
+        await this.limits.release(limit.id, holderId);
+        return;
+      }
+    }
+  }
+
+  /** A new version of the waiting task: the stream brings it back to the dispatcher, which admits it. */
+  private async wake(task: TaskRecord, reason: string, now: number): Promise<boolean> {
+    try {
+      await this.tasks.annotate(task, { reason, actor: ADMISSION_ACTOR, remove: ['waitingFor'], bumpVersion: true, now });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * LimitStore: limits in the task table.
+ *
+ *   definition  pk = LIMITDEF          id = <scope>#<key>   (what the API set; one partition, cached)
+ *   state       pk = LIMIT#<limit id>  id = STATE           (holders, rate log: a partition per limit)
+ *   waiter      pk = WAIT#<limit id>   id = <rank>#<queuedAt>#<task id>   (oldest first within priority)
+ *
+ * A slot is one attribute per holder (`h_<task id>`) and a count `n`, changed by conditional
+ * writes: taking is idempotent (a task that holds it holds it), releasing is idempotent, and a
+ * release that wakes a waiter hands the slot over in the same write.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { PRIORITY_RANK, type Priority } from './model.ts';
+import type { LimitDefinition, Rate } from './tenancy.ts';
+
+const DEFINITIONS = 'LIMITDEF';
+const stateKey = (id: string) => ({ pk: `LIMIT#${id}`, id: 'STATE' });
+const holder = (taskId: string) => `h_${taskId}`;
+
+export interface Waiter {
+  sortKey: string;
+  taskId: string;
+}
+
+export type TakeResult = { kind: 'taken' } | { kind: 'held' } | { kind: 'full'; holders: { taskId: string; since: number }[] };
+
+/** The rate state of a limit: its recent starts (within a period) and the next reservable time. */
+export interface RateState {
+  recent: number[];
+  tat?: number;
+  rv: number;
+}
+
+export interface LimitUsage {
+  running: number;
+  startsInPeriod: number;
+  waiting: number;
+}
+
+export const waiterSortKey = (priority: Priority, queuedAt: number, taskId: string): string =>
+  `${PRIORITY_RANK[priority]}#${String(queuedAt).padStart(15, '0')}#${taskId}`;
+
+export class LimitStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  // ── definitions ────────────────────────────────────────────────────────────────────────────
+  async definitions(): Promise<LimitDefinition[]> {
+    const all: LimitDefinition[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': DEFINITIONS },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const { pk: _pk, id: _id, ...rest } of out.Items ?? []) all.push(rest as LimitDefinition);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return all;
+  }
+
+  async definition(scope: string, key: string): Promise<LimitDefinition | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: { pk: DEFINITIONS, id: `${scope}#${key}` }, ConsistentRead: true }),
+    );
+    if (!out.Item) return undefined;
+    const { pk: _pk, id: _id, ...rest } = out.Item;
+    return rest as LimitDefinition;
+  }
+
+  async putDefinition(definition: LimitDefinition): Promise<void> {
+    await this.db.send(
+      new PutCommand({ TableName: this.table, Item: { pk: DEFINITIONS, id: `${definition.scope}#${definition.key}`, ...definition } }),
+    );
+  }
+
+  /** false when there was none. */
+  async deleteDefinition(scope: string, key: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: DEFINITIONS, id: `${scope}#${key}` },
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  // ── slots ──────────────────────────────────────────────────────────────────────────────────
+  async take(id: string, limit: number, taskId: string, now: number): Promise<TakeResult> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: stateKey(id),
+          UpdateExpression: 'SET #h = :now ADD n :one',
+          ConditionExpression: 'attribute_not_exists(#h) AND (attribute_not_exists(n) OR n < :limit)',
+          ExpressionAttributeNames: { '#h': holder(taskId) },
+          ExpressionAttributeValues: { ':now': now, ':one': 1, ':limit': limit },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'taken' };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // The failed condition's item comes back in DynamoDB's wire shape.
+      const item = error.Item ? (unmarshall(error.Item) as Record<string, unknown>) : {};
+      if (holder(taskId) in item) return { kind: 'held' };
+      return { kind: 'full', holders: holdersOf(item) };
+    }
+  }
+
+  /** Give a slot back; false when the task did not hold it. */
+  async release(id: string, taskId: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: stateKey(id),
+          UpdateExpression: 'REMOVE #h ADD n :minus',
+          ConditionExpression: 'attribute_exists(#h)',
+          ExpressionAttributeNames: { '#h': holder(taskId) },
+          ExpressionAttributeValues: { ':minus': -1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Move a slot from one task to another in one write; false when `from` did not hold it or `to` already does. */
+  async handOver(id: string, from: string, to: string, now: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: stateKey(id),
+          UpdateExpression: 'REMOVE #from SET #to = :now',
+          ConditionExpression: 'attribute_exists(#from) AND attribute_not_exists(#to)',
+          ExpressionAttributeNames: { '#from': holder(from), '#to': holder(to) },
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async state(id: string): Promise<{ running: number; holders: { taskId: string; since: number }[]; rate: RateState }> {
+    const out = await this.db.send(new GetCommand({ TableName: this.table, Key: stateKey(id), ConsistentRead: true }));
+    const item = out.Item ?? {};
+    return { running: Number(item.n ?? 0), holders: holdersOf(item), rate: rateOf(item) };
+  }
+
+  // ── waiters ────────────────────────────────────────────────────────────────────────────────
+  async park(id: string, waiter: Waiter): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: `WAIT#${id}`, id: waiter.sortKey, taskId: waiter.taskId } }));
+  }
+
+  async unpark(id: string, sortKey: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: { pk: `WAIT#${id}`, id: sortKey } }));
+  }
+
+  async oldestWaiters(id: string, count: number): Promise<Waiter[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `WAIT#${id}` },
+        ConsistentRead: true,
+        Limit: count,
+      }),
+    );
+    return (out.Items ?? []).map((i) => ({ sortKey: String(i.id), taskId: String(i.taskId) }));
+  }
+
+  async waiting(id: string): Promise<number> {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `WAIT#${id}` },
+          Select: 'COUNT',
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return count;
+  }
+
+  // ── rate ───────────────────────────────────────────────────────────────────────────────────
+  async rateState(id: string): Promise<RateState> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: stateKey(id), ConsistentRead: true, ProjectionExpression: 'recent, tat, rv' }),
+    );
+    return rateOf(out.Item ?? {});
+  }
+
+  /** Write the next rate state; false when someone else wrote since `expected` was read. */
+  async writeRate(id: string, next: Omit<RateState, 'rv'>, expectedRv: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: stateKey(id),
+          UpdateExpression: next.tat === undefined ? 'SET recent = :recent, rv = :next' : 'SET recent = :recent, rv = :next, tat = :tat',
+          ConditionExpression: expectedRv === 0 ? 'attribute_not_exists(rv)' : 'rv = :rv',
+          ExpressionAttributeValues: {
+            ':recent': next.recent,
+            ':next': expectedRv + 1,
+            ...(expectedRv === 0 ? {} : { ':rv': expectedRv }),
+            ...(next.tat === undefined ? {} : { ':tat': next.tat }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
+
+function holdersOf(item: Record<string, unknown>): { taskId: string; since: number }[] {
+  return Object.entries(item)
+    .filter(([k]) => k.startsWith('h_'))
+    .map(([k, v]) => ({ taskId: k.slice(2), since: Number(v) }))
+    .sort((a, b) => a.since - b.since);
+}
+
+const rateOf = (item: Record<string, unknown>): RateState => ({
+  recent: ((item.recent as number[] | undefined) ?? []).map(Number),
+  ...(item.tat !== undefined ? { tat: Number(item.tat) } : {}),
+  rv: Number(item.rv ?? 0),
+});
+
+export type { Rate };
