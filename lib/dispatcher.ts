@@ -4,8 +4,9 @@ import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DISPATCH_FILTER_PATTERN } from '#core/dispatch.ts';
+import { DISPATCHER_FILTER_PATTERNS } from '#core/dispatch.ts';
 import { LANE_NAMES, type LaneName } from '#core/lanes.ts';
+import { settingsEnvironment } from '#core/settings.ts';
 import { acknowledge } from './nag.ts';
 import { laneEnvironment } from './priority-lanes.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
@@ -23,6 +24,11 @@ export interface DispatcherProps {
    * @default Duration.seconds(0)
    */
   readonly batchingWindow?: Duration;
+  /**
+   * Tasks one tenant may run at once without a limit of its own.
+   * @default unlimited
+   */
+  readonly tenantConcurrency?: number;
 }
 
 /** Stream → lane queues. Filtered at the source so only tasks entering QUEUED invoke it. */
@@ -33,7 +39,10 @@ export class Dispatcher extends Construct {
 
   constructor(scope: Construct, id: string, props: DispatcherProps) {
     super(scope, id);
-    const environment = laneEnvironment(props.lanes);
+    const environment = {
+      ...laneEnvironment(props.lanes),
+      ...settingsEnvironment({ tenantConcurrency: props.tenantConcurrency }),
+    };
     // Stream records the dispatcher could not send after every retry: their tasks are still in the
     // table (the sweeper's index does not hold QUEUED tasks, so this queue is alarmed).
     this.failures = new Queue(this, 'Failures', {
@@ -49,6 +58,11 @@ export class Dispatcher extends Construct {
       description: 'Sluice dispatcher: stream to lane queues',
       timeout: Duration.seconds(30),
       environment,
+      // Admission: limit definitions (Query), slots and their waiters, parking and waking tasks.
+      tableAccess: {
+        table: props.table,
+        actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      },
     });
     for (const lane of LANE_NAMES) props.lanes[lane].grantSendMessages(this.handler);
     this.handler.addEventSource(
@@ -59,7 +73,7 @@ export class Dispatcher extends Construct {
         bisectBatchOnError: true,
         reportBatchItemFailures: true,
         retryAttempts: 1000,
-        filters: [FilterCriteria.filter(DISPATCH_FILTER_PATTERN as unknown as Record<string, unknown>)],
+        filters: DISPATCHER_FILTER_PATTERNS.map((pattern) => FilterCriteria.filter(pattern as unknown as Record<string, unknown>)),
         onFailure: new SqsDlq(this.failures),
       }),
     );

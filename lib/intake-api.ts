@@ -6,6 +6,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { routeEntries } from '#api/contract.ts';
+import { settingsEnvironment } from '#core/settings.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
 
 export type ApiAuth = { readonly kind: 'iam' } | { readonly kind: 'jwt'; readonly issuer: string; readonly audience: readonly string[] };
@@ -27,6 +28,11 @@ export interface IntakeApiProps {
    * @default { rateLimit: 1000, burstLimit: 2000 }
    */
   readonly throttling?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Tasks one tenant may run at once without a limit of its own (shown by GET /limits/tenant/{key}).
+   * @default unlimited
+   */
+  readonly tenantConcurrency?: number;
 }
 
 /** The routes of the contract (functions/api/contract.ts), grouped by path, as API Gateway routes (each one authorised). */
@@ -62,7 +68,10 @@ export class IntakeApi extends Construct {
           'dynamodb:Query',
         ],
       },
-      environment: props.containers ? { SLUICE_CONTAINERS: 'enabled' } : {},
+      environment: {
+        ...(props.containers ? { SLUICE_CONTAINERS: 'enabled' } : {}),
+        ...settingsEnvironment({ tenantConcurrency: props.tenantConcurrency }),
+      },
     });
 
     const auth = props.auth ?? { kind: 'iam' };

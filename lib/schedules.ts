@@ -21,8 +21,14 @@ export interface RecurringSchedulesProps {
   readonly containers?: boolean;
 }
 
-/** The table actions a tick uses: read the schedule, its book and the previous task; write the task and the run. */
-const FIRE_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+/** The table actions a tick uses: read the schedule, its book, the previous task and the limits; write the task and the run. */
+const FIRE_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+] as const;
 
 /**
  * Recurring schedules on EventBridge Scheduler: the stack's schedule group, the fire function its

@@ -54,6 +54,12 @@ export interface TaskSchedulerProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * Tasks one tenant may run at once when it has no limit of its own (`PUT /limits/tenant/{key}`).
+   * A whole number of at least 1.
+   * @default unlimited
+   */
+  readonly tenantConcurrency?: number;
 }
 
 /** Sluice as one construct: table, lanes, API, dispatcher, workers and recurring schedules, wired together. */
@@ -75,14 +81,23 @@ export class TaskScheduler extends Construct {
     if (!Number.isInteger(recoverySeconds) || recoverySeconds < 10 || recoverySeconds > 3600) {
       throw new Error(`TaskScheduler: recoverySeconds must be a whole number from 10 to 3600, got ${recoverySeconds}`);
     }
+    const { tenantConcurrency } = props;
+    if (tenantConcurrency !== undefined && (!Number.isInteger(tenantConcurrency) || tenantConcurrency < 1)) {
+      throw new Error(`TaskScheduler: tenantConcurrency must be a whole number of at least 1, got ${tenantConcurrency}`);
+    }
     this.table = new TaskTable(this, 'Tasks', { removalPolicy: props.tableRemovalPolicy });
     this.lanes = new PriorityLanes(this, 'Lanes');
     this.longJobs =
       props.longJobs === false
         ? undefined
         : new LongJobs(this, 'LongJobs', { ...props.longJobs, table: this.table.table, lane: this.lanes.queues.long, recoverySeconds });
-    this.api = new IntakeApi(this, 'Api', { table: this.table.table, auth: props.auth, containers: this.longJobs !== undefined });
-    this.dispatcher = new Dispatcher(this, 'Dispatch', { table: this.table.table, lanes: this.lanes.queues });
+    this.api = new IntakeApi(this, 'Api', {
+      table: this.table.table,
+      auth: props.auth,
+      containers: this.longJobs !== undefined,
+      tenantConcurrency,
+    });
+    this.dispatcher = new Dispatcher(this, 'Dispatch', { table: this.table.table, lanes: this.lanes.queues, tenantConcurrency });
     this.workers = new Workers(this, 'Work', {
       table: this.table.table,
       lanes: this.lanes.queues,

@@ -75,7 +75,7 @@ describe('recurring schedules', () => {
   it('give the fire function the table actions a tick uses (no DeleteItem, no Scan)', () => {
     const table = statementsOf('SluiceSchedulesFire').filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')));
     expect(new Set(table.flatMap(actions))).toEqual(
-      new Set(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']),
+      new Set(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem']),
     );
   });
 

@@ -82,13 +82,30 @@ describe('event source mappings', () => {
     );
   });
 
-  it('invokes the dispatcher only for tasks entering QUEUED or SCHEDULED, retrying from the failed record', () => {
+  it('invokes the dispatcher only for tasks entering QUEUED or SCHEDULED, and limited tasks that end or pause; retrying from the failed record', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       StartingPosition: 'TRIM_HORIZON',
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ dynamodb: { NewImage: { status: { S: ['QUEUED', 'SCHEDULED'] } } } }) }] },
+      FilterCriteria: {
+        Filters: [
+          { Pattern: JSON.stringify({ dynamodb: { NewImage: { status: { S: ['QUEUED', 'SCHEDULED'] } } } }) },
+          {
+            Pattern: JSON.stringify({
+              dynamodb: { NewImage: { status: { S: ['SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED'] }, limited: { BOOL: [true] } } },
+            }),
+          },
+        ],
+      },
     });
+  });
+
+  it('lets the dispatcher admit tasks (limits, waiters) without any other table action', () => {
+    const streamReading = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
+    const tableActions = actionsOf('DispatchDispatcher').filter((a) => a.startsWith('dynamodb:') && !streamReading.includes(a));
+    expect(new Set(tableActions)).toEqual(
+      new Set(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']),
+    );
   });
 });
 
@@ -173,6 +190,10 @@ describe('HTTP API', () => {
         'POST /schedules/{name}/resume',
         'POST /schedules/{name}/trigger',
         'GET /schedules/{name}/runs',
+        'PUT /limits/{scope}/{key}',
+        'GET /limits',
+        'GET /limits/{scope}/{key}',
+        'DELETE /limits/{scope}/{key}',
       ].sort(),
     );
     for (const r of routes) expect(r.AuthorizationType).toBe('AWS_IAM');

@@ -8,7 +8,8 @@ const task = (over: Partial<TaskRecord> = {}): TaskRecord => taskRecord({ priori
 
 describe('dispatch', () => {
   it('sends a queued task to its priority lane with its version and next attempt', () => {
-    expect(dispatchFor(task({}), 0)).toEqual({ lane: 'high', message: { id: 'a', v: 4, a: 1 }, delaySeconds: 0 });
+    expect(dispatchFor(task({}), 0)).toEqual({ lane: 'high', message: { id: 'a', v: 4, a: 1 }, delaySeconds: 0, group: 'default' });
+    expect(dispatchFor(task({ tenant: 'acme' }), 0)?.group).toBe('acme'); // SQS fair queues' MessageGroupId
   });
 
   it('sends nothing for a write that kept the version', () => {
