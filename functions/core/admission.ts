@@ -60,6 +60,11 @@ export class Admission {
     private readonly settings: TenancySettings,
   ) {}
 
+  /** A limit definition changed (the dispatcher sees it on the stream). */
+  invalidateLimits(): void {
+    this.catalog.invalidate();
+  }
+
   async applicable(task: TaskRecord, now: number): Promise<AppliedLimit[]> {
     return limitsFor(task, await this.catalog.get(now), this.settings);
   }
@@ -133,7 +138,10 @@ export class Admission {
     for (const h of stale) {
       const holder = await this.tasks.find(h.taskId);
       if (holder && !isTerminal(holder.status) && holder.status !== 'PAUSED') continue;
-      if (!(await this.limits.release(limit.id, h.taskId))) continue;
+      // Given back like any slot: to the oldest waiter first, so no waiter sleeps beside a free slot.
+      const before = (await this.limits.state(limit.id)).holders.some((x) => x.taskId === h.taskId);
+      if (!before) continue;
+      await this.giveBack(limit, h.taskId, now);
       reclaimed++;
       if (holder) {
         await this.tasks
@@ -150,31 +158,58 @@ export class Admission {
     return (await this.limits.take(limit.id, limit.concurrency as number, taskId, now)).kind !== 'full';
   }
 
-  /** Hand the slot to the oldest waiter that still waits; give it back when nobody does. */
+  /**
+   * Give a slot back: straight to the oldest waiter that still waits, or to the limit — and then
+   * look at the waiters once more and fill what is free. That second look closes the race with a
+   * task that parked after the first: either the release came before its own second look (it
+   * takes the slot), or its waiter item came before ours (we wake it).
+   */
   private async giveBack(limit: AppliedLimit, holderId: string, now: number): Promise<void> {
+    if ((await this.handToWaiter(limit, holderId, now)) !== 'nobody-waits') return;
+    await this.limits.release(limit.id, holderId);
+    await this.fillFreeSlots(limit, now);
+  }
+
+  private async handToWaiter(limit: AppliedLimit, holderId: string, now: number): Promise<'handed' | 'held-nothing' | 'nobody-waits'> {
+    for (;;) {
+      const next = await this.nextWaiter(limit, holderId);
+      if (!next) return 'nobody-waits';
+      if (!(await this.limits.handOver(limit.id, holderId, next.task.id, now))) {
+        // Either this holder has no slot to give, or the waiter got one from another holder.
+        const { holders } = await this.limits.state(limit.id);
+        if (!holders.some((h) => h.taskId === holderId)) return 'held-nothing';
+        if (!holders.some((h) => h.taskId === next.task.id)) return 'held-nothing';
+        await this.limits.unpark(limit.id, next.sortKey);
+        continue;
+      }
+      await this.limits.unpark(limit.id, next.sortKey);
+      if (await this.wake(next.task, `slot-free: ${describe(limit)}`, now)) return 'handed';
+      // It moved on between the read and the wake: take the slot back and try the next waiter.
+      await this.limits.handOver(limit.id, next.task.id, holderId, now);
+    }
+  }
+
+  /** Wake waiters while the limit has room, each with a slot taken on its behalf. */
+  private async fillFreeSlots(limit: AppliedLimit, now: number): Promise<void> {
+    for (;;) {
+      const next = await this.nextWaiter(limit);
+      if (!next) return;
+      if ((await this.limits.take(limit.id, limit.concurrency as number, next.task.id, now)).kind === 'full') return;
+      await this.limits.unpark(limit.id, next.sortKey);
+      if (!(await this.wake(next.task, `slot-free: ${describe(limit)}`, now))) await this.limits.release(limit.id, next.task.id);
+    }
+  }
+
+  /** The oldest waiter that still waits (stale waiter items are removed on the way). */
+  private async nextWaiter(limit: AppliedLimit, except?: string): Promise<{ sortKey: string; task: TaskRecord } | undefined> {
     for (;;) {
       const waiters = await this.limits.oldestWaiters(limit.id, 10);
       for (const waiter of waiters) {
-        const task = waiter.taskId === holderId ? undefined : await this.tasks.find(waiter.taskId);
-        if (task?.status !== 'QUEUED' || !task.waitingFor) {
-          await this.limits.unpark(limit.id, waiter.sortKey); // gone, or admitted another way
-          continue;
-        }
-        if (!(await this.limits.handOver(limit.id, holderId, task.id, now))) {
-          // Either this holder has no slot to give, or the waiter got one from another holder.
-          const { holders } = await this.limits.state(limit.id);
-          if (!holders.some((h) => h.taskId === holderId)) return;
-          continue;
-        }
-        await this.limits.unpark(limit.id, waiter.sortKey);
-        if (await this.wake(task, `slot-free: ${describe(limit)}`, now)) return;
-        // It moved on between the read and the wake: take the slot back and try the next waiter.
-        await this.limits.handOver(limit.id, task.id, holderId, now);
+        const task = waiter.taskId === except ? undefined : await this.tasks.find(waiter.taskId);
+        if (task?.status === 'QUEUED' && task.waitingFor) return { sortKey: waiter.sortKey, task };
+        await this.limits.unpark(limit.id, waiter.sortKey); // gone, or admitted another way
       }
-      if (waiters.length < 10) {
-        await this.limits.release(limit.id, holderId);
-        return;
-      }
+      if (waiters.length < 10) return undefined;
     }
   }
 

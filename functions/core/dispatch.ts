@@ -5,6 +5,7 @@
 import { type LaneName, laneFor } from './lanes.ts';
 import { MAX_SQS_DELAY_SECONDS } from './limits.ts';
 import { DEFAULT_TENANT, type TaskRecord } from './model.ts';
+import { LIMIT_DEFINITIONS_PARTITION } from './tenancy.ts';
 
 /** The whole message: the task stays in the table; the version fences stale deliveries. */
 export interface TaskMessage {
@@ -41,8 +42,10 @@ export const DISPATCH_FILTER_PATTERN = { dynamodb: { NewImage: { status: { S: ['
 export const RELEASE_FILTER_PATTERN = {
   dynamodb: { NewImage: { status: { S: ['SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED'] }, limited: { BOOL: [true] } } },
 } as const;
+/** A limit definition changed: the dispatcher reads its limits again. */
+export const LIMIT_CHANGE_FILTER_PATTERN = { dynamodb: { Keys: { pk: { S: [LIMIT_DEFINITIONS_PARTITION] } } } } as const;
 /** The dispatcher's stream filters (a record matching any of them invokes it). */
-export const DISPATCHER_FILTER_PATTERNS = [DISPATCH_FILTER_PATTERN, RELEASE_FILTER_PATTERN] as const;
+export const DISPATCHER_FILTER_PATTERNS = [DISPATCH_FILTER_PATTERN, RELEASE_FILTER_PATTERN, LIMIT_CHANGE_FILTER_PATTERN] as const;
 
 /**
  * A SCHEDULED task due within SQS's delay limit is sent now with a delay (the worker moves it

@@ -85,16 +85,15 @@ export async function releaseSlots(
   const leaving = changes.filter(
     (c) => c.image.limited && (isTerminal(c.image.status) || c.image.status === 'PAUSED') && c.previous?.status !== c.image.status,
   );
-  await Promise.all(
-    leaving.map(async (c) => {
-      try {
-        await admission.release(c.image, now);
-      } catch (error) {
-        errors.push(error);
-        failed.push(c.sequence);
-      }
-    }),
-  );
+  // One after another: releases of one limit race for the same oldest waiters otherwise.
+  for (const c of leaving) {
+    try {
+      await admission.release(c.image, now);
+    } catch (error) {
+      errors.push(error);
+      failed.push(c.sequence);
+    }
+  }
   return { failed, errors };
 }
 

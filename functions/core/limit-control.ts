@@ -33,6 +33,7 @@ export class LimitControl {
 
   async put(scope: LimitScope, key: string, body: unknown, actor: string, now = Date.now()): Promise<LimitDetail> {
     const update = parseOrThrow(LimitUpdateSchema, body);
+    if (update.concurrency === undefined && update.rate === undefined) throw new InvalidRequest('give concurrency, rate or both');
     if (scope === 'tenant' && key === DEFAULT_TENANT) {
       throw new InvalidRequest('the default tenant takes no limit: tasks without a tenant pay nothing for tenancy; give them a tenant');
     }

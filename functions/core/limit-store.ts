@@ -13,9 +13,9 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PRIORITY_RANK, type Priority } from './model.ts';
-import type { LimitDefinition, Rate } from './tenancy.ts';
+import { LIMIT_DEFINITIONS_PARTITION, type LimitDefinition, type Rate } from './tenancy.ts';
 
-const DEFINITIONS = 'LIMITDEF';
+const DEFINITIONS = LIMIT_DEFINITIONS_PARTITION;
 const stateKey = (id: string) => ({ pk: `LIMIT#${id}`, id: 'STATE' });
 const holder = (taskId: string) => `h_${taskId}`;
 

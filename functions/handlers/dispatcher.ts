@@ -14,6 +14,7 @@ import { admitDispatches, planDispatches, releaseSlots, retryFrom, sendDispatche
 import { LimitStore } from '#core/limit-store.ts';
 import type { TaskRecord } from '#core/model.ts';
 import { readSettings } from '#core/settings.ts';
+import { LIMIT_DEFINITIONS_PARTITION } from '#core/tenancy.ts';
 import { getStore, perEnvironment } from './services.ts';
 
 const logger = new Logger({ serviceName: 'sluice-dispatcher' });
@@ -27,8 +28,10 @@ const admission = perEnvironment(() => {
 const record = (image: unknown) => unmarshall(image as Record<string, AttributeValue>) as TaskRecord;
 
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+  // A limit was set or removed: read the limits again before admitting what follows it.
+  if (event.Records.some((r) => r.dynamodb?.Keys?.pk?.S === LIMIT_DEFINITIONS_PARTITION)) admission().invalidateLimits();
   const changes: TableChange[] = event.Records.flatMap((r) =>
-    r.dynamodb?.NewImage && r.dynamodb.SequenceNumber
+    r.dynamodb?.NewImage && r.dynamodb.SequenceNumber && r.dynamodb.Keys?.pk?.S !== LIMIT_DEFINITIONS_PARTITION
       ? [
           {
             sequence: r.dynamodb.SequenceNumber,

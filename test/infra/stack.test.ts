@@ -95,6 +95,7 @@ describe('event source mappings', () => {
               dynamodb: { NewImage: { status: { S: ['SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED'] }, limited: { BOOL: [true] } } },
             }),
           },
+          { Pattern: JSON.stringify({ dynamodb: { Keys: { pk: { S: ['LIMITDEF'] } } } }) },
         ],
       },
     });

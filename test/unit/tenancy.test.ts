@@ -1,0 +1,109 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { TaskRecord } from '#core/model.ts';
+import { decideRate } from '#core/rate-gate.ts';
+import { fairShare, type LimitDefinition, limitsFor, needsAdmission } from '#core/tenancy.ts';
+
+const task = (over: Partial<TaskRecord>): TaskRecord => ({
+  id: 't1',
+  type: 'export',
+  status: 'QUEUED',
+  priority: 'low',
+  runtime: 'lambda',
+  attempt: 0,
+  maxAttempts: 3,
+  timeoutSeconds: 60,
+  version: 1,
+  createdAt: 0,
+  updatedAt: 0,
+  history: [],
+  ...over,
+});
+const settings = { tenantConcurrency: 0, tenantLaneSharePercent: 80 };
+const catalog = (...defs: Omit<LimitDefinition, 'updatedAt' | 'updatedBy'>[]) =>
+  new Map(defs.map((d) => [`${d.scope}#${d.key}`, { ...d, updatedAt: 0, updatedBy: 't' }]));
+
+describe('which limits apply', () => {
+  it('costs an untagged task of an unlimited type nothing: no admission at all', () => {
+    expect(needsAdmission(task({}), catalog())).toBe(false);
+    expect(limitsFor(task({}), catalog(), settings)).toEqual([]);
+  });
+
+  it('sends a tenant’s task through its fair share of the lane, its limit, its key and its type', () => {
+    const limits = limitsFor(
+      task({ tenant: 'acme', concurrencyKey: 'partner-x' }),
+      catalog(
+        { scope: 'tenant', key: 'acme', concurrency: 5 },
+        { scope: 'key', key: 'partner-x', rate: { limit: 10, periodSeconds: 60 } },
+        { scope: 'type', key: 'export', concurrency: 3 },
+      ),
+      settings,
+    );
+    expect(limits).toEqual([
+      { id: 'tenant#acme', scope: 'tenant', key: 'acme', concurrency: 5 },
+      { id: 'key#partner-x', scope: 'key', key: 'partner-x', rate: { limit: 10, periodSeconds: 60 } },
+      { id: 'type#export', scope: 'type', key: 'export', concurrency: 3 },
+      { id: 'lane#low#acme', scope: 'lane', key: 'low/acme', concurrency: fairShare('low', 80) },
+    ]);
+    expect(fairShare('low', 80)).toBe(40); // 5 invocations × 10 tasks, 80 %
+  });
+
+  it('gives a tenant without a limit the deployment default, and counts a type’s own limits apart from the API’s', () => {
+    const limits = limitsFor(
+      task({
+        tenant: 'acme',
+        typeLimits: { concurrency: { limit: 2, key: 'tenant' }, rateLimit: { limit: 1, periodSeconds: 5, key: 'type' } },
+      }),
+      catalog(),
+      { ...settings, tenantConcurrency: 7 },
+    );
+    expect(limits.map((l) => [l.id, l.concurrency ?? l.rate])).toEqual([
+      ['tenant#acme', 7],
+      ['declared#export#tenant#acme', 2],
+      ['declared#export#type#export', { limit: 1, periodSeconds: 5 }],
+      ['lane#low#acme', 40],
+    ]);
+  });
+});
+
+describe('the rate gate', () => {
+  it('never lets more than `limit` starts into any window of the period, whatever the arrivals', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 1, maxLength: 60 }),
+        (limit, periodSeconds, gaps) => {
+          const period = periodSeconds * 1000;
+          let state = { recent: [] as number[], rv: 0 } as { recent: number[]; tat?: number; rv: number };
+          const starts: number[] = [];
+          // Each arrival tries; one turned away comes back at its reservation (perhaps a little late).
+          const pending: { at: number; reservation?: number }[] = [];
+          let now = 0;
+          for (const gap of gaps) pending.push({ at: (now += gap * 10) });
+          for (let guard = 0; pending.length && guard < 5000; guard++) {
+            pending.sort((a, b) => a.at - b.at);
+            const next = pending.shift() as { at: number; reservation?: number };
+            const { decision, next: written } = decideRate(state, { limit, periodSeconds }, next.at, next.reservation);
+            state = { ...written, rv: state.rv + 1 };
+            if (decision.kind === 'start') starts.push(next.at);
+            else pending.push({ at: decision.until + (guard % 3) * 137, reservation: decision.until });
+          }
+          expect(pending).toEqual([]);
+          for (const s of starts) expect(starts.filter((t) => t >= s && t < s + period).length).toBeLessThanOrEqual(limit);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('lets a burst of `limit` through at once, then spaces the rest by period / limit', () => {
+    let state = { recent: [] as number[], rv: 0 } as { recent: number[]; tat?: number; rv: number };
+    const decisions = Array.from({ length: 7 }, () => {
+      const { decision, next } = decideRate(state, { limit: 5, periodSeconds: 10 }, 0);
+      state = { ...next, rv: state.rv + 1 };
+      return decision.kind === 'start' ? 0 : decision.until;
+    });
+    expect(decisions).toEqual([0, 0, 0, 0, 0, 10_000, 12_000]);
+  });
+});
