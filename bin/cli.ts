@@ -6,7 +6,7 @@
  * or failed (5xx).
  */
 import { parseArgs } from 'node:util';
-import type { ApiErrorBody, ScheduleRunView, ScheduleView, TaskView, TriggerResult } from '#api/contract.ts';
+import type { ApiErrorBody, LimitView, ScheduleRunView, ScheduleView, TaskView, TriggerResult } from '#api/contract.ts';
 import { resolveBaseUrl, SluiceClient } from './cli-client.ts';
 
 const EXIT = { ok: 0, taskFailed: 1, usage: 2, refused: 3, unavailable: 4 } as const;
@@ -15,9 +15,9 @@ const HELP = `Usage: sluice <command> [options]
 
 Commands:
   submit --type T [--payload JSON] [--priority P] [--runtime lambda|container] [--delay S]
-         [--max-attempts N] [--timeout S] [--idempotency-key K] [--watch]
+         [--max-attempts N] [--timeout S] [--tenant T] [--key K] [--idempotency-key K] [--watch]
   get <id>                 show a task
-  ls [--status S] [--priority P] [--type T] [--schedule NAME] [--limit N] [--cursor C]
+  ls [--status S] [--priority P] [--type T] [--tenant T] [--schedule NAME] [--limit N] [--cursor C]
   events <id>              its history, oldest first
   watch <id>               a live progress bar until the task finishes
   pause|resume|cancel|retry <id>
@@ -29,6 +29,11 @@ Commands:
   schedule get NAME        a schedule with its next runs
   schedule runs NAME       the tasks it created and the ticks it skipped, newest first
   schedule pause|resume|trigger|rm NAME
+
+  limits set tenant|key|type KEY [--concurrency N] [--rate N/PERIOD]   e.g. --rate 100/60s
+  limits ls                limits with their usage (holding a slot, starts this period, waiting)
+  limits get tenant|key|type KEY
+  limits rm tenant|key|type KEY
 
 Options:
   --url URL   the API (default: SLUICE_URL, then cdk-outputs.json, then http://localhost:3000)
@@ -70,7 +75,52 @@ async function call<T>(client: SluiceClient, method: string, path: string, body?
 }
 
 const line = (t: Task) =>
-  `${t.id}  ${t.status.padEnd(9)} ${t.priority.padEnd(8)} ${t.type.padEnd(12)} attempt ${t.attempt}/${t.maxAttempts}${t.progress ? `  ${t.progress.percent}%` : ''}${t.control ? `  (${t.control} requested)` : ''}`;
+  `${t.id}  ${t.status.padEnd(9)} ${t.priority.padEnd(8)} ${t.type.padEnd(12)} attempt ${t.attempt}/${t.maxAttempts}${t.progress ? `  ${t.progress.percent}%` : ''}${t.control ? `  (${t.control} requested)` : ''}${t.tenant !== 'default' ? `  tenant ${t.tenant}` : ''}${t.waitingFor ? `  waiting for ${t.waitingFor.scope} ${t.waitingFor.key}` : ''}`;
+
+const limitLine = (l: LimitView) =>
+  `${`${l.scope} ${l.key}`.padEnd(28)} ${l.concurrency ? `concurrency ${l.concurrency}`.padEnd(16) : ''.padEnd(16)} ${l.rate ? `rate ${l.rate.limit}/${l.rate.periodSeconds}s`.padEnd(16) : ''.padEnd(16)} running ${l.usage.running}, started ${l.usage.startsInPeriod} this period, waiting ${l.usage.waiting}${l.source === 'default' ? '  (deployment default)' : ''}`;
+
+/** `100/60s`, `5/10s`, `1000/1h` → a rate. */
+function parseRate(text: string): { limit: number; periodSeconds: number } {
+  const match = /^(\d+)\/(\d+)?([smh])$/.exec(text);
+  if (!match) throw new CliError(`--rate must look like 100/60s or 5/1m, got "${text}"`, EXIT.usage);
+  const unit = { s: 1, m: 60, h: 3600 }[match[3] as 's' | 'm' | 'h'];
+  return { limit: Number(match[1]), periodSeconds: Number(match[2] ?? 1) * unit };
+}
+
+/** `sluice limits …`: the /limits routes. */
+async function limitsCommand(client: SluiceClient, args: string[], values: Values, asJson: boolean): Promise<number> {
+  const [action, scope, key] = args;
+  if (action === 'ls') {
+    const { items } = await call<{ items: LimitView[] }>(client, 'GET', '/limits');
+    if (asJson) console.log(JSON.stringify({ items }, null, 2));
+    else for (const l of items) console.log(limitLine(l));
+    return EXIT.ok;
+  }
+  if (!['set', 'get', 'rm'].includes(action ?? '') || !scope || !key) {
+    throw new CliError(
+      'usage: sluice limits set|get|rm tenant|key|type KEY [--concurrency N] [--rate N/60s] · sluice limits ls',
+      EXIT.usage,
+    );
+  }
+  const path = `/limits/${encodeURIComponent(scope)}/${encodeURIComponent(key)}`;
+  if (action === 'rm') {
+    await call(client, 'DELETE', path);
+    if (!asJson) console.log(`removed the limit of ${scope} ${key}`);
+    return EXIT.ok;
+  }
+  let limit: LimitView;
+  if (action === 'set') {
+    const concurrency = typeof values.concurrency === 'string' ? integer(values.concurrency, '--concurrency') : undefined;
+    const rate = typeof values.rate === 'string' ? parseRate(values.rate) : undefined;
+    if (concurrency === undefined && rate === undefined)
+      throw new CliError('limits set needs --concurrency N, --rate N/PERIOD or both', EXIT.usage);
+    limit = await call<LimitView>(client, 'PUT', path, { concurrency, rate });
+  } else limit = await call<LimitView>(client, 'GET', path);
+  if (asJson) console.log(JSON.stringify(limit, null, 2));
+  else console.log(limitLine(limit));
+  return EXIT.ok;
+}
 
 function show(task: Task, asJson: boolean): void {
   if (asJson) {
@@ -225,6 +275,10 @@ export async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       cursor: { type: 'string' },
       schedule: { type: 'string' },
+      tenant: { type: 'string' },
+      key: { type: 'string' },
+      concurrency: { type: 'string' },
+      rate: { type: 'string' },
       cron: { type: 'string' },
       every: { type: 'string' },
       tz: { type: 'string' },
@@ -255,6 +309,8 @@ export async function main(argv: string[]): Promise<number> {
         delaySeconds: integer(values.delay, '--delay'),
         maxAttempts: integer(values['max-attempts'], '--max-attempts'),
         timeoutSeconds: integer(values.timeout, '--timeout'),
+        tenant: values.tenant,
+        concurrencyKey: values.key,
       };
       const headers = values['idempotency-key'] ? { 'idempotency-key': values['idempotency-key'] } : undefined;
       const task = await call<Task>(client, 'POST', '/tasks', body, headers);
@@ -270,7 +326,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     case 'ls': {
       const query = new URLSearchParams();
-      for (const key of ['status', 'priority', 'type', 'schedule', 'limit', 'cursor'] as const)
+      for (const key of ['status', 'priority', 'type', 'tenant', 'schedule', 'limit', 'cursor'] as const)
         if (values[key]) query.set(key, String(values[key]));
       const page = await call<{ items: Task[]; cursor: string | null }>(client, 'GET', `/tasks${query.size ? `?${query}` : ''}`);
       if (asJson) console.log(JSON.stringify(page, null, 2));
@@ -308,6 +364,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'schedule':
       return scheduleCommand(client, args, values, asJson);
+    case 'limits':
+      return limitsCommand(client, args, values, asJson);
     default:
       throw new CliError(`unknown command "${command}"\n\n${HELP}`, EXIT.usage);
   }

@@ -101,4 +101,21 @@ describe('the sluice CLI', () => {
     const refused = await sluice('schedule', 'create', 'x', '--cron', '0 0 L * *', '--type', 'echo');
     expect([refused.code, refused.stderr]).toEqual([3, expect.stringContaining('invalid-schedule')]);
   });
+
+  it('sets, lists and removes limits, and submits and lists a tenant’s tasks', async () => {
+    const set = await sluice('limits', 'set', 'tenant', 'acme', '--concurrency', '5', '--rate', '100/60s');
+    expect(set.code).toBe(0);
+    expect(set.stdout).toMatch(/^tenant acme\s+concurrency 5\s+rate 100\/60s\s+running 0, started 0 this period, waiting 0/);
+    expect((await sluice('limits', 'ls')).stdout).toMatch(/^tenant acme/m);
+    const submitted = await sluice('submit', '--type', 'echo', '--tenant', 'acme', '--key', 'partner-x', '--json');
+    const task = JSON.parse(submitted.stdout) as { id: string; tenant: string; concurrencyKey: string };
+    expect(task).toMatchObject({ tenant: 'acme', concurrencyKey: 'partner-x' });
+    expect((await sluice('ls', '--tenant', 'acme')).stdout).toContain(task.id);
+    expect((await sluice('ls', '--tenant', 'nobody')).stdout.trim()).toBe('');
+    expect((await sluice('limits', 'rm', 'tenant', 'acme')).stdout).toContain('removed');
+    const gone = await sluice('limits', 'get', 'tenant', 'acme');
+    expect([gone.code, gone.stderr]).toEqual([3, expect.stringContaining('404 limit-not-found')]);
+    expect((await sluice('limits', 'set', 'tenant', 'acme', '--rate', 'fast')).code).toBe(2);
+    expect((await sluice('limits', 'set', 'tenant', 'acme')).code).toBe(2);
+  });
 });
