@@ -379,6 +379,8 @@ const idle = await idleProfile();
 log(`idle: $${idle.usdPerMonth} a month`);
 const schedules = await scheduleProfile();
 log(`schedules: $${schedules.usdPerMillionTicks} per million ticks`);
+const { fairness, limits } = await tenancyProfiles();
+log(`fairness: small tenant p50 ${fairness.smallTenantWaitP50Ms} ms (idle ${fairness.idleWaitP50Ms} ms); limits: max ${limits.maxConcurrentObserved} at once, ${limits.maxStartsPerWindow} starts per window`);
 
 const singleCost = costPerMillion(single);
 const batchCost = costPerMillion(batch);
@@ -411,7 +413,11 @@ const result = {
   bundles,
   idle,
   schedules,
+  fairness,
+  limits,
   targets: {
+    fairnessWithin2x: fairness.smallTenantWaitP50Ms <= 2 * Math.max(1, fairness.idleWaitP50Ms),
+    limitsHeld: limits.maxConcurrentObserved <= limits.concurrencyLimit && limits.maxStartsPerWindow <= limits.rateLimit.limit,
     singleCostAtMost3: singleCost.total <= 3,
     batchCostAtMost2: batchCost.total <= 2,
     wruAtMost2_5: single.requestsPerTask.dynamodbWru <= 2.5 && batch.requestsPerTask.dynamodbWru <= 2.5,
@@ -470,6 +476,27 @@ async function scheduleProfile() {
   }
 }
 
+/** Fair share and limits (their own runtimes: a backlog must not slow the other profiles). */
+async function tenancyProfiles() {
+  const { fairnessProfile, limitsProfile } = await import('./bench/tenancy.ts');
+  const run = async <T>(name: string, profile: (deps: Parameters<typeof fairnessProfile>[0]) => Promise<T>): Promise<T> => {
+    const runtime = await startRuntime(name);
+    try {
+      await warmUp(runtime);
+      return await profile({
+        url: runtime.url,
+        readTask: (id) => readTask(runtime.resources.tableName, id),
+        drainWorkerMeter: () => runtime.workerMeter.splice(0, runtime.workerMeter.length).length,
+      });
+    } finally {
+      await runtime.stop();
+    }
+  };
+  const fairness = await run('fair', (deps) => fairnessProfile(deps, quick ? 400 : 2000));
+  const limits = await run('limits', (deps) => limitsProfile(deps, quick ? 40 : 200));
+  return { fairness, limits };
+}
+
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
 const lines = [
   `Sluice benchmark — ${result.date} — ${TASKS} tasks per profile${quick ? ' (quick)' : ''}, Node ${process.version}`,
@@ -495,6 +522,8 @@ const lines = [
   `latency p50/p99 submit→finish under load: single ${single.latencyMs.normal?.submitToFinishP50}/${single.latencyMs.normal?.submitToFinishP99} ms, batch ${batch.latencyMs.normal?.submitToFinishP50}/${batch.latencyMs.normal?.submitToFinishP99} ms`,
   `bundles: ${bundles.map((b) => `${b.name} ${(b.bytes / 1024).toFixed(0)} KB (${b.initMs} ms)`).join(', ')}`,
   `schedules: $${schedules.usdPerMillionTicks} per million ticks (${schedules.perTick.dynamodbWru} WRU, ${schedules.perTick.dynamodbRru} RRU, fire ${schedules.perTick.fireMs} ms; the tasks they create cost as above)`,
+  `fairness: behind ${fairness.backlog} tasks of tenant A, tenant B's p50/p99 submit→start ${fairness.smallTenantWaitP50Ms}/${fairness.smallTenantWaitP99Ms} ms (idle ${fairness.idleWaitP50Ms} ms); A ran ${fairness.bigTenantTasksPerSecond} tasks/s`,
+  `limits: limit 1 → at most ${limits.maxConcurrentObserved} at once; rate ${limits.rateLimit.limit}/${limits.rateLimit.periodSeconds}s → at most ${limits.maxStartsPerWindow} starts in a window; requests per task ${limits.requestsPerUnlimitedTask} unlimited, ${limits.requestsPerLimitedTask} under a limit of 1 with ${limits.limitedTasks} queued (+${limits.extraRequestsPerLimitedTask})`,
   `idle: $${idle.usdPerMonth}/month — ${idle.breakdown.map((l) => `${l.item} $${l.usdPerMonth} (${l.basis})`).join('; ')}`,
   `targets: ${Object.entries(result.targets)
     .map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`)

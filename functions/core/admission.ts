@@ -69,23 +69,50 @@ export class Admission {
     return limitsFor(task, await this.catalog.get(now), this.settings);
   }
 
-  /** Take every concurrency slot the task needs, or park it on the first that is full. */
+  /**
+   * Admit a batch of dispatched tasks: each takes every concurrency slot it needs, or is parked on
+   * the first that is full. The waiter items of the batch are written together, after each parked
+   * task says what it waits for (a releaser wakes only a task that says so); then every limit a
+   * task parked on is filled from its oldest waiters while it has room — which also closes the
+   * race with a slot given back meanwhile that found no waiter yet.
+   */
+  async admitAll(tasks: readonly TaskRecord[], now = Date.now()): Promise<Map<string, AdmissionResult>> {
+    const parked: { limit: AppliedLimit; sortKey: string; taskId: string }[] = [];
+    const results = new Map<string, AdmissionResult>();
+    await Promise.all(tasks.map(async (task) => results.set(task.id, await this.admitOne(task, now, parked))));
+    const byLimit = new Map<string, { limit: AppliedLimit; waiters: { sortKey: string; taskId: string }[] }>();
+    for (const p of parked) {
+      const entry = byLimit.get(p.limit.id) ?? { limit: p.limit, waiters: [] };
+      entry.waiters.push({ sortKey: p.sortKey, taskId: p.taskId });
+      byLimit.set(p.limit.id, entry);
+    }
+    for (const { limit, waiters } of byLimit.values()) {
+      await this.limits.parkMany(limit.id, waiters);
+      await this.fillFreeSlots(limit, now);
+    }
+    return results;
+  }
+
   async admit(task: TaskRecord, now = Date.now()): Promise<AdmissionResult> {
+    return (await this.admitAll([task], now)).get(task.id) as AdmissionResult;
+  }
+
+  private async admitOne(
+    task: TaskRecord,
+    now: number,
+    parked: { limit: AppliedLimit; sortKey: string; taskId: string }[],
+  ): Promise<AdmissionResult> {
     const applied = await this.applicable(task, now);
-    const slots = applied.filter((l) => l.concurrency !== undefined);
     const taken: AppliedLimit[] = [];
-    for (const limit of slots) {
+    for (const limit of applied.filter((l) => l.concurrency !== undefined)) {
       if (await this.takeOrReclaim(limit, task.id, now)) {
         taken.push(limit);
         continue;
       }
       // Full. A waiting task holds nothing: its other slots go to tasks that can run.
       for (const held of taken) await this.giveBack(held, task.id, now);
-      // Say what it waits for before queuing up (a releaser wakes only a task that says so), then
-      // look once more: a slot given back meanwhile found no waiter to hand itself to.
-      let waiting: TaskRecord;
       try {
-        waiting = await this.tasks.annotate(task, {
+        await this.tasks.annotate(task, {
           reason: `waiting-for-slot: ${describe(limit)}`,
           actor: ADMISSION_ACTOR,
           set: { waitingFor: { scope: limit.scope, key: limit.key } },
@@ -95,17 +122,8 @@ export class Admission {
       } catch {
         return { kind: 'stale' }; // it moved on (cancelled, changed): its new version is dispatched on its own
       }
-      const sortKey = waiterSortKey(task.priority, task.queuedAt ?? task.createdAt, task.id);
-      await this.limits.park(limit.id, { sortKey, taskId: task.id });
-      if (!(await this.takeOrReclaim(limit, task.id, now))) return { kind: 'parked', limit };
-      await this.limits.unpark(limit.id, sortKey);
-      try {
-        await this.tasks.annotate(waiting, { reason: 'slot-free', actor: ADMISSION_ACTOR, remove: ['waitingFor'], bumpVersion: true, now });
-      } catch {
-        // Woken meanwhile by a releaser: that new version is admitted (it holds the slot) and sent.
-      }
-      // Either way a new version carries it on: this one is not sent.
-      return { kind: 'stale' };
+      parked.push({ limit, sortKey: waiterSortKey(task.priority, task.queuedAt ?? task.createdAt, task.id), taskId: task.id });
+      return { kind: 'parked', limit };
     }
     return { kind: 'admitted', rateLimits: applied.filter((l) => l.rate !== undefined) };
   }

@@ -45,32 +45,33 @@ export async function admitDispatches(
   const failed: string[] = [];
   const errors: unknown[] = [];
   let parked = 0;
-  await Promise.all(
-    pending.map(async (p) => {
-      const image = images.get(p.sequence);
-      if (!image?.limited) {
-        send.push(p);
-        return;
-      }
-      try {
-        const result = await admission.admit(image, now);
-        if (result.kind !== 'admitted') {
-          if (result.kind === 'parked') parked++;
-          return;
-        }
-        const rates = result.rateLimits.map((l) => [l.id, l.rate?.limit ?? 0, l.rate?.periodSeconds ?? 0] as [string, number, number]);
-        const message = {
-          ...p.dispatch.message,
-          ...(rates.length ? { r: rates } : {}),
-          ...(image.rateReservation !== undefined ? { rr: image.rateReservation } : {}),
-        };
-        send.push({ ...p, dispatch: { ...p.dispatch, message } });
-      } catch (error) {
-        errors.push(error);
-        failed.push(p.sequence);
-      }
-    }),
-  );
+  const limited = pending.filter((p) => images.get(p.sequence)?.limited);
+  for (const p of pending) if (!images.get(p.sequence)?.limited) send.push(p);
+  let results: Map<string, Awaited<ReturnType<Admission['admit']>>>;
+  try {
+    results = await admission.admitAll(
+      limited.map((p) => images.get(p.sequence) as TaskRecord),
+      now,
+    );
+  } catch (error) {
+    // The stream retries the batch from the first of them (admission is idempotent).
+    return { send, parked, failed: limited.map((p) => p.sequence), errors: [error] };
+  }
+  for (const p of limited) {
+    const image = images.get(p.sequence) as TaskRecord;
+    const result = results.get(image.id);
+    if (result?.kind !== 'admitted') {
+      if (result?.kind === 'parked') parked++;
+      continue;
+    }
+    const rates = result.rateLimits.map((l) => [l.id, l.rate?.limit ?? 0, l.rate?.periodSeconds ?? 0] as [string, number, number]);
+    const message = {
+      ...p.dispatch.message,
+      ...(rates.length ? { r: rates } : {}),
+      ...(image.rateReservation !== undefined ? { rr: image.rateReservation } : {}),
+    };
+    send.push({ ...p, dispatch: { ...p.dispatch, message } });
+  }
   return { send, parked, failed, errors };
 }
 

@@ -10,7 +10,15 @@
  * release that wakes a waiter hands the slot over in the same write.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PRIORITY_RANK, type Priority } from './model.ts';
 import { LIMIT_DEFINITIONS_PARTITION, type LimitDefinition, type Rate } from './tenancy.ts';
@@ -172,6 +180,18 @@ export class LimitStore {
   // ── waiters ────────────────────────────────────────────────────────────────────────────────
   async park(id: string, waiter: Waiter): Promise<void> {
     await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: `WAIT#${id}`, id: waiter.sortKey, taskId: waiter.taskId } }));
+  }
+
+  /** Write many waiter items (BatchWriteItem, 25 a request, unprocessed ones retried). */
+  async parkMany(id: string, waiters: readonly Waiter[]): Promise<void> {
+    for (let i = 0; i < waiters.length; i += 25) {
+      let pending = waiters.slice(i, i + 25).map((w) => ({ PutRequest: { Item: { pk: `WAIT#${id}`, id: w.sortKey, taskId: w.taskId } } }));
+      for (let round = 0; pending.length > 0; round++) {
+        if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
+        const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+        pending = (out.UnprocessedItems?.[this.table] ?? []) as typeof pending;
+      }
+    }
   }
 
   async unpark(id: string, sortKey: string): Promise<void> {
