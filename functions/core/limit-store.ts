@@ -20,6 +20,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { conditionally } from './conditional.ts';
 import { PRIORITY_RANK, type Priority } from './model.ts';
 import { LIMIT_DEFINITIONS_PARTITION, type LimitDefinition, type Rate } from './tenancy.ts';
 
@@ -92,19 +93,15 @@ export class LimitStore {
 
   /** false when there was none. */
   async deleteDefinition(scope: string, key: string): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionally(
+      this.db.send(
         new DeleteCommand({
           TableName: this.table,
           Key: { pk: DEFINITIONS, id: `${scope}#${key}` },
           ConditionExpression: 'attribute_exists(pk)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   // ── slots ──────────────────────────────────────────────────────────────────────────────────
@@ -133,8 +130,8 @@ export class LimitStore {
 
   /** Give a slot back; false when the task did not hold it. */
   async release(id: string, taskId: string): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionally(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: stateKey(id),
@@ -143,18 +140,14 @@ export class LimitStore {
           ExpressionAttributeNames: { '#h': holder(taskId) },
           ExpressionAttributeValues: { ':minus': -1 },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Move a slot from one task to another in one write; false when `from` did not hold it or `to` already does. */
   async handOver(id: string, from: string, to: string, now: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionally(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: stateKey(id),
@@ -163,12 +156,8 @@ export class LimitStore {
           ExpressionAttributeNames: { '#from': holder(from), '#to': holder(to) },
           ExpressionAttributeValues: { ':now': now },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async state(id: string): Promise<{ running: number; holders: { taskId: string; since: number }[]; rate: RateState }> {
@@ -240,8 +229,8 @@ export class LimitStore {
 
   /** Write the next rate state; false when someone else wrote since `expected` was read. */
   async writeRate(id: string, next: Omit<RateState, 'rv'>, expectedRv: number): Promise<boolean> {
-    try {
-      await this.db.send(
+    return conditionally(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: stateKey(id),
@@ -254,12 +243,8 @@ export class LimitStore {
             ...(next.tat === undefined ? {} : { ':tat': next.tat }),
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 }
 

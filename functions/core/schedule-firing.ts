@@ -1,10 +1,10 @@
 /**
  * One tick of a schedule → at most one task, however often Scheduler delivers it.
  *
- * The tick's task has an id derived from (schedule, tick) and is written with a conditional put;
- * the tick's run item (created or skipped, with the reason) is written once in a transaction with
- * the schedule's counts. A redelivery finds the run item and does nothing; one that follows a
- * crash between the two writes finds the task and only records it.
+ * The tick's run item (created or skipped, with the reason) is written first, once, in a
+ * transaction with the schedule's counts: it decides the tick. Then the task, whose id is derived
+ * from (schedule, tick), is written with a conditional put. A redelivery finds the run item and
+ * does nothing — except write the task a delivery that died between the two writes left unwritten.
  */
 import * as z from 'zod/mini';
 import { InvalidTransition } from './errors.ts';
@@ -65,31 +65,52 @@ export class ScheduleFiring {
     const now = options.now ?? Date.now();
     const id = tickTaskId(name, tick, manual);
     const [{ schedule, book, run }, existing] = await Promise.all([this.schedules.forTick(name, tick, manual), this.tasks.find(id)]);
-    if (run) return { kind: 'duplicate' };
-    if (existing) {
-      // An earlier delivery created the task and died before recording it.
-      await this.schedules.recordRun(name, { tick, at: now, kind: 'created', manual, taskId: id });
-      return { kind: 'duplicate' };
-    }
+    if (run) return this.finish(run, existing, schedule, tick, now);
     if (!schedule) return { kind: 'no-schedule' };
 
+    // The run item decides the tick, once: whichever delivery records it first, its decision stands.
     const skip = await this.skipReason(schedule, book.lastTaskId, tick, manual, now);
-    if (skip) {
-      const recorded = await this.schedules.recordRun(name, { tick, at: now, kind: 'skipped', manual, reason: skip });
-      return recorded ? { kind: 'skipped', reason: skip } : { kind: 'duplicate' };
+    const decided: ScheduleRun = skip
+      ? { tick, at: now, kind: 'skipped', manual, reason: skip }
+      : { tick, at: now, kind: 'created', manual, taskId: id };
+    if (!(await this.schedules.recordRun(name, decided))) {
+      const again = await this.schedules.forTick(name, tick, manual);
+      return again.run ? this.finish(again.run, await this.tasks.find(id), again.schedule, tick, now) : { kind: 'duplicate' };
     }
+    if (skip) return { kind: 'skipped', reason: skip };
     let cancelledPrevious: string | undefined;
     if (schedule.overlap === 'cancel-previous' && book.lastTaskId) {
       cancelledPrevious = await this.cancel(book.lastTaskId, name);
     }
+    const task = await this.createTask(schedule, tick, id, now);
+    return task ? { kind: 'created', task, ...(cancelledPrevious ? { cancelledPrevious } : {}) } : { kind: 'duplicate' };
+  }
+
+  /** A tick already decided: a delivery that died after recording "created" left its task to write. */
+  private async finish(
+    run: ScheduleRun,
+    existing: TaskRecord | undefined,
+    schedule: ScheduleRecord | undefined,
+    tick: number,
+    now: number,
+  ): Promise<TickOutcome> {
+    if (run.kind === 'created' && !existing && schedule && run.taskId) await this.createTask(schedule, tick, run.taskId, now);
+    return { kind: 'duplicate' };
+  }
+
+  /** The tick's task (a conditional put of its derived id); undefined when it was there already. */
+  private async createTask(schedule: ScheduleRecord, tick: number, id: string, now: number): Promise<TaskRecord | undefined> {
     const limits = await this.submitter.limits();
-    const draft = this.submitter.draft(schedule.task, { actor: scheduleActor(name), now, id, schedule: { name, tick }, limits });
-    const written = await this.tasks.createMissing([draft]);
-    const recorded = await this.schedules.recordRun(name, { tick, at: now, kind: 'created', manual, taskId: id });
-    if (written === 0 || !recorded) return { kind: 'duplicate' };
+    const draft = this.submitter.draft(schedule.task, {
+      actor: scheduleActor(schedule.name),
+      now,
+      id,
+      schedule: { name: schedule.name, tick },
+      limits,
+    });
+    if ((await this.tasks.createMissing([draft])) === 0) return undefined;
     // The task as written (no read back): its payload as the request gave it.
-    const task = { ...draft.record, payload: draft.payloadJson };
-    return { kind: 'created', task, ...(cancelledPrevious ? { cancelledPrevious } : {}) };
+    return { ...draft.record, payload: draft.payloadJson };
   }
 
   private async skipReason(

@@ -9,7 +9,7 @@
  * its bookkeeping are one transaction whose put is conditional, so however often a tick is
  * delivered it is recorded, and counted, once.
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -19,6 +19,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { conditionally } from './conditional.ts';
 import { ScheduleExists, ScheduleNotFound } from './errors.ts';
 import type { ScheduleBook, ScheduleRecord, ScheduleRun } from './schedules.ts';
 
@@ -71,12 +72,10 @@ export class ScheduleStore {
   ) {}
 
   async create(record: ScheduleRecord): Promise<void> {
-    try {
-      await this.db.send(new PutCommand({ TableName: this.table, Item: toItem(record), ConditionExpression: 'attribute_not_exists(pk)' }));
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new ScheduleExists(record.name);
-      throw error;
-    }
+    const put = this.db.send(
+      new PutCommand({ TableName: this.table, Item: toItem(record), ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
+    if (!(await conditionally(put))) throw new ScheduleExists(record.name);
   }
 
   async find(name: string): Promise<ScheduleRecord | undefined> {
@@ -92,29 +91,23 @@ export class ScheduleStore {
 
   /** Replace the schedule with its next version; ScheduleVersionConflict when someone else wrote first. */
   async replace(next: ScheduleRecord): Promise<void> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: toItem(next),
-          ConditionExpression: 'version = :expected',
-          ExpressionAttributeValues: { ':expected': next.version - 1 },
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new ScheduleVersionConflict(next.name);
-      throw error;
-    }
+    const put = this.db.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: toItem(next),
+        ConditionExpression: 'version = :expected',
+        ExpressionAttributeValues: { ':expected': next.version - 1 },
+      }),
+    );
+    if (!(await conditionally(put))) throw new ScheduleVersionConflict(next.name);
   }
 
   /** Delete the schedule and its bookkeeping (its tasks stay; its run items expire). */
   async delete(name: string): Promise<void> {
-    try {
-      await this.db.send(new DeleteCommand({ TableName: this.table, Key: scheduleKey(name), ConditionExpression: 'attribute_exists(pk)' }));
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new ScheduleNotFound(name);
-      throw error;
-    }
+    const deleted = this.db.send(
+      new DeleteCommand({ TableName: this.table, Key: scheduleKey(name), ConditionExpression: 'attribute_exists(pk)' }),
+    );
+    if (!(await conditionally(deleted))) throw new ScheduleNotFound(name);
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: bookKey(name) }));
   }
 

@@ -64,16 +64,15 @@ describe('one tick, one task', () => {
     });
   });
 
-  it('finishes a delivery that died between writing the task and recording the run, without a second task', async () => {
+  it('finishes a delivery that died between deciding the tick and writing its task, without a second task', async () => {
     await create('crashed', { overlap: 'queue' });
     const id = tickTaskId('crashed', TICK);
-    const { schedule } = await control.get('crashed');
-    // What the dead delivery left: the task, no run item.
-    await store.createMissing([
-      submitter.draft(schedule.task, { actor: 'schedule:crashed', now: TICK, id, schedule: { name: 'crashed', tick: TICK } }),
-    ]);
+    // What the dead delivery left: the tick decided ("created", counted), no task.
+    expect(await schedules.recordRun('crashed', { tick: TICK, at: TICK, kind: 'created', manual: false, taskId: id })).toBe(true);
+    expect(await store.find(id)).toBeUndefined();
     expect((await firing.fire('crashed', TICK)).kind).toBe('duplicate');
     expect((await firing.fire('crashed', TICK)).kind).toBe('duplicate');
+    expect(await store.get(id)).toMatchObject({ scheduleName: 'crashed', scheduleTick: TICK, status: 'QUEUED' });
     const { book } = await control.get('crashed');
     expect(book).toMatchObject({ created: 1, lastTaskId: id });
     expect((await tableItems(resources.tableName)).filter((i) => i.scheduleName === 'crashed')).toHaveLength(1);

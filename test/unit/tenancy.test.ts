@@ -3,22 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { TaskRecord } from '#core/model.ts';
 import { decideRate } from '#core/rate-gate.ts';
 import { fairShare, type LimitDefinition, limitsFor, needsAdmission } from '#core/tenancy.ts';
+import { taskRecord } from '../support/factories.ts';
 
-const task = (over: Partial<TaskRecord>): TaskRecord => ({
-  id: 't1',
-  type: 'export',
-  status: 'QUEUED',
-  priority: 'low',
-  runtime: 'lambda',
-  attempt: 0,
-  maxAttempts: 3,
-  timeoutSeconds: 60,
-  version: 1,
-  createdAt: 0,
-  updatedAt: 0,
-  history: [],
-  ...over,
-});
+const task = (over: Partial<TaskRecord>): TaskRecord => taskRecord({ id: 't1', type: 'export', priority: 'low', ...over });
 const settings = { tenantConcurrency: 0, tenantLaneSharePercent: 80 };
 const catalog = (...defs: Omit<LimitDefinition, 'updatedAt' | 'updatedBy'>[]) =>
   new Map(defs.map((d) => [`${d.scope}#${d.key}`, { ...d, updatedAt: 0, updatedBy: 't' }]));
