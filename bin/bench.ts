@@ -380,7 +380,9 @@ log(`idle: $${idle.usdPerMonth} a month`);
 const schedules = await scheduleProfile();
 log(`schedules: $${schedules.usdPerMillionTicks} per million ticks`);
 const { fairness, limits } = await tenancyProfiles();
-log(`fairness: small tenant p50 ${fairness.smallTenantWaitP50Ms} ms (idle ${fairness.idleWaitP50Ms} ms); limits: max ${limits.maxConcurrentObserved} at once, ${limits.maxStartsPerWindow} starts per window`);
+log(
+  `fairness: small tenant p50 ${fairness.smallTenantWaitP50Ms} ms (idle ${fairness.idleWaitP50Ms} ms); limits: max ${limits.maxConcurrentObserved} at once, ${limits.maxStartsPerWindow} starts per window`,
+);
 
 const singleCost = costPerMillion(single);
 const batchCost = costPerMillion(batch);

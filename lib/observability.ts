@@ -221,7 +221,7 @@ export class Observability extends Construct {
             sluiceMetric('ScheduleCreated').with({ label: 'created' }),
             sluiceMetric('ScheduleSkipped').with({ label: 'skipped' }),
           ],
-          right: [sluiceMetric('ScheduleRepaired').with({ label: 'repaired by the sweeper' })],
+          right: [sluiceMetric('ScheduleRepaired').with({ label: 'repaired' })],
         }),
         new GraphWidget({
           title: 'Schedule deliveries (EventBridge Scheduler)',

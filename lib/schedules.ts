@@ -1,5 +1,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -7,7 +9,7 @@ import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SCHEDULER_TARGET_ENV } from '#core/config.ts';
-import { SCHEDULE_SYNC_FILTER_PATTERN } from '#core/schedule-sync.ts';
+import { REPAIR_EVENT, SCHEDULE_SYNC_FILTER_PATTERN } from '#core/schedule-sync.ts';
 import { acknowledge, nagRendering } from './nag.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
 
@@ -20,6 +22,9 @@ export interface RecurringSchedulesProps {
    */
   readonly containers?: boolean;
 }
+
+/** How often the repair pass runs. */
+const REPAIR_INTERVAL = Duration.minutes(5);
 
 /** The table actions a tick uses: read the schedule, its book, the previous task and the limits; write the task and the run. */
 const FIRE_TABLE_ACTIONS = [
@@ -34,7 +39,7 @@ const FIRE_TABLE_ACTIONS = [
  * Recurring schedules on EventBridge Scheduler: the stack's schedule group, the fire function its
  * schedules invoke, the role they invoke it with, the queue of ticks that failed, and the sync
  * function that keeps the group in line with the schedule items (from the table's stream). The
- * sweeper's repair pass gets what it needs through `grantRepair`.
+ * sync function also runs the repair pass, on a rule of its own.
  */
 export class RecurringSchedules extends Construct {
   readonly group: ScheduleGroup;
@@ -46,12 +51,14 @@ export class RecurringSchedules extends Construct {
   readonly targetRole: Role;
   /**
    * Schedule work that failed past every retry: ticks Scheduler could not deliver, ticks the fire
-   * function kept failing on, and stream records the sync gave up on (the sweeper's repair pass
+   * function kept failing on, and stream records the sync gave up on (the repair pass
    * re-applies those schedules). Alarmed by Observability.
    */
   readonly failures: Queue;
-  /** The table's stream (schedule items only) → the group's schedules. */
+  /** The table's stream (schedule items only) → the group's schedules; also the repair pass. */
   readonly sync: SluiceFunction;
+  /** Runs the repair pass (REPAIR_EVENT) every REPAIR_INTERVAL. */
+  readonly repair: Rule;
   /** SCHEDULE_GROUP, SCHEDULE_FUNCTION_ARN, SCHEDULE_ROLE_ARN, SCHEDULE_DLQ_ARN: what the sync and the repair read. */
   readonly environment: Readonly<Record<string, string>>;
   private readonly schedulesArn: string;
@@ -111,9 +118,17 @@ export class RecurringSchedules extends Construct {
       entry: handlerEntry('schedule-sync'),
       description: 'Sluice schedule sync: schedule items to EventBridge Scheduler',
       timeout: Duration.seconds(30),
-      tableAccess: { table: props.table, actions: ['dynamodb:GetItem'] },
+      // GetItem for a changed schedule, Query for the repair pass's list of them.
+      tableAccess: { table: props.table, actions: ['dynamodb:GetItem', 'dynamodb:Query'] },
     });
     this.grantScheduleWrites(this.sync);
+    this.grantRepair(this.sync);
+    // The repair pass: what the stream missed, every few minutes (in this function, not the
+    // sweeper, whose bundle would otherwise carry the Scheduler client and cron past 400 KB).
+    this.repair = new Rule(this, 'Repair', { schedule: Schedule.rate(REPAIR_INTERVAL) });
+    this.repair.addTarget(
+      new LambdaFunction(this.sync, { event: RuleTargetInput.fromObject(REPAIR_EVENT), retryAttempts: 2, deadLetterQueue: this.failures }),
+    );
     // The stream's second reader (after the dispatcher): DynamoDB Streams serves at most two per shard without throttling.
     const stream = new DynamoEventSource(props.table, {
       startingPosition: StartingPosition.TRIM_HORIZON,
@@ -121,7 +136,7 @@ export class RecurringSchedules extends Construct {
       batchSize: 10,
       bisectBatchOnError: false,
       reportBatchItemFailures: true,
-      // Bounded: the sweeper's repair pass re-applies within a minute any schedule the stream gave up on.
+      // Bounded: the repair pass re-applies within five minutes any schedule the stream gave up on.
       retryAttempts: 10,
       filters: [FilterCriteria.filter(SCHEDULE_SYNC_FILTER_PATTERN as unknown as Record<string, unknown>)],
       onFailure: new SqsDlq(this.failures),
@@ -129,12 +144,8 @@ export class RecurringSchedules extends Construct {
     this.sync.addEventSource(stream);
   }
 
-  /**
-   * Let a function run the repair pass (the sweeper): it lists the group's schedules, and creates,
-   * updates or deletes them like the sync. It reads the schedule items with a Query on the table,
-   * which the function must already be granted.
-   */
-  grantRepair(fn: SluiceFunction): void {
+  /** The repair pass lists the group's schedules (ListSchedules takes no resource). */
+  private grantRepair(fn: SluiceFunction): void {
     this.grantScheduleWrites(fn);
     fn.addToRolePolicy(new PolicyStatement({ actions: ['scheduler:ListSchedules'], resources: ['*'] }));
     acknowledge(

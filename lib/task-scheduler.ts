@@ -113,7 +113,6 @@ export class TaskScheduler extends Construct {
     });
     this.deadLetters = new DeadLetters(this, 'DeadLetters', { table: this.table.table, deadLetterQueues: this.lanes.deadLetterQueues });
     this.schedules = new RecurringSchedules(this, 'Schedules', { table: this.table.table, containers: this.longJobs !== undefined });
-    this.schedules.grantRepair(this.sweeper.handler);
 
     this.observability = new Observability(this, 'Observability', {
       lanes: this.lanes.queues,

@@ -8,7 +8,16 @@ import { build } from 'esbuild';
 import { LAMBDA_BUNDLE } from '../../lib/bundling.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-export const FUNCTIONS = ['intake', 'dispatcher', 'worker', 'launcher', 'sweeper', 'dead-letter'] as const;
+export const FUNCTIONS = [
+  'intake',
+  'dispatcher',
+  'worker',
+  'launcher',
+  'sweeper',
+  'dead-letter',
+  'schedule-fire',
+  'schedule-sync',
+] as const;
 
 export interface BundleReport {
   name: string;

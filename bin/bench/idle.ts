@@ -65,10 +65,15 @@ export function idleCost(resources: Record<string, Resource>, pass: PassCost): {
   );
   const pollRequests = pollers * IDLE_PRICES.pollsPerPollerMinute * MINUTES_PER_MONTH;
   const schedules = of('AWS::Events::Rule').filter((r) => typeof r.Properties?.ScheduleExpression === 'string');
-  const passesPerMonth = schedules.reduce((n, r) => {
-    const m = /^rate\((\d+) minutes?\)$/.exec(String(r.Properties?.ScheduleExpression));
-    return n + (m ? MINUTES_PER_MONTH / Number(m[1]) : 0);
-  }, 0);
+  const perMonth = (rules: typeof schedules) =>
+    rules.reduce((n, r) => {
+      const m = /^rate\((\d+) minutes?\)$/.exec(String(r.Properties?.ScheduleExpression));
+      return n + (m ? MINUTES_PER_MONTH / Number(m[1]) : 0);
+    }, 0);
+  const targetsSweeper = (r: (typeof schedules)[number]) => JSON.stringify(r.Properties?.Targets ?? []).includes('Sweeper');
+  const passesPerMonth = perMonth(schedules.filter(targetsSweeper));
+  // Other periodic functions (the schedule repair pass): their invocations, and one Query each.
+  const otherPasses = perMonth(schedules.filter((r) => !targetsSweeper(r)));
   const functions = of('AWS::Lambda::Function');
   const memoryGb = ((functions.find((f) => JSON.stringify(f).includes('sweeper'))?.Properties?.MemorySize as number) ?? 256) / 1024;
   const breakdown: IdleLine[] = [
@@ -109,6 +114,17 @@ export function idleCost(resources: Record<string, Resource>, pass: PassCost): {
       count: Math.round(passesPerMonth),
       usdPerMonth: round(passesPerMonth * (pass.rru * PRICES.dynamodbPerRru + pass.sqsRequests * PRICES.sqsPerRequest)),
       basis: `measured per pass: ${pass.rru} RRU, ${pass.sqsRequests} SQS requests`,
+    },
+    {
+      item: 'other periodic invocations (schedule repair)',
+      count: Math.round(otherPasses),
+      usdPerMonth: round(
+        otherPasses *
+          (PRICES.lambdaPerRequest +
+            IDLE_PRICES.periodicInvocationSeconds * memoryGb * PRICES.lambdaArmPerGbSecond +
+            0.5 * PRICES.dynamodbPerRru),
+      ),
+      basis: `rate schedule; ${IDLE_PRICES.periodicInvocationSeconds} s × ${memoryGb * 1024} MB and one 0.5 RRU Query each (assumed; ListSchedules is free)`,
     },
     { item: 'EventBridge schedule events', count: schedules.length, usdPerMonth: 0, basis: 'scheduled rules are not charged' },
   ];

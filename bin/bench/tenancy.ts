@@ -29,7 +29,9 @@ async function post<T>(url: string, path: string, body: unknown, method = 'POST'
 async function submit(url: string, n: number, task: Record<string, unknown>): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i += 100) {
-    const { items } = await post<{ items: { id: string }[] }>(url, '/tasks/batch', { tasks: Array.from({ length: Math.min(100, n - i) }, () => task) });
+    const { items } = await post<{ items: { id: string }[] }>(url, '/tasks/batch', {
+      tasks: Array.from({ length: Math.min(100, n - i) }, () => task),
+    });
     ids.push(...items.map((t) => t.id));
   }
   return ids;
@@ -80,7 +82,10 @@ function maxOverlap(tasks: Task[]): number {
   edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let open = 0;
   let most = 0;
-  for (const [, d] of edges) most = Math.max(most, (open += d));
+  for (const [, d] of edges) {
+    open += d;
+    most = Math.max(most, open);
+  }
   return most;
 }
 

@@ -11,7 +11,7 @@ import { SCHEDULER_TARGET_ENV } from '#core/config.ts';
 import { DISPATCHER_FILTER_PATTERNS } from '#core/dispatch.ts';
 import { LANES, laneQueueEnv } from '#core/lanes.ts';
 import { MIN_RECOVERY_SECONDS } from '#core/limits.ts';
-import { SCHEDULE_SYNC_FILTER_PATTERN } from '#core/schedule-sync.ts';
+import { REPAIR_EVENT, SCHEDULE_SYNC_FILTER_PATTERN } from '#core/schedule-sync.ts';
 import { readSettings } from '#core/settings.ts';
 import type { MeteredRequest } from '../bench/meter.ts';
 import { startMoto } from '../emulator.mjs';
@@ -217,6 +217,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   });
   scheduler.start();
   stops.unshift(() => scheduler.stop());
+  // The repair rule (every five minutes on AWS) runs with the sweeper's timer here.
+  let repairing: Promise<unknown> | undefined;
+  const repairTimer = setInterval(() => {
+    repairing ??= timed('schedule-sync', () => scheduleSync.handler(REPAIR_EVENT))(undefined)
+      .catch(onError('schedule repair'))
+      .finally(() => {
+        repairing = undefined;
+      });
+  }, options.sweepIntervalMs ?? fromEnv.sweepIntervalMs);
+  stops.unshift(async () => {
+    clearInterval(repairTimer);
+    await repairing;
+  });
 
   for (const lane of workerLanes) {
     const source = new SqsEventSource({

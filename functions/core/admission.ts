@@ -17,6 +17,8 @@ import { type AppliedLimit, type LimitDefinition, limitId, limitsFor, type Tenan
 
 /** A holder younger than this is not checked for having ended (it has just been admitted). */
 const RECLAIM_AFTER_MS = 30_000;
+/** Tasks of a batch admitted at once. */
+const ADMISSION_CHUNK = 10;
 /** Holders checked per reclaim (oldest first). */
 const RECLAIM_BATCH = 25;
 
@@ -79,7 +81,14 @@ export class Admission {
   async admitAll(tasks: readonly TaskRecord[], now = Date.now()): Promise<Map<string, AdmissionResult>> {
     const parked: { limit: AppliedLimit; sortKey: string; taskId: string }[] = [];
     const results = new Map<string, AdmissionResult>();
-    await Promise.all(tasks.map(async (task) => results.set(task.id, await this.admitOne(task, now, parked))));
+    // In chunks, so a limit found full is known to the rest of the batch: a task never admitted
+    // before (version 1) cannot hold its slot, and parks without asking again.
+    const full = new Set<string>();
+    for (let i = 0; i < tasks.length; i += ADMISSION_CHUNK) {
+      await Promise.all(
+        tasks.slice(i, i + ADMISSION_CHUNK).map(async (task) => results.set(task.id, await this.admitOne(task, now, parked, full))),
+      );
+    }
     const byLimit = new Map<string, { limit: AppliedLimit; waiters: { sortKey: string; taskId: string }[] }>();
     for (const p of parked) {
       const entry = byLimit.get(p.limit.id) ?? { limit: p.limit, waiters: [] };
@@ -101,14 +110,17 @@ export class Admission {
     task: TaskRecord,
     now: number,
     parked: { limit: AppliedLimit; sortKey: string; taskId: string }[],
+    full: Set<string>,
   ): Promise<AdmissionResult> {
     const applied = await this.applicable(task, now);
     const taken: AppliedLimit[] = [];
     for (const limit of applied.filter((l) => l.concurrency !== undefined)) {
-      if (await this.takeOrReclaim(limit, task.id, now)) {
+      const knownFull = full.has(limit.id) && task.version === 1;
+      if (!knownFull && (await this.takeOrReclaim(limit, task.id, now))) {
         taken.push(limit);
         continue;
       }
+      full.add(limit.id);
       // Full. A waiting task holds nothing: its other slots go to tasks that can run.
       for (const held of taken) await this.giveBack(held, task.id, now);
       try {

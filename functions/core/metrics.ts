@@ -33,7 +33,7 @@ export const METRICS = {
   ScheduleFired: { unit: 'Count', dimensionSets: [[]] },
   ScheduleCreated: { unit: 'Count', dimensionSets: [[]] },
   ScheduleSkipped: { unit: 'Count', dimensionSets: [[]] },
-  /** Scheduler schedules the sweeper's repair pass created, updated or deleted. */
+  /** Scheduler schedules the repair pass created, updated or deleted. */
   ScheduleRepaired: { unit: 'Count', dimensionSets: [[]] },
   Aged: { unit: 'Count', dimensionSets: [[]] },
 } as const satisfies Record<string, MetricDefinition>;

@@ -125,7 +125,7 @@ export class ScheduleStore {
     return { items, cursor: out.LastEvaluatedKey ? String(out.LastEvaluatedKey.id) : null };
   }
 
-  /** Every schedule (the sweeper's repair pass). */
+  /** Every schedule (the repair pass). */
   async all(): Promise<ScheduleRecord[]> {
     const all: ScheduleRecord[] = [];
     let cursor: string | undefined;

@@ -1,6 +1,7 @@
 /**
  * Keeping EventBridge Scheduler in line with the schedule items: the stream's sync function
- * applies each changed item (create, update, disable, delete), and the sweeper's repair pass finds
+ * applies each changed item (create, update, disable, delete), and its repair pass (every five
+ * minutes, on a rule of its own) finds
  * what the stream missed — a Scheduler schedule without its item, an item without its Scheduler
  * schedule, or one Scheduler last changed before the item's latest change.
  */
@@ -42,6 +43,9 @@ export const FIRE_INPUT_TEMPLATE = (name: string): string =>
 
 /** Scheduler retries a failed delivery for up to an hour, then dead-letters it. The fire path is idempotent. */
 export const FIRE_RETRY_POLICY = { MaximumRetryAttempts: 20, MaximumEventAgeInSeconds: 3600 } as const;
+
+/** What the repair rule sends the sync function. */
+export const REPAIR_EVENT = { repair: true } as const;
 
 /** The repair leaves changes younger than this to the stream. */
 export const SYNC_GRACE_MS = 30_000;
@@ -134,7 +138,7 @@ export class SchedulerSync {
   }
 
   /**
-   * The sweeper's pass. Scheduler is listed before the items are read, so a schedule whose item
+   * The repair pass. Scheduler is listed before the items are read, so a schedule whose item
    * is missing was deleted (not created after the listing); changes younger than SYNC_GRACE_MS are
    * the stream's to apply.
    */

@@ -1,13 +1,11 @@
 /** Sweeper: runs every minute (EventBridge schedule; a timer locally). */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { dynamo, schedulerClient, sqsClient } from '#core/clients.ts';
-import { laneQueueUrls, schedulerTarget, tableName } from '#core/config.ts';
+import { dynamo, sqsClient } from '#core/clients.ts';
+import { laneQueueUrls, tableName } from '#core/config.ts';
 import { ContainerSlots } from '#core/container-slots.ts';
 import { ContainerPlatform, containerConfig } from '#core/containers.ts';
 import { attemptLeaseMs } from '#core/limits.ts';
 import { DEFAULT_RECONCILE, laneEmptiness, reconcile } from '#core/reconcile.ts';
-import { ScheduleStore } from '#core/schedule-store.ts';
-import { SchedulerSync } from '#core/schedule-sync.ts';
 import { readSettings } from '#core/settings.ts';
 import { type SweepDeps, sweep } from '#core/sweeper.ts';
 import { getStore, perEnvironment } from './services.ts';
@@ -28,37 +26,11 @@ const sweepDeps = perEnvironment(
   }),
 );
 
-/** The schedule repair pass, when the deployment has a schedule group. */
-const scheduleRepair = perEnvironment(() => {
-  const target = schedulerTarget();
-  if (!target) return undefined;
-  const store = new ScheduleStore(dynamo(), tableName());
-  const sync = new SchedulerSync(schedulerClient(), target);
-  return () => sync.repair(() => store.all());
-});
-
 const reconcileSettings = perEnvironment(() => ({
   ...DEFAULT_RECONCILE,
   recoveryMs: settings().recoverySeconds * 1000,
   workerTimeoutMs: settings().workerTimeoutSeconds * 1000,
 }));
-
-async function repairSchedules(): Promise<number> {
-  const repair = scheduleRepair();
-  if (!repair) return 0;
-  try {
-    const { created, updated, deleted } = await repair();
-    const repaired = created + updated + deleted;
-    if (repaired > 0) {
-      logger.warn('Scheduler schedules repaired', { created, updated, deleted });
-      emit('ScheduleRepaired', {}, repaired);
-    }
-    return repaired;
-  } catch (error) {
-    logger.error('schedule repair failed', { error: error as Error });
-    return 0;
-  }
-}
 
 export const handler = async (): Promise<{
   examined: number;
@@ -66,10 +38,8 @@ export const handler = async (): Promise<{
   recovered: number;
   aged: number;
   reconciled: number;
-  schedulesRepaired: number;
 }> => {
   const deps = sweepDeps();
-  const schedulesRepaired = repairSchedules();
   const report = await sweep(getStore(), deps);
   const reconciled = await reconcile(getStore(), laneEmptiness(sqsClient(), laneQueueUrls()), reconcileSettings());
   for (const r of reconciled.repaired) {
@@ -93,6 +63,5 @@ export const handler = async (): Promise<{
     recovered: report.recovered.length,
     aged: report.aged.length,
     reconciled: reconciled.repaired.length,
-    schedulesRepaired: await schedulesRepaired,
   };
 };

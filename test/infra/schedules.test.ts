@@ -123,7 +123,7 @@ describe('recurring schedules', () => {
 
   it('scope the sync’s Scheduler actions to the group’s schedules, and PassRole to the target role, passed to Scheduler', () => {
     const statements = statementsOf('SluiceSchedulesSync');
-    const scheduler = withAction(statements, 'scheduler:');
+    const scheduler = withAction(statements, 'scheduler:').filter((s) => !actions(s).includes('scheduler:ListSchedules'));
     expect(scheduler).toHaveLength(1);
     expect(new Set(actions(scheduler[0]))).toEqual(
       new Set(['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule']),
@@ -139,33 +139,44 @@ describe('recurring schedules', () => {
       },
     ]);
     expect(new Set(withAction(statements, 'dynamodb:').flatMap(actions))).toEqual(
-      new Set(['dynamodb:GetItem', 'dynamodb:ListStreams', 'dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator']),
+      new Set([
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:ListStreams',
+        'dynamodb:DescribeStream',
+        'dynamodb:GetRecords',
+        'dynamodb:GetShardIterator',
+      ]),
     );
   });
 
-  it('let the sweeper repair schedules: the sync’s actions on the same ARNs, and ListSchedules, which takes no resource', () => {
-    const statements = statementsOf('SluiceSweepSweeper');
-    const scheduler = withAction(statements, 'scheduler:');
-    const list = scheduler.filter((s) => actions(s).includes('scheduler:ListSchedules'));
-    expect(list).toEqual([{ Action: 'scheduler:ListSchedules', Effect: 'Allow', Resource: '*' }]);
-    const writes = scheduler.filter((s) => s !== list[0]);
-    expect(writes).toHaveLength(1);
-    expect(new Set(actions(writes[0]))).toEqual(
-      new Set(['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule']),
-    );
-    expect(arnText(writes[0].Resource)).toBe(schedulesArn());
-    const [passRole] = withAction(statements, 'iam:');
-    expect(passRole.Resource).toEqual({ 'Fn::GetAtt': [one('AWS::IAM::Role', 'SluiceSchedulesTargetRole')[0], 'Arn'] });
-    expect(passRole.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
-    // The repair reads the schedule items with the Query the sweeper already has.
-    expect(withAction(statements, 'dynamodb:').flatMap(actions)).toContain('dynamodb:Query');
+  it('run the repair pass in the sync function every five minutes, with ListSchedules (it takes no resource) and a DLQ', () => {
+    const statements = statementsOf('SluiceSchedulesSync');
+    expect(withAction(statements, 'scheduler:').filter((s) => actions(s).includes('scheduler:ListSchedules'))).toEqual([
+      { Action: 'scheduler:ListSchedules', Effect: 'Allow', Resource: '*' },
+    ]);
+    const [syncId] = one('AWS::Lambda::Function', 'SluiceSchedulesSync');
+    const [failuresId] = one('AWS::SQS::Queue', 'SluiceSchedulesFailures');
+    const [, rule] = one('AWS::Events::Rule', 'SluiceSchedulesRepair');
+    expect(rule.Properties).toMatchObject({
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': [syncId, 'Arn'] },
+          Input: JSON.stringify({ repair: true }),
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [failuresId, 'Arn'] } },
+        },
+      ],
+    });
+    // The sweeper carries none of it (its bundle stays small).
+    expect(withAction(statementsOf('SluiceSweepSweeper'), 'scheduler:')).toEqual([]);
   });
 
   it('grant no other function any Scheduler action or PassRole of the target role', () => {
     const [roleId] = one('AWS::IAM::Role', 'SluiceSchedulesTargetRole');
     for (const [id, policy] of resources.filter(([, r]) => r.Type === 'AWS::IAM::Policy')) {
       const roles = JSON.stringify(policy.Properties.Roles);
-      if (roles.includes('SluiceSchedulesSync') || roles.includes('SluiceSweepSweeper')) continue;
+      if (roles.includes('SluiceSchedulesSync')) continue;
       for (const s of policy.Properties.PolicyDocument.Statement as Statement[]) {
         expect(
           actions(s).filter((a) => a.startsWith('scheduler:')),
@@ -176,7 +187,7 @@ describe('recurring schedules', () => {
     }
   });
 
-  it('give the sync function and the sweeper the four SCHEDULE_* variables, pointing at the group, fire function, role and queue', () => {
+  it('give the sync function the four SCHEDULE_* variables, pointing at the group, fire function, role and queue', () => {
     const [fireId] = one('AWS::Lambda::Function', 'SluiceSchedulesFire');
     const [roleId] = one('AWS::IAM::Role', 'SluiceSchedulesTargetRole');
     const [failuresId] = one('AWS::SQS::Queue', 'SluiceSchedulesFailures');
@@ -187,19 +198,12 @@ describe('recurring schedules', () => {
       [SCHEDULER_TARGET_ENV.deadLetterArn]: { 'Fn::GetAtt': [failuresId, 'Arn'] },
     };
     expect(Object.keys(expected).sort()).toEqual(['SCHEDULE_DLQ_ARN', 'SCHEDULE_FUNCTION_ARN', 'SCHEDULE_GROUP', 'SCHEDULE_ROLE_ARN']);
-    for (const prefix of ['SluiceSchedulesSync', 'SluiceSweepSweeper']) {
-      expect(one('AWS::Lambda::Function', prefix)[1].Properties.Environment.Variables, prefix).toMatchObject(expected);
-    }
+    expect(one('AWS::Lambda::Function', 'SluiceSchedulesSync')[1].Properties.Environment.Variables).toMatchObject(expected);
   });
 
-  it('create the group before the sync mapping and the sweeper can write schedules to it', () => {
+  it('create the group before the sync mapping can write schedules to it', () => {
     const [groupId] = one('AWS::Scheduler::ScheduleGroup', 'SluiceSchedulesGroup');
-    for (const [type, prefix] of [
-      ['AWS::Lambda::EventSourceMapping', 'SluiceSchedulesSync'],
-      ['AWS::Lambda::Function', 'SluiceSweepSweeper'],
-    ] as const) {
-      expect(one(type, prefix)[1].DependsOn, prefix).toContain(groupId);
-    }
+    expect(one('AWS::Lambda::EventSourceMapping', 'SluiceSchedulesSync')[1].DependsOn).toContain(groupId);
   });
 
   it('alarm while the failures queue holds anything (nothing drains it)', () => {

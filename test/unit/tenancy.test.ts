@@ -67,7 +67,10 @@ describe('the rate gate', () => {
           // Each arrival tries; one turned away comes back at its reservation (perhaps a little late).
           const pending: { at: number; reservation?: number }[] = [];
           let now = 0;
-          for (const gap of gaps) pending.push({ at: (now += gap * 10) });
+          for (const gap of gaps) {
+            now += gap * 10;
+            pending.push({ at: now });
+          }
           for (let guard = 0; pending.length && guard < 5000; guard++) {
             pending.sort((a, b) => a.at - b.at);
             const next = pending.shift() as { at: number; reservation?: number };
