@@ -189,6 +189,27 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     };
   const workerMeter: MeteredRequest[] = [];
   const onError = (source: string) => (error: unknown) => console.error(`[sluice] ${source}:`, error);
+  /**
+   * A function on an EventBridge rate rule: one pass at a time, as a one-minute schedule makes
+   * them (locally every sweepIntervalMs); stopping waits for the pass under way.
+   */
+  const everyInterval = (name: string, source: string, pass: () => Promise<unknown>) => {
+    let running: Promise<unknown> | undefined;
+    const timer = setInterval(() => {
+      running ??= timed(
+        name,
+        pass,
+      )(undefined)
+        .catch(onError(source))
+        .finally(() => {
+          running = undefined;
+        });
+    }, options.sweepIntervalMs ?? fromEnv.sweepIntervalMs);
+    stops.unshift(async () => {
+      clearInterval(timer);
+      await running;
+    });
+  };
 
   const stream = new StreamEventSource({
     streamArn: resources.streamArn,
@@ -218,18 +239,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   scheduler.start();
   stops.unshift(() => scheduler.stop());
   // The repair rule (every five minutes on AWS) runs with the sweeper's timer here.
-  let repairing: Promise<unknown> | undefined;
-  const repairTimer = setInterval(() => {
-    repairing ??= timed('schedule-sync', () => scheduleSync.handler(REPAIR_EVENT))(undefined)
-      .catch(onError('schedule repair'))
-      .finally(() => {
-        repairing = undefined;
-      });
-  }, options.sweepIntervalMs ?? fromEnv.sweepIntervalMs);
-  stops.unshift(async () => {
-    clearInterval(repairTimer);
-    await repairing;
-  });
+  everyInterval('schedule-sync', 'schedule repair', () => scheduleSync.handler(REPAIR_EVENT));
 
   for (const lane of workerLanes) {
     const source = new SqsEventSource({
@@ -271,19 +281,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     stops.unshift(() => source.stop());
   }
 
-  // One pass at a time, as EventBridge's one-minute schedule makes them; stopping waits for it.
-  let sweeping: Promise<unknown> | undefined;
-  const sweepTimer = setInterval(() => {
-    sweeping ??= timed('sweeper', () => sweeper.handler())(undefined)
-      .catch(onError('sweeper'))
-      .finally(() => {
-        sweeping = undefined;
-      });
-  }, options.sweepIntervalMs ?? fromEnv.sweepIntervalMs);
-  stops.unshift(async () => {
-    clearInterval(sweepTimer);
-    await sweeping;
-  });
+  everyInterval('sweeper', 'sweeper', () => sweeper.handler());
 
   const port = options.port ?? Number(process.env.PORT ?? 3000);
   const { server, url } = await serveHttpApi(
