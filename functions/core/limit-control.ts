@@ -25,6 +25,10 @@ export class LimitControl {
     private readonly tenantConcurrency: number,
   ) {}
 
+  static notFound(scope: string, key: string): LimitNotFound {
+    return new LimitNotFound(scope, key);
+  }
+
   /** The scope and key of a path, or a 404 for one no limit can have. */
   static target(scope: string, key: string): { scope: LimitScope; key: string } {
     if (!(LIMIT_SCOPES as readonly string[]).includes(scope) || !TENANT_KEY_PATTERN.test(key)) throw new LimitNotFound(scope, key);

@@ -59,21 +59,8 @@ export class LimitStore {
 
   // ── definitions ────────────────────────────────────────────────────────────────────────────
   async definitions(): Promise<LimitDefinition[]> {
-    const all: LimitDefinition[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': DEFINITIONS },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const { pk: _pk, id: _id, ...rest } of out.Items ?? []) all.push(rest as LimitDefinition);
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return all;
+    const { items } = await this.queryAll(DEFINITIONS);
+    return items.map(({ pk: _pk, id: _id, ...rest }) => rest as unknown as LimitDefinition);
   }
 
   async definition(scope: string, key: string): Promise<LimitDefinition | undefined> {
@@ -201,6 +188,12 @@ export class LimitStore {
   }
 
   async waiting(id: string): Promise<number> {
+    return (await this.queryAll(`WAIT#${id}`, 'COUNT')).count;
+  }
+
+  /** Every item of a partition (or, with COUNT, how many), page by page. */
+  private async queryAll(pk: string, select?: 'COUNT'): Promise<{ items: Record<string, unknown>[]; count: number }> {
+    const items: Record<string, unknown>[] = [];
     let count = 0;
     let start: Record<string, unknown> | undefined;
     do {
@@ -208,15 +201,16 @@ export class LimitStore {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `WAIT#${id}` },
-          Select: 'COUNT',
+          ExpressionAttributeValues: { ':pk': pk },
+          Select: select,
           ExclusiveStartKey: start,
         }),
       );
+      items.push(...(out.Items ?? []));
       count += out.Count ?? 0;
       start = out.LastEvaluatedKey;
     } while (start);
-    return count;
+    return { items, count };
   }
 
   // ── rate ───────────────────────────────────────────────────────────────────────────────────

@@ -54,37 +54,34 @@ const logger = new Logger({ serviceName: 'sluice-intake' });
 /** A handler gets the request and the route's path parameters, by name. */
 type RouteHandler = (request: HttpRequest, params: Readonly<Record<string, string>>) => Promise<HttpResponse>;
 
-const taskId = (raw: string | undefined): string => {
-  let id: string;
+/** A path parameter, decoded; a malformed escape or a value that cannot name the resource is its 404. */
+function pathParam(raw: string | undefined, valid: (value: string) => boolean, notFound: (value: string) => Error): string {
+  let value: string;
   try {
-    id = decodeURIComponent(raw ?? '');
+    value = decodeURIComponent(raw ?? '');
   } catch {
-    throw new TaskNotFound(String(raw)); // a malformed escape cannot name a task
+    throw notFound(String(raw));
   }
-  if (!isTaskId(id)) throw new TaskNotFound(id);
-  return id;
-};
+  if (!valid(value)) throw notFound(value);
+  return value;
+}
 
-const scheduleName = (raw: string | undefined): string => {
-  let name: string;
-  try {
-    name = decodeURIComponent(raw ?? '');
-  } catch {
-    throw new ScheduleNotFound(String(raw));
-  }
-  if (!SCHEDULE_NAME_PATTERN.test(name)) throw new ScheduleNotFound(name);
-  return name;
-};
-
-const limitTarget = (scope: string | undefined, key: string | undefined) => {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(key ?? '');
-  } catch {
-    decoded = '';
-  }
-  return LimitControl.target(scope ?? '', decoded);
-};
+const taskId = (raw: string | undefined) => pathParam(raw, isTaskId, (id) => new TaskNotFound(id));
+const scheduleName = (raw: string | undefined) =>
+  pathParam(
+    raw,
+    (name) => SCHEDULE_NAME_PATTERN.test(name),
+    (name) => new ScheduleNotFound(name),
+  );
+const limitTarget = (scope: string | undefined, key: string | undefined) =>
+  LimitControl.target(
+    scope ?? '',
+    pathParam(
+      key,
+      () => true,
+      () => LimitControl.notFound(scope ?? '', String(key)),
+    ),
+  );
 
 const controlHandler =
   (action: ControlAction): RouteHandler =>
