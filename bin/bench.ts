@@ -366,6 +366,13 @@ async function priorityIsolation(): Promise<{
 }
 
 log(`${quick ? 'quick' : 'full'} run, ${TASKS} tasks per profile, emulator ${endpoint}`);
+// `--only tenancy`: the fairness and limits profiles alone (minutes instead of the whole run).
+if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'tenancy') {
+  const tenancy = await tenancyProfiles();
+  console.log(JSON.stringify(tenancy, null, 2));
+  await stopMoto?.();
+  process.exit(0);
+}
 const single = await runProfile('single');
 log(`single submit: ${single.tasksPerSecond} tasks/s`);
 const batch = await runProfile('batch');

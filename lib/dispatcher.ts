@@ -58,10 +58,18 @@ export class Dispatcher extends Construct {
       description: 'Sluice dispatcher: stream to lane queues',
       timeout: Duration.seconds(30),
       environment,
-      // Admission: limit definitions (Query), slots and their waiters, parking and waking tasks.
+      // Admission: limit definitions (Query), slots and their waiters (written and removed in
+      // batches: BatchWriteItem), parking and waking tasks.
       tableAccess: {
         table: props.table,
-        actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:PutItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+        ],
       },
     });
     for (const lane of LANE_NAMES) props.lanes[lane].grantSendMessages(this.handler);

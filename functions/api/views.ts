@@ -47,7 +47,7 @@ export function toView(task: TaskRecord): TaskView {
         : null,
     tenant: task.tenant ?? DEFAULT_TENANT,
     concurrencyKey: task.concurrencyKey ?? null,
-    waitingFor: task.waitingFor ?? null,
+    waitingFor: task.waitingFor ? { scope: task.waitingFor.scope, key: task.waitingFor.key } : null,
   };
 }
 

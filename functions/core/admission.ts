@@ -9,8 +9,9 @@
  * A slot whose holder ended without giving it back is reclaimed when someone finds the limit full,
  * with `slot-reclaimed` in the holder's history.
  */
+import { encodeEvent } from './history.ts';
 import type { LimitStore } from './limit-store.ts';
-import { waiterSortKey } from './limit-store.ts';
+import { waiterQueuedAt, waiterSortKey } from './limit-store.ts';
 import { isTerminal, type TaskRecord } from './model.ts';
 import type { TaskStore } from './store.ts';
 import { type AppliedLimit, type LimitDefinition, limitId, limitsFor, type TenancySettings } from './tenancy.ts';
@@ -21,6 +22,11 @@ const RECLAIM_AFTER_MS = 30_000;
 const ADMISSION_CHUNK = 10;
 /** Holders checked per reclaim (oldest first). */
 const RECLAIM_BATCH = 25;
+/**
+ * A batch submission writes its waiter items before its tasks, so a waiter whose task is not
+ * found yet may be younger than its task's write: it is skipped, and removed only after this.
+ */
+const WAITER_GRACE_MS = 60_000;
 
 export const ADMISSION_ACTOR = 'system:admission';
 
@@ -81,9 +87,10 @@ export class Admission {
   async admitAll(tasks: readonly TaskRecord[], now = Date.now()): Promise<Map<string, AdmissionResult>> {
     const parked: { limit: AppliedLimit; sortKey: string; taskId: string }[] = [];
     const results = new Map<string, AdmissionResult>();
-    // In chunks, so a limit found full is known to the rest of the batch: a task never admitted
-    // before (version 1) cannot hold its slot, and parks without asking again.
-    const full = new Set<string>();
+    // In chunks, so a limit found full is known to the rest of the batch, with its holders then: a
+    // task never admitted before (version 1) that is not among them — it did not take its slot at
+    // intake — cannot hold one, and parks without asking again.
+    const full = new Map<string, ReadonlySet<string>>();
     for (let i = 0; i < tasks.length; i += ADMISSION_CHUNK) {
       await Promise.all(
         tasks.slice(i, i + ADMISSION_CHUNK).map(async (task) => results.set(task.id, await this.admitOne(task, now, parked, full))),
@@ -110,17 +117,22 @@ export class Admission {
     task: TaskRecord,
     now: number,
     parked: { limit: AppliedLimit; sortKey: string; taskId: string }[],
-    full: Set<string>,
+    full: Map<string, ReadonlySet<string>>,
   ): Promise<AdmissionResult> {
     const applied = await this.applicable(task, now);
     const taken: AppliedLimit[] = [];
     for (const limit of applied.filter((l) => l.concurrency !== undefined)) {
-      const knownFull = full.has(limit.id) && task.version === 1;
-      if (!knownFull && (await this.takeOrReclaim(limit, task.id, now))) {
+      const holders = full.get(limit.id);
+      if (holders?.has(task.id)) {
+        taken.push(limit); // it took its slot at intake
+        continue;
+      }
+      const outcome = holders && task.version === 1 ? undefined : await this.takeOrReclaim(limit, task.id, now);
+      if (outcome === true) {
         taken.push(limit);
         continue;
       }
-      full.add(limit.id);
+      if (outcome) full.set(limit.id, new Set(outcome.holders.map((h) => h.taskId)));
       // Full. A waiting task holds nothing: its other slots go to tasks that can run.
       for (const held of taken) await this.giveBack(held, task.id, now);
       try {
@@ -142,28 +154,110 @@ export class Admission {
 
   /** The task ended or paused: give each slot back, to the oldest waiter when there is one. */
   async release(task: TaskRecord, now = Date.now()): Promise<void> {
-    const applied = await this.applicable(task, now);
-    for (const limit of applied.filter((l) => l.concurrency !== undefined)) await this.giveBack(limit, task.id, now);
+    await this.releaseAll([task], now);
+  }
+
+  /**
+   * Tasks ended or paused: give their slots back. The releasers of one limit hand their slots to
+   * as many of its oldest waiters in one write, and the waiters are woken together; limits are
+   * released side by side. Whatever that fast path cannot settle (a releaser that held nothing, a
+   * waiter that moved on) goes back through the one-by-one path, which looks again.
+   */
+  async releaseAll(tasks: readonly TaskRecord[], now = Date.now()): Promise<void> {
+    const byLimit = new Map<string, { limit: AppliedLimit; holders: string[] }>();
+    for (const task of tasks) {
+      for (const limit of (await this.applicable(task, now)).filter((l) => l.concurrency !== undefined)) {
+        const entry = byLimit.get(limit.id) ?? { limit, holders: [] };
+        if (!entry.holders.includes(task.id)) entry.holders.push(task.id);
+        byLimit.set(limit.id, entry);
+      }
+    }
+    await Promise.all([...byLimit.values()].map(({ limit, holders }) => this.giveBackMany(limit, holders, now)));
+  }
+
+  private async giveBackMany(limit: AppliedLimit, holders: readonly string[], now: number): Promise<void> {
+    for (let i = 0; i < holders.length; i += 20) await this.handOverChunk(limit, holders.slice(i, i + 20), now);
+  }
+
+  private async handOverChunk(limit: AppliedLimit, holders: readonly string[], now: number): Promise<void> {
+    if (holders.length === 1) return this.giveBack(limit, holders[0], now);
+    const waiters = await this.nextWaiters(limit, holders.length, new Set(holders));
+    const pairs = waiters.map((w, i) => ({ from: holders[i], to: w }));
+    if (
+      pairs.length > 0 &&
+      (await this.limits.handOverMany(
+        limit.id,
+        pairs.map((p) => ({ from: p.from, to: p.to.task.id })),
+        now,
+      ))
+    ) {
+      await this.limits.unparkMany(
+        limit.id,
+        waiters.map((w) => w.sortKey),
+      );
+      const woken = await Promise.all(waiters.map((w) => this.wake(w.task, `slot-free: ${describe(limit)}`, now)));
+      // A waiter that moved on meanwhile holds a slot it will not use: give it back the slow way.
+      for (const [i, ok] of woken.entries()) if (!ok) await this.giveBack(limit, waiters[i].task.id, now);
+    } else {
+      for (const p of pairs) await this.giveBack(limit, p.from, now);
+    }
+    for (const holder of holders.slice(pairs.length)) await this.giveBack(limit, holder, now);
+  }
+
+  /**
+   * A batch submission parked tasks on the limit `task` waits for (it is the last of them, written
+   * after their waiter items): fill the limit's free slots from its oldest waiters, reclaiming the
+   * slots of holders that ended without giving them back.
+   */
+  async fillFor(task: TaskRecord, now = Date.now()): Promise<void> {
+    const waitingFor = task.waitingFor;
+    const limit = (await this.applicable(task, now)).find(
+      (l) => l.concurrency !== undefined && l.scope === waitingFor?.scope && l.key === waitingFor.key,
+    );
+    if (!limit) {
+      // The limit was deleted meanwhile; that change woke the waiters it found, perhaps before
+      // these were written: wake them now.
+      if (waitingFor) await this.wakeAll(limitId(waitingFor.scope, waitingFor.key), now);
+      return;
+    }
+    const { running, holders } = await this.limits.state(limit.id);
+    if (running >= (limit.concurrency as number)) await this.reclaim(limit, holders, now);
+    await this.fillFreeSlots(limit, now);
   }
 
   /** Wake every task waiting for a limit (it was deleted or raised). */
   async wakeAll(id: string, now = Date.now()): Promise<number> {
     let woken = 0;
+    let after: string | undefined;
     for (;;) {
-      const waiters = await this.limits.oldestWaiters(id, 25);
-      if (waiters.length === 0) return woken;
+      const waiters = await this.limits.oldestWaiters(id, 25, after);
       for (const waiter of waiters) {
-        await this.limits.unpark(id, waiter.sortKey);
         const task = await this.tasks.find(waiter.taskId);
+        if (!task && now - waiterQueuedAt(waiter.sortKey) < WAITER_GRACE_MS) continue; // its write is on its way
+        await this.limits.unpark(id, waiter.sortKey);
         if (task?.status === 'QUEUED' && task.waitingFor && (await this.wake(task, `slot-free: limit ${id} changed`, now))) woken++;
       }
+      if (waiters.length < 25) return woken;
+      after = waiters[waiters.length - 1].sortKey;
     }
   }
 
-  private async takeOrReclaim(limit: AppliedLimit, taskId: string, now: number): Promise<boolean> {
+  /** true when the task holds a slot now; otherwise the holders the limit was found full with. */
+  private async takeOrReclaim(
+    limit: AppliedLimit,
+    taskId: string,
+    now: number,
+  ): Promise<true | { holders: readonly { taskId: string; since: number }[] }> {
     const first = await this.limits.take(limit.id, limit.concurrency as number, taskId, now);
     if (first.kind !== 'full') return true;
-    const stale = first.holders.filter((h) => now - h.since >= RECLAIM_AFTER_MS).slice(0, RECLAIM_BATCH);
+    if ((await this.reclaim(limit, first.holders, now)) === 0) return first;
+    const second = await this.limits.take(limit.id, limit.concurrency as number, taskId, now);
+    return second.kind === 'full' ? second : true;
+  }
+
+  /** Give back the slots of holders that ended without doing so (to the oldest waiters first); returns how many. */
+  private async reclaim(limit: AppliedLimit, holders: readonly { taskId: string; since: number }[], now: number): Promise<number> {
+    const stale = holders.filter((h) => now - h.since >= RECLAIM_AFTER_MS).slice(0, RECLAIM_BATCH);
     let reclaimed = 0;
     for (const h of stale) {
       const holder = await this.tasks.find(h.taskId);
@@ -184,8 +278,7 @@ export class Admission {
           .catch(() => undefined); // the history note is best effort; the slot is back either way
       }
     }
-    if (reclaimed === 0) return false;
-    return (await this.limits.take(limit.id, limit.concurrency as number, taskId, now)).kind !== 'full';
+    return reclaimed;
   }
 
   /**
@@ -232,14 +325,38 @@ export class Admission {
 
   /** The oldest waiter that still waits (stale waiter items are removed on the way). */
   private async nextWaiter(limit: AppliedLimit, except?: string): Promise<{ sortKey: string; task: TaskRecord } | undefined> {
+    return (await this.nextWaiters(limit, 1, except === undefined ? undefined : new Set([except])))[0];
+  }
+
+  /** Up to `count` oldest waiters that still wait, read a page at a time (stale waiter items are removed on the way). */
+  private async nextWaiters(
+    limit: AppliedLimit,
+    count: number,
+    except?: ReadonlySet<string>,
+  ): Promise<{ sortKey: string; task: TaskRecord }[]> {
+    const found: { sortKey: string; task: TaskRecord }[] = [];
+    const page = Math.max(10, count);
+    let after: string | undefined;
     for (;;) {
-      const waiters = await this.limits.oldestWaiters(limit.id, 10);
-      for (const waiter of waiters) {
-        const task = waiter.taskId === except ? undefined : await this.tasks.find(waiter.taskId);
-        if (task?.status === 'QUEUED' && task.waitingFor) return { sortKey: waiter.sortKey, task };
+      const waiters = await this.limits.oldestWaiters(limit.id, page, after);
+      // Read only as many tasks at once as are still wanted (most waiters still wait).
+      const tasks: (TaskRecord | undefined)[] = [];
+      for (const [i, waiter] of waiters.entries()) {
+        if (i >= tasks.length) {
+          const wanted = waiters.slice(i, i + count - found.length);
+          tasks.push(...(await Promise.all(wanted.map((w) => (except?.has(w.taskId) ? undefined : this.tasks.find(w.taskId))))));
+        }
+        const task = tasks[i];
+        if (task?.status === 'QUEUED' && task.waitingFor) {
+          found.push({ sortKey: waiter.sortKey, task });
+          if (found.length === count) return found;
+          continue;
+        }
+        if (!task && !except?.has(waiter.taskId) && Date.now() - waiterQueuedAt(waiter.sortKey) < WAITER_GRACE_MS) continue;
         await this.limits.unpark(limit.id, waiter.sortKey); // gone, or admitted another way
       }
-      if (waiters.length < 10) return undefined;
+      if (waiters.length < page) return found;
+      after = waiters[waiters.length - 1].sortKey;
     }
   }
 
@@ -251,5 +368,84 @@ export class Admission {
     } catch {
       return false;
     }
+  }
+}
+
+/**
+ * Admission of a batch submission at intake, before its tasks are written. A backlog submitted at
+ * once would otherwise reach the dispatcher task by task, each parked with a write of its own,
+ * while every task submitted after it — another tenant's single task too — waits in the stream
+ * behind them. Here, for each concurrency limit several tasks of the batch share, the slots the
+ * limit has free are taken for the first tasks (one write per limit) and the rest are born
+ * waiting: their waiter items are written first, their inserts do not invoke the dispatcher, and
+ * the last of them (written last) asks the dispatcher to fill the limit's free slots — which also
+ * closes the race with a holder that gave its slot back before those waiter items existed.
+ */
+export class BatchAdmission {
+  constructor(
+    private readonly limits: LimitStore,
+    private readonly catalog: LimitCatalog,
+    private readonly settings: TenancySettings,
+  ) {}
+
+  /** Takes slots and writes waiter items; returns the records to write first and those to write last. */
+  async prepare(records: readonly TaskRecord[], now: number): Promise<{ first: TaskRecord[]; last: TaskRecord[] }> {
+    const catalog = await this.catalog.get(now);
+    const limitsOf = new Map<string, AppliedLimit[]>();
+    const groupSize = new Map<string, { limit: AppliedLimit; tasks: number }>();
+    for (const r of records) {
+      // A scheduled task is admitted when it is due, by the dispatcher.
+      if (!r.limited || r.status !== 'QUEUED') continue;
+      const applied = limitsFor(r, catalog, this.settings).filter((l) => l.concurrency !== undefined);
+      limitsOf.set(r.id, applied);
+      for (const l of applied) groupSize.set(l.id, { limit: l, tasks: (groupSize.get(l.id)?.tasks ?? 0) + 1 });
+    }
+    // A limit only one task of the batch uses is left to the dispatcher, like a single submission's.
+    const shared = [...groupSize.values()].filter((g) => g.tasks > 1).map((g) => g.limit);
+    if (shared.length === 0) return { first: [...records], last: [] };
+    const free = new Map<string, number>();
+    await Promise.all(
+      shared.map(async (l) => free.set(l.id, Math.max(0, (l.concurrency as number) - (await this.limits.state(l.id)).running))),
+    );
+    const takers = new Map<string, string[]>();
+    const parked = new Map<string, AppliedLimit>();
+    for (const r of records) {
+      const decided = (limitsOf.get(r.id) ?? []).filter((l) => free.has(l.id));
+      if (decided.length === 0) continue;
+      const full = decided.find((l) => free.get(l.id) === 0);
+      if (full) {
+        parked.set(r.id, full);
+        continue;
+      }
+      for (const l of decided) {
+        free.set(l.id, (free.get(l.id) as number) - 1);
+        takers.set(l.id, [...(takers.get(l.id) ?? []), r.id]);
+      }
+    }
+    // Those whose slots were taken meanwhile by someone else go to the dispatcher as usual.
+    await Promise.all(shared.map((l) => this.limits.takeMany(l.id, l.concurrency as number, takers.get(l.id) ?? [], now)));
+    const lastOf = new Map<string, string>();
+    for (const r of records) {
+      const limit = parked.get(r.id);
+      if (limit) lastOf.set(limit.id, r.id);
+    }
+    const sentinels = new Set(lastOf.values());
+    const waiters = new Map<string, { sortKey: string; taskId: string }[]>();
+    const out = records.map((r) => {
+      const limit = parked.get(r.id);
+      if (!limit) return r;
+      waiters.set(limit.id, [
+        ...(waiters.get(limit.id) ?? []),
+        { sortKey: waiterSortKey(r.priority, r.queuedAt ?? r.createdAt, r.id), taskId: r.id },
+      ]);
+      const reason = `waiting-for-slot: ${describe(limit)}`;
+      return {
+        ...r,
+        waitingFor: { scope: limit.scope, key: limit.key, ...(sentinels.has(r.id) ? { fill: true as const } : {}) },
+        history: [...r.history, encodeEvent({ at: now, from: r.status, to: r.status, reason, attempt: r.attempt, actor: ADMISSION_ACTOR })],
+      };
+    });
+    await Promise.all([...waiters].map(([id, list]) => this.limits.parkMany(id, list)));
+    return { first: out.filter((r) => !sentinels.has(r.id)), last: out.filter((r) => sentinels.has(r.id)) };
   }
 }

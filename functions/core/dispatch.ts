@@ -37,7 +37,14 @@ export interface Dispatch {
  * Stream filter used by the event source mapping on AWS (so other changes never invoke the
  * dispatcher) and applied by the local runtime's stream poller.
  */
-export const DISPATCH_FILTER_PATTERN = { dynamodb: { NewImage: { status: { S: ['QUEUED', 'SCHEDULED'] } } } } as const;
+export const DISPATCH_FILTER_PATTERN = {
+  // A task waiting for a slot is not sent: its parking (or its birth parked) invokes nobody.
+  dynamodb: { NewImage: { status: { S: ['QUEUED', 'SCHEDULED'] }, waitingFor: { M: { scope: { S: [{ exists: false }] } } } } },
+} as const;
+/** The last task a batch submission parked on a limit: the dispatcher fills that limit's free slots. */
+export const FILL_FILTER_PATTERN = {
+  dynamodb: { NewImage: { status: { S: ['QUEUED'] }, waitingFor: { M: { fill: { BOOL: [true] } } } } },
+} as const;
 /** Tasks that went through admission and ended or paused: their slots go back. */
 export const RELEASE_FILTER_PATTERN = {
   dynamodb: { NewImage: { status: { S: ['SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED'] }, limited: { BOOL: [true] } } },
@@ -45,7 +52,12 @@ export const RELEASE_FILTER_PATTERN = {
 /** A limit definition changed: the dispatcher reads its limits again. */
 export const LIMIT_CHANGE_FILTER_PATTERN = { dynamodb: { Keys: { pk: { S: [LIMIT_DEFINITIONS_PARTITION] } } } } as const;
 /** The dispatcher's stream filters (a record matching any of them invokes it). */
-export const DISPATCHER_FILTER_PATTERNS = [DISPATCH_FILTER_PATTERN, RELEASE_FILTER_PATTERN, LIMIT_CHANGE_FILTER_PATTERN] as const;
+export const DISPATCHER_FILTER_PATTERNS = [
+  DISPATCH_FILTER_PATTERN,
+  FILL_FILTER_PATTERN,
+  RELEASE_FILTER_PATTERN,
+  LIMIT_CHANGE_FILTER_PATTERN,
+] as const;
 
 /**
  * A SCHEDULED task due within SQS's delay limit is sent now with a delay (the worker moves it
@@ -57,6 +69,8 @@ export function dispatchFor(image: TaskRecord | undefined, now: number, previous
   const due = image.status === 'SCHEDULED' ? image.runAt : image.notBefore;
   if (image.status === 'SCHEDULED' && (due === undefined || due - now > MAX_SQS_DELAY_SECONDS * 1000)) return undefined;
   if (image.status !== 'QUEUED' && image.status !== 'SCHEDULED') return undefined;
+  // Parked: admission wakes it (a new version) when a slot frees.
+  if (image.waitingFor !== undefined) return undefined;
   const wait = due === undefined ? 0 : Math.ceil((due - now) / 1000);
   return {
     lane: laneFor(image.priority, image.runtime),

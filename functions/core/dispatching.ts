@@ -86,10 +86,40 @@ export async function releaseSlots(
   const leaving = changes.filter(
     (c) => c.image.limited && (isTerminal(c.image.status) || c.image.status === 'PAUSED') && c.previous?.status !== c.image.status,
   );
-  // One after another: releases of one limit race for the same oldest waiters otherwise.
-  for (const c of leaving) {
+  // All at once: the releasers of one limit are handed its oldest waiters together (not raced).
+  try {
+    await admission.releaseAll(
+      leaving.map((c) => c.image),
+      now,
+    );
+  } catch (error) {
+    // Releasing is idempotent: the stream retries them all.
+    errors.push(error);
+    failed.push(...leaving.map((c) => c.sequence));
+  }
+  return { failed, errors };
+}
+
+/**
+ * The last task a batch submission parked on a limit was written: fill that limit's free slots
+ * from its waiters (once per limit in a batch of changes; a retried fill is harmless).
+ */
+export async function fillParked(
+  changes: readonly TableChange[],
+  admission: Admission,
+  now: number,
+): Promise<{ failed: string[]; errors: unknown[] }> {
+  const failed: string[] = [];
+  const errors: unknown[] = [];
+  const filled = new Set<string>();
+  for (const c of changes) {
+    const waitingFor = c.image.waitingFor;
+    if (c.previous || c.image.status !== 'QUEUED' || !waitingFor?.fill) continue;
+    const which = `${c.image.type}/${waitingFor.scope}/${waitingFor.key}`;
+    if (filled.has(which)) continue;
+    filled.add(which);
     try {
-      await admission.release(c.image, now);
+      await admission.fillFor(c.image, now);
     } catch (error) {
       errors.push(error);
       failed.push(c.sequence);

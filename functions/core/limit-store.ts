@@ -51,6 +51,9 @@ export interface LimitUsage {
 export const waiterSortKey = (priority: Priority, queuedAt: number, taskId: string): string =>
   `${PRIORITY_RANK[priority]}#${String(queuedAt).padStart(15, '0')}#${taskId}`;
 
+/** When the task a waiter item stands for was queued. */
+export const waiterQueuedAt = (sortKey: string): number => Number(sortKey.split('#')[1]);
+
 export class LimitStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -115,6 +118,35 @@ export class LimitStore {
     }
   }
 
+  /**
+   * Take a slot for each of several tasks, up to 40 in one write (all of them or none; expressions
+   * are limited to 4 KB). Returns how many of `taskIds`, from the first, now hold a slot: fewer
+   * when the limit had less room, or one of them held one already.
+   */
+  async takeMany(id: string, limit: number, taskIds: readonly string[], now: number): Promise<number> {
+    let taken = 0;
+    for (let i = 0; i < taskIds.length; i += 40) {
+      const chunk = taskIds.slice(i, i + 40);
+      const names = Object.fromEntries(chunk.map((t, n) => [`#h${n}`, holder(t)]));
+      const placeholders = Object.keys(names);
+      const ok = await conditionally(
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: stateKey(id),
+            UpdateExpression: `SET ${placeholders.map((n) => `${n} = :now`).join(', ')} ADD n :k`,
+            ConditionExpression: `${placeholders.map((n) => `attribute_not_exists(${n})`).join(' AND ')} AND (attribute_not_exists(n) OR n <= :most)`,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ':now': now, ':k': chunk.length, ':most': limit - chunk.length },
+          }),
+        ),
+      );
+      if (!ok) return taken;
+      taken += chunk.length;
+    }
+    return taken;
+  }
+
   /** Give a slot back; false when the task did not hold it. */
   async release(id: string, taskId: string): Promise<boolean> {
     return conditionally(
@@ -147,6 +179,32 @@ export class LimitStore {
     );
   }
 
+  /**
+   * Move several slots in one write (all or none, up to 20 pairs): false when a `from` did not
+   * hold its slot or a `to` already holds one.
+   */
+  async handOverMany(id: string, pairs: readonly { from: string; to: string }[], now: number): Promise<boolean> {
+    if (pairs.length === 0 || pairs.length > 20) return false;
+    const names = Object.fromEntries(
+      pairs.flatMap((p, i) => [
+        [`#f${i}`, holder(p.from)],
+        [`#t${i}`, holder(p.to)],
+      ]),
+    );
+    return conditionally(
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: stateKey(id),
+          UpdateExpression: `REMOVE ${pairs.map((_, i) => `#f${i}`).join(', ')} SET ${pairs.map((_, i) => `#t${i} = :now`).join(', ')}`,
+          ConditionExpression: pairs.map((_, i) => `attribute_exists(#f${i}) AND attribute_not_exists(#t${i})`).join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      ),
+    );
+  }
+
   async state(id: string): Promise<{ running: number; holders: { taskId: string; since: number }[]; rate: RateState }> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: stateKey(id), ConsistentRead: true }));
     const item = out.Item ?? {};
@@ -160,8 +218,12 @@ export class LimitStore {
 
   /** Write many waiter items (BatchWriteItem, 25 a request, unprocessed ones retried). */
   async parkMany(id: string, waiters: readonly Waiter[]): Promise<void> {
-    for (let i = 0; i < waiters.length; i += 25) {
-      let pending = waiters.slice(i, i + 25).map((w) => ({ PutRequest: { Item: { pk: `WAIT#${id}`, id: w.sortKey, taskId: w.taskId } } }));
+    await this.batchWrite(waiters.map((w) => ({ PutRequest: { Item: { pk: `WAIT#${id}`, id: w.sortKey, taskId: w.taskId } } })));
+  }
+
+  private async batchWrite(requests: readonly Record<string, unknown>[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += 25) {
+      let pending = requests.slice(i, i + 25);
       for (let round = 0; pending.length > 0; round++) {
         if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
         const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
@@ -170,11 +232,17 @@ export class LimitStore {
     }
   }
 
+  /** Remove many waiter items (BatchWriteItem, 25 a request, unprocessed ones retried). */
+  async unparkMany(id: string, sortKeys: readonly string[]): Promise<void> {
+    await this.batchWrite(sortKeys.map((sortKey) => ({ DeleteRequest: { Key: { pk: `WAIT#${id}`, id: sortKey } } })));
+  }
+
   async unpark(id: string, sortKey: string): Promise<void> {
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: { pk: `WAIT#${id}`, id: sortKey } }));
   }
 
-  async oldestWaiters(id: string, count: number): Promise<Waiter[]> {
+  /** The oldest waiters, from the first or from after the waiter `after` (a sort key). */
+  async oldestWaiters(id: string, count: number, after?: string): Promise<Waiter[]> {
     const out = await this.db.send(
       new QueryCommand({
         TableName: this.table,
@@ -182,6 +250,7 @@ export class LimitStore {
         ExpressionAttributeValues: { ':pk': `WAIT#${id}` },
         ConsistentRead: true,
         Limit: count,
+        ...(after ? { ExclusiveStartKey: { pk: `WAIT#${id}`, id: after } } : {}),
       }),
     );
     return (out.Items ?? []).map((i) => ({ sortKey: String(i.id), taskId: String(i.taskId) }));

@@ -108,7 +108,15 @@ export interface TaskRecord {
   /** Limits its type declares (copied at intake: the dispatcher and the worker carry no task types). */
   typeLimits?: DeclaredLimits;
   /** The limit a QUEUED task waits for a slot of (set when it was parked, cleared when woken). */
-  waitingFor?: { scope: string; key: string };
+  waitingFor?: {
+    scope: string;
+    key: string;
+    /**
+     * Set on the last task a batch submission parked on this limit: its insert reaches the
+     * dispatcher (the others' do not), which then fills the limit's free slots from its waiters.
+     */
+    fill?: true;
+  };
   /** A start time a rate limit reserved for it (the worker honours it). */
   rateReservation?: number;
 }

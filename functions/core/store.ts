@@ -377,7 +377,14 @@ export class TaskStore {
   }
 
   /** The one conditional UpdateItem every change goes through. */
-  private async write(current: UpdateTarget, spec: UpdateSpec): Promise<TaskRecord> {
+  private async write(current: UpdateTarget, requested: UpdateSpec): Promise<TaskRecord> {
+    // A new version is admitted afresh by the dispatcher: it no longer waits for what it waited for.
+    const stillWaiting =
+      requested.bumpVersion &&
+      current.waitingFor !== undefined &&
+      !('waitingFor' in requested.set) &&
+      !requested.remove.includes('waitingFor');
+    const spec = stillWaiting ? { ...requested, remove: [...requested.remove, 'waitingFor'] } : requested;
     try {
       const out = await this.db.send(
         new UpdateCommand({

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
+import type { BatchAdmission } from './admission.ts';
 import { InvalidRequest, PayloadTooLarge, TaskNotFound } from './errors.ts';
 import { encodeEvent } from './history.ts';
 import type { IdempotencyStore } from './idempotency.ts';
@@ -101,6 +102,8 @@ export class TaskSubmitter {
     private readonly containersEnabled = false,
     /** The limits API's limits, cached (none: no type is limited through the API). */
     private readonly limitCatalog?: { get(): Promise<Map<string, LimitDefinition>> },
+    /** Admission of a batch's tasks before they are written (none: the dispatcher admits each). */
+    private readonly batchAdmission?: Pick<BatchAdmission, 'prepare'>,
   ) {}
 
   /** The limits a draft needs to know of (cached: at most one read per cache period). */
@@ -157,8 +160,20 @@ export class TaskSubmitter {
         };
       }
     }
-    const records = await this.store.createMany(drafts);
-    return { created: true, value: await Promise.all(records.map((r) => this.store.resolve(r))) };
+    if (!this.batchAdmission || !drafts.some((d) => d.record.limited)) {
+      const records = await this.store.createMany(drafts);
+      return { created: true, value: await Promise.all(records.map((r) => this.store.resolve(r))) };
+    }
+    // Born waiting or not, each task is written once; the tasks that ask for a fill go last.
+    const { first, last } = await this.batchAdmission.prepare(
+      drafts.map((d) => d.record),
+      now,
+    );
+    const payloads = new Map(drafts.map((d) => [d.record.id, d.payloadJson]));
+    const write = (records: TaskRecord[]) =>
+      this.store.createMany(records.map((record) => ({ record, payloadJson: payloads.get(record.id) ?? 'null' })));
+    const written = new Map([...(await write(first)), ...(await write(last))].map((r) => [r.id, r]));
+    return { created: true, value: await Promise.all(drafts.map((d) => this.store.resolve(written.get(d.record.id) as TaskRecord))) };
   }
 
   /**

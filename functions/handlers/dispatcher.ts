@@ -10,7 +10,15 @@ import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { Admission, LimitCatalog } from '#core/admission.ts';
 import { dynamo, sqsClient } from '#core/clients.ts';
 import { laneQueueUrls, tableName } from '#core/config.ts';
-import { admitDispatches, planDispatches, releaseSlots, retryFrom, sendDispatches, type TableChange } from '#core/dispatching.ts';
+import {
+  admitDispatches,
+  fillParked,
+  planDispatches,
+  releaseSlots,
+  retryFrom,
+  sendDispatches,
+  type TableChange,
+} from '#core/dispatching.ts';
 import { LimitStore } from '#core/limit-store.ts';
 import type { TaskRecord } from '#core/model.ts';
 import { readSettings } from '#core/settings.ts';
@@ -48,11 +56,15 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
   const admitted = needsAdmission
     ? await admitDispatches(planned, images, admission(), now)
     : { send: planned, parked: 0, failed: [], errors: [] };
-  const released = needsAdmission ? await releaseSlots(changes, admission(), now) : { failed: [], errors: [] };
-  for (const error of [...admitted.errors, ...released.errors]) logger.error('admission failed', { error: error as Error });
+  // What may run goes out first; giving slots back (and waking waiters) follows.
   const { failed: unsent, errors } = await sendDispatches(sqsClient(), queueUrls(), admitted.send);
   for (const { lane, error } of errors) logger.error('SendMessageBatch failed', { lane, error: error as Error });
-  const failed = [...unsent, ...admitted.failed, ...released.failed];
+  const none = { failed: [], errors: [] };
+  const released = needsAdmission ? await releaseSlots(changes, admission(), now) : none;
+  const filled = needsAdmission ? await fillParked(changes, admission(), now) : none;
+  for (const error of [...admitted.errors, ...released.errors, ...filled.errors])
+    logger.error('admission failed', { error: error as Error });
+  const failed = [...unsent, ...admitted.failed, ...released.failed, ...filled.failed];
   const from = retryFrom(failed);
   if (!from) return { batchItemFailures: [] };
   logger.warn('messages not sent; the stream will retry', { failed: failed.length });

@@ -3,7 +3,7 @@
  * firing. Only the intake and the fire function import it, so no other bundle carries the schemas.
  */
 
-import { LimitCatalog } from '#core/admission.ts';
+import { BatchAdmission, LimitCatalog } from '#core/admission.ts';
 import { dynamo } from '#core/clients.ts';
 import { tableName } from '#core/config.ts';
 import { TaskControl } from '#core/control.ts';
@@ -19,13 +19,15 @@ import { getStore, perEnvironment } from './services.ts';
 export const getSubmitting = perEnvironment(() => {
   const store = getStore();
   const limits = new LimitStore(dynamo(), tableName());
-  const catalog = new LimitCatalog(limits, readSettings(['limitsCacheMs']).limitsCacheMs);
+  const settings = readSettings(['limitsCacheMs', 'tenantConcurrency', 'tenantLaneSharePercent']);
+  const catalog = new LimitCatalog(limits, settings.limitsCacheMs);
   const submitter = new TaskSubmitter(
     store,
     new IdempotencyStore(dynamo(), tableName()),
     taskRegistry,
     process.env.SLUICE_CONTAINERS === 'enabled',
     catalog,
+    new BatchAdmission(limits, catalog, settings),
   );
   const control = new TaskControl(store);
   const schedules = new ScheduleStore(dynamo(), tableName());

@@ -82,14 +82,23 @@ describe('event source mappings', () => {
     );
   });
 
-  it('invokes the dispatcher only for tasks entering QUEUED or SCHEDULED, and limited tasks that end or pause; retrying from the failed record', () => {
+  it('invokes the dispatcher only for tasks entering QUEUED or SCHEDULED that do not wait for a slot, the last task a batch parked, and limited tasks that end or pause; retrying from the failed record', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       StartingPosition: 'TRIM_HORIZON',
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       FilterCriteria: {
         Filters: [
-          { Pattern: JSON.stringify({ dynamodb: { NewImage: { status: { S: ['QUEUED', 'SCHEDULED'] } } } }) },
+          {
+            Pattern: JSON.stringify({
+              dynamodb: { NewImage: { status: { S: ['QUEUED', 'SCHEDULED'] }, waitingFor: { M: { scope: { S: [{ exists: false }] } } } } },
+            }),
+          },
+          {
+            Pattern: JSON.stringify({
+              dynamodb: { NewImage: { status: { S: ['QUEUED'] }, waitingFor: { M: { fill: { BOOL: [true] } } } } },
+            }),
+          },
           {
             Pattern: JSON.stringify({
               dynamodb: { NewImage: { status: { S: ['SUCCEEDED', 'FAILED', 'CANCELLED', 'PAUSED'] }, limited: { BOOL: [true] } } },
@@ -105,7 +114,14 @@ describe('event source mappings', () => {
     const streamReading = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
     const tableActions = actionsOf('DispatchDispatcher').filter((a) => a.startsWith('dynamodb:') && !streamReading.includes(a));
     expect(new Set(tableActions)).toEqual(
-      new Set(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']),
+      new Set([
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+      ]),
     );
   });
 });

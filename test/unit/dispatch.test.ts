@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DISPATCH_FILTER_PATTERN, dispatchFor, parseMessage } from '#core/dispatch.ts';
+import { DISPATCH_FILTER_PATTERN, DISPATCHER_FILTER_PATTERNS, dispatchFor, FILL_FILTER_PATTERN, parseMessage } from '#core/dispatch.ts';
 import type { TaskRecord } from '#core/model.ts';
 import { matchesFilter } from '../../bin/local/filter.ts';
 import { taskRecord } from '../support/factories.ts';
@@ -46,6 +46,24 @@ describe('dispatch', () => {
     expect(matchesFilter(DISPATCH_FILTER_PATTERN, record('QUEUED'))).toBe(true);
     expect(matchesFilter(DISPATCH_FILTER_PATTERN, record('RUNNING'))).toBe(false);
     expect(matchesFilter(DISPATCH_FILTER_PATTERN, { dynamodb: {} })).toBe(false);
+  });
+
+  it('neither sends nor is invoked for a task waiting for a slot, but is for the one a batch asks to fill from', () => {
+    const waiting = (fill?: boolean) => ({
+      dynamodb: {
+        NewImage: {
+          status: { S: 'QUEUED' },
+          waitingFor: { M: { scope: { S: 'lane' }, key: { S: 'low/a' }, ...(fill ? { fill: { BOOL: true } } : {}) } },
+        },
+      },
+    });
+    expect(dispatchFor(task({ waitingFor: { scope: 'lane', key: 'low/a' } }), 0)).toBeUndefined();
+    expect(matchesFilter(DISPATCH_FILTER_PATTERN, waiting())).toBe(false);
+    expect(DISPATCHER_FILTER_PATTERNS.some((p) => matchesFilter(p, waiting()))).toBe(false);
+    expect(matchesFilter(FILL_FILTER_PATTERN, waiting(true))).toBe(true);
+    expect(matchesFilter(DISPATCH_FILTER_PATTERN, waiting(true))).toBe(false);
+    // Woken: waitingFor removed, a new version — dispatched like any queued task.
+    expect(matchesFilter(DISPATCH_FILTER_PATTERN, { dynamodb: { NewImage: { status: { S: 'QUEUED' } } } })).toBe(true);
   });
 });
 

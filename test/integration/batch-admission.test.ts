@@ -1,0 +1,163 @@
+/**
+ * Admission of a batch submission at intake, against the emulator: the free slots of a limit the
+ * batch's tasks share are taken for the first of them in one write, the rest are born waiting
+ * (waiter items first, oldest first), the last of them asks the dispatcher to fill, and that fill
+ * wakes the oldest waiters once slots are free — also after a holder gave its slot back before
+ * the waiters existed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Admission, BatchAdmission, LimitCatalog } from '#core/admission.ts';
+import { dynamo } from '#core/clients.ts';
+import { TaskControl } from '#core/control.ts';
+import { decodeEvent } from '#core/history.ts';
+import { IdempotencyStore } from '#core/idempotency.ts';
+import { LimitStore, waiterSortKey } from '#core/limit-store.ts';
+import type { TaskRecord } from '#core/model.ts';
+import type { TaskStore } from '#core/store.ts';
+import { TaskSubmitter } from '#core/submission.ts';
+import { taskRegistry } from '#tasks/index.ts';
+import { storesForTest, type TestResources } from '../support/aws.ts';
+
+let resources: TestResources;
+let store: TaskStore;
+let limits: LimitStore;
+let submitter: TaskSubmitter;
+let admission: Admission;
+const settings = { tenantConcurrency: 0, tenantLaneSharePercent: 80 };
+
+beforeAll(async () => {
+  ({ resources, store } = await storesForTest('batch-admission'));
+  limits = new LimitStore(dynamo(), resources.tableName);
+  const catalog = new LimitCatalog(limits, 0);
+  submitter = new TaskSubmitter(
+    store,
+    new IdempotencyStore(dynamo(), resources.tableName),
+    taskRegistry,
+    false,
+    catalog,
+    new BatchAdmission(limits, catalog, settings),
+  );
+  admission = new Admission(limits, store, catalog, settings);
+});
+afterAll(() => resources.cleanup());
+
+const setLimit = (tenant: string, concurrency: number) =>
+  limits.putDefinition({ scope: 'tenant', key: tenant, concurrency, updatedAt: Date.now(), updatedBy: 'tester' });
+const submitBatch = async (tenant: string, n: number) =>
+  (await submitter.submitBatch({ tasks: Array.from({ length: n }, () => ({ type: 'echo', tenant })) }, { actor: 'tester' })).value;
+const reasons = (t: TaskRecord) => t.history.map((h) => decodeEvent(h).reason);
+
+describe('a batch submission sharing a limit', () => {
+  it('takes the free slots for its first tasks in one go and parks the rest, the last of them asking for a fill', async () => {
+    await setLimit('acme', 2);
+    const tasks = await submitBatch('acme', 5);
+    expect(tasks.map((t) => t.waitingFor ?? null)).toEqual([
+      null,
+      null,
+      { scope: 'tenant', key: 'acme' },
+      { scope: 'tenant', key: 'acme' },
+      { scope: 'tenant', key: 'acme', fill: true },
+    ]);
+    const state = await limits.state('tenant#acme');
+    expect(state.running).toBe(2);
+    expect(state.holders.map((h) => h.taskId).sort()).toEqual([tasks[0].id, tasks[1].id].sort());
+    // Oldest first (tasks of one batch are equally old: their ids order them).
+    expect((await limits.oldestWaiters('tenant#acme', 10)).map((w) => w.taskId)).toEqual(
+      tasks
+        .slice(2)
+        .map((t) => t.id)
+        .sort(),
+    );
+    expect(reasons(tasks[2])).toEqual(['submit', 'waiting-for-slot: tenant acme (limit 2)']);
+    // Stored as answered.
+    expect((await store.get(tasks[4].id)).waitingFor).toEqual({ scope: 'tenant', key: 'acme', fill: true });
+    // The first two go through the dispatcher's admission as usual: they hold their slots already,
+    // also when a batch before them found the limit full (with them among its holders).
+    const singles = await Promise.all(
+      Array.from({ length: 10 }, async () => (await submitter.submit({ type: 'echo', tenant: 'acme' }, { actor: 'tester' })).value),
+    );
+    const results = await admission.admitAll([...singles, await store.get(tasks[0].id), await store.get(tasks[1].id)]);
+    expect(singles.map((t) => results.get(t.id)?.kind)).toEqual(Array(10).fill('parked'));
+    expect([results.get(tasks[0].id)?.kind, results.get(tasks[1].id)?.kind]).toEqual(['admitted', 'admitted']);
+    expect((await limits.state('tenant#acme')).running).toBe(2);
+  });
+
+  it('parks every task of a batch when the limit is full, and the fill wakes the oldest once slots are free', async () => {
+    await setLimit('full', 2);
+    const first = await submitBatch('full', 2);
+    expect(first.every((t) => t.waitingFor === undefined)).toBe(true);
+    const second = await submitBatch('full', 4);
+    expect(second.every((t) => t.waitingFor?.key === 'full')).toBe(true);
+    // Nothing free: the fill wakes nobody.
+    await admission.fillFor(second[3]);
+    expect((await store.get(second[0].id)).waitingFor).toBeDefined();
+    // The holders gave their slots back before the waiters existed (nobody to hand them to).
+    for (const t of first) await limits.release('tenant#full', t.id);
+    const oldest = (await limits.oldestWaiters('tenant#full', 2)).map((w) => w.taskId);
+    await admission.fillFor(await store.get(second[3].id));
+    const after = await Promise.all(second.map((t) => store.get(t.id)));
+    const woken = after.filter((t) => t.waitingFor === undefined);
+    expect(woken.map((t) => t.id).sort()).toEqual(oldest.sort());
+    expect(woken.map((t) => t.version)).toEqual([2, 2]);
+    expect(reasons(woken[0]).at(-1)).toBe('slot-free: tenant full (limit 2)');
+    expect((await limits.state('tenant#full')).holders.map((h) => h.taskId).sort()).toEqual(oldest.sort());
+    expect(await limits.waiting('tenant#full')).toBe(2);
+  });
+
+  it('keeps a waiter item whose task is not written yet (a batch writes its waiters first), and wakes that task once it is', async () => {
+    await setLimit('early', 1);
+    const [task] = await submitBatch('early', 1);
+    expect((await admission.admit(task)).kind).toBe('admitted');
+    // A waiter item of a task still being written, at the head of the queue.
+    const draft = submitter.draft({ type: 'echo', tenant: 'early' }, { actor: 'tester', now: Date.now() - 1000 });
+    const sortKey = waiterSortKey('normal', draft.record.queuedAt as number, draft.record.id);
+    await limits.parkMany('tenant#early', [{ sortKey, taskId: draft.record.id }]);
+    // The holder ends: nobody can take its slot yet, and the early waiter item stays.
+    await admission.release({ ...(await store.get(task.id)), status: 'SUCCEEDED' });
+    expect((await limits.oldestWaiters('tenant#early', 5)).map((w) => w.taskId)).toEqual([draft.record.id]);
+    // Its task is written (born waiting); the batch's fill wakes it.
+    await store.createMany([{ ...draft, record: { ...draft.record, waitingFor: { scope: 'tenant', key: 'early', fill: true } } }]);
+    await admission.fillFor(await store.get(draft.record.id));
+    expect((await store.get(draft.record.id)).waitingFor).toBeUndefined();
+    expect((await limits.state('tenant#early')).holders.map((h) => h.taskId)).toEqual([draft.record.id]);
+  });
+
+  it('hands the slots of several releasers to as many oldest waiters in one go', async () => {
+    await setLimit('many', 3);
+    const tasks = await submitBatch('many', 8);
+    const holders = tasks.filter((t) => t.waitingFor === undefined);
+    expect(holders).toHaveLength(3);
+    const oldest = (await limits.oldestWaiters('tenant#many', 3)).map((w) => w.taskId);
+    await admission.releaseAll(holders.map((t) => ({ ...t, status: 'SUCCEEDED' as const })));
+    const state = await limits.state('tenant#many');
+    expect(state.holders.map((h) => h.taskId).sort()).toEqual([...oldest].sort());
+    const woken = await Promise.all(oldest.map((id) => store.get(id)));
+    expect(woken.map((t) => [t.waitingFor, t.version])).toEqual(oldest.map(() => [undefined, 2]));
+    expect(reasons(woken[0]).at(-1)).toBe('slot-free: tenant many (limit 3)');
+    expect(await limits.waiting('tenant#many')).toBe(2);
+    // Released again (a retried stream batch): nothing moves.
+    await admission.releaseAll(holders.map((t) => ({ ...t, status: 'SUCCEEDED' as const })));
+    expect((await limits.state('tenant#many')).running).toBe(3);
+    expect(await limits.waiting('tenant#many')).toBe(2);
+  });
+
+  it('leaves a batch whose tasks share no limit, and a limit only one of them uses, to the dispatcher', async () => {
+    await setLimit('one', 1);
+    const plain = (await submitter.submitBatch({ tasks: [{ type: 'echo' }, { type: 'echo' }] }, { actor: 'tester' })).value;
+    expect(plain.every((t) => t.waitingFor === undefined && !t.limited)).toBe(true);
+    const mixed = (await submitter.submitBatch({ tasks: [{ type: 'echo', tenant: 'one' }, { type: 'echo' }] }, { actor: 'tester' })).value;
+    expect(mixed[0].limited).toBe(true);
+    expect(mixed[0].waitingFor).toBeUndefined();
+    expect((await limits.state('tenant#one')).running).toBe(0);
+  });
+
+  it('admits a waiting task afresh when it gets a new version some other way (no stale waitingFor)', async () => {
+    await setLimit('moved', 1);
+    const [, waiting] = await submitBatch('moved', 2);
+    expect(waiting.waitingFor).toBeDefined();
+    const control = new TaskControl(store);
+    const paused = await control.apply(waiting.id, { action: 'pause' }, 'tester');
+    expect(paused.waitingFor).toBeUndefined();
+    expect((await store.get(waiting.id)).waitingFor).toBeUndefined();
+  });
+});
