@@ -20,4 +20,25 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
 }
 
 if (!process.env.AWS_ENDPOINT_URL && !process.env.SLUICE_REAL_AWS) ensureMoto();
-if (process.env.npm_lifecycle_event === 'pretest') ensureCfnLint();
+if (process.env.npm_lifecycle_event === 'pretest') {
+  ensureCfnLint();
+  ensureChromium();
+}
+
+/**
+ * The console's browser tests need a Chromium (playwright-core drives it and downloads none): the
+ * one CHROME_PATH names or one on the PATH; on Debian/Ubuntu as root (CI's containers), the
+ * distribution's `chromium` package is installed when there is none.
+ */
+function ensureChromium() {
+  const found = (name) => spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+  if (process.env.CHROME_PATH || ['chromium', 'chromium-browser', 'google-chrome'].some(found)) return;
+  if (process.getuid?.() !== 0 || !found('apt-get')) {
+    console.error('[sluice] no Chromium found: the console tests will fail; set CHROME_PATH or install chromium');
+    return;
+  }
+  console.error('[sluice] installing chromium (apt-get) for the console tests');
+  const apt = (...args) =>
+    spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status;
+  if (apt('update', '-qq') !== 0 || apt('install', '-y', '-qq', 'chromium') !== 0) console.error('[sluice] installing chromium failed');
+}

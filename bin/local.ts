@@ -8,6 +8,7 @@ const example = `curl -s -XPOST ${runtime.url}/tasks -H 'content-type: applicati
   -d '{"type":"echo","payload":{"hi":1},"priority":"high"}'`;
 console.log(`
 Sluice is running at ${runtime.url}
+  console      : ${runtime.url}/console/
   AWS endpoint : ${runtime.endpoint}
   table        : ${runtime.resources.tableName}
   auth         : none locally (the deployed API requires IAM SigV4); history records the actor "local"

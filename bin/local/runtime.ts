@@ -16,6 +16,7 @@ import { readSettings } from '#core/settings.ts';
 import type { MeteredRequest } from '../bench/meter.ts';
 import { startMoto } from '../emulator.mjs';
 import { serveHttpApi } from './api-gateway.ts';
+import { buildConsole } from './console-assets.ts';
 import { EcsEmulator } from './ecs-emulator.ts';
 import { SqsEventSource, StreamEventSource } from './event-sources.ts';
 import { matchesFilter } from './filter.ts';
@@ -287,6 +288,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const { server, url } = await serveHttpApi(
     timed('intake', (event: APIGatewayProxyEventV2) => intake.handler(event)),
     port,
+    undefined,
+    await buildConsole(),
   );
   stops.unshift(
     () =>

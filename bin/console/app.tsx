@@ -1,0 +1,603 @@
+/**
+ * The console: a single-page app over Sluice's own HTTP API (same origin: the local runtime, or
+ * `sluice console` forwarding signed calls to a deployed stack). Preact for the views; the shapes
+ * come from the API contract (types only: no schema code reaches the browser).
+ */
+import { render } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import type { LimitView, ScheduleView, TaskEventView, TaskView } from '#api/contract.ts';
+import { PRIORITIES, STATUSES } from '#core/model.ts';
+
+type Page<T> = { items: T[]; cursor: string | null };
+type ApiError = { error?: { code?: string; message?: string } };
+
+async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+  if (!res.ok) throw new Error((parsed as ApiError)?.error?.message ?? `${method} ${path}: ${res.status}`);
+  return parsed as T;
+}
+
+/** Polls `load` every `ms` while mounted; keeps the last value while a refresh is on its way. */
+function usePolled<T>(load: () => Promise<T>, ms: number, deps: unknown[]): { value?: T; error?: string; reload: () => void } {
+  const [value, setValue] = useState<T>();
+  const [error, setError] = useState<string>();
+  const [tick, setTick] = useState(0);
+  // The caller names what `load` depends on (`deps`).
+  useEffect(() => {
+    let live = true;
+    const run = () =>
+      load().then(
+        (v) => {
+          if (!live) return;
+          setValue(v);
+          setError(undefined);
+        },
+        (e: Error) => {
+          if (live) setError(e.message);
+        },
+      );
+    run();
+    const timer = setInterval(run, ms);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [...deps, tick]);
+  return { value, error, reload: () => setTick((t) => t + 1) };
+}
+
+/** The route is the hash: `#/tasks?status=FAILED`, `#/tasks/<id>`, `#/schedules`, `#/limits`. */
+function useRoute(): { path: string; query: URLSearchParams } {
+  const read = () => {
+    const [path, search = ''] = (location.hash.slice(1) || '/').split('?');
+    return { path, query: new URLSearchParams(search) };
+  };
+  const [route, setRoute] = useState(read);
+  useEffect(() => {
+    const on = () => setRoute(read());
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return route;
+}
+
+const when = (iso: string | null) => (iso ? new Date(iso).toLocaleTimeString() : '—');
+const Json = ({ value }: { value: unknown }) => <pre class="json">{JSON.stringify(value, null, 2)}</pre>;
+const Status = ({ status }: { status: string }) => <span class={`status s-${status.toLowerCase()}`}>{status}</span>;
+
+function Notice({ error }: { error?: string }) {
+  return error ? (
+    <p class="error" role="alert">
+      {error}
+    </p>
+  ) : null;
+}
+
+// ── overview ─────────────────────────────────────────────────────────────────────────────────
+function Overview() {
+  // Counts per status from the listing (a page of up to 100: "100+" beyond).
+  const counts = usePolled(
+    async () =>
+      Promise.all(
+        STATUSES.map(async (status) => {
+          const page = await api<Page<TaskView>>('GET', `/tasks?status=${status}&limit=100`);
+          return { status, count: page.items.length, more: page.cursor !== null };
+        }),
+      ),
+    3000,
+    [],
+  );
+  const byLane = usePolled(
+    async () =>
+      Promise.all(
+        PRIORITIES.map(async (priority) => {
+          const queued = await api<Page<TaskView>>('GET', `/tasks?status=QUEUED&priority=${priority}&limit=100`);
+          const running = await api<Page<TaskView>>('GET', `/tasks?status=RUNNING&priority=${priority}&limit=100`);
+          const oldest = queued.items.reduce((min, t) => Math.min(min, Date.parse(t.queuedAt ?? t.createdAt)), Date.now());
+          return {
+            priority,
+            queued: queued.items.length,
+            waiting: queued.items.filter((t) => t.waitingFor).length,
+            running: running.items.length,
+            oldestSeconds: queued.items.length ? Math.round((Date.now() - oldest) / 1000) : 0,
+          };
+        }),
+      ),
+    3000,
+    [],
+  );
+  return (
+    <section aria-labelledby="overview-title">
+      <h1 id="overview-title">Overview</h1>
+      <Notice error={counts.error ?? byLane.error} />
+      <h2>Tasks by status</h2>
+      <ul class="counts" aria-label="tasks by status">
+        {(counts.value ?? []).map((c) => (
+          <li key={c.status}>
+            <a href={`#/tasks?status=${c.status}`}>
+              <Status status={c.status} /> <strong data-count={c.status}>{`${c.count}${c.more ? '+' : ''}`}</strong>
+            </a>
+          </li>
+        ))}
+      </ul>
+      <h2>Lanes</h2>
+      <table aria-label="lanes">
+        <thead>
+          <tr>
+            <th scope="col">Lane</th>
+            <th scope="col">Queued</th>
+            <th scope="col">Waiting for a slot</th>
+            <th scope="col">Running</th>
+            <th scope="col">Oldest queued</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(byLane.value ?? []).map((l) => (
+            <tr key={l.priority}>
+              <th scope="row">
+                <a href={`#/tasks?priority=${l.priority}`}>{l.priority}</a>
+              </th>
+              <td>{l.queued}</td>
+              <td>{l.waiting}</td>
+              <td>{l.running}</td>
+              <td>{l.queued ? `${l.oldestSeconds} s` : '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+// ── tasks ────────────────────────────────────────────────────────────────────────────────────
+const FILTERS = ['status', 'priority', 'type', 'tenant', 'schedule'] as const;
+
+function TaskList({ query }: { query: URLSearchParams }) {
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [message, setMessage] = useState<string>();
+  const filter = FILTERS.filter((f) => query.get(f)).map((f) => `${f}=${encodeURIComponent(query.get(f) ?? '')}`);
+  const cursor = cursors[cursors.length - 1];
+  const page = usePolled(
+    () => api<Page<TaskView>>('GET', `/tasks?${[...filter, 'limit=25', ...(cursor ? [`cursor=${cursor}`] : [])].join('&')}`),
+    3000,
+    [filter.join('&'), cursor],
+  );
+  const setFilter = (name: string, value: string) => {
+    const next = new URLSearchParams(query);
+    if (value) next.set(name, value);
+    else next.delete(name);
+    setCursors([null]);
+    location.hash = `#/tasks?${next}`;
+  };
+  const act = async (id: string, action: string) => {
+    try {
+      await api('POST', `/tasks/${id}/${action}`);
+      setMessage(`${action}: ${id}`);
+      page.reload();
+    } catch (e) {
+      setMessage((e as Error).message);
+    }
+  };
+  return (
+    <section aria-labelledby="tasks-title">
+      <h1 id="tasks-title">Tasks</h1>
+      <SubmitForm onSubmitted={page.reload} />
+      <form class="filters" aria-label="filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Status
+          <select name="status" value={query.get('status') ?? ''} onChange={(e) => setFilter('status', e.currentTarget.value)}>
+            <option value="">any</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Priority
+          <select name="priority" value={query.get('priority') ?? ''} onChange={(e) => setFilter('priority', e.currentTarget.value)}>
+            <option value="">any</option>
+            {PRIORITIES.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </label>
+        {(['type', 'tenant', 'schedule'] as const).map((f) => (
+          <label key={f}>
+            {f[0].toUpperCase() + f.slice(1)}
+            <input name={f} value={query.get(f) ?? ''} onChange={(e) => setFilter(f, e.currentTarget.value.trim())} />
+          </label>
+        ))}
+      </form>
+      <Notice error={page.error} />
+      {message ? <output class="message">{message}</output> : null}
+      <table aria-label="tasks">
+        <thead>
+          <tr>
+            <th scope="col">
+              <span class="visually-hidden">Select</span>
+            </th>
+            <th scope="col">Task</th>
+            <th scope="col">Status</th>
+            <th scope="col">Type</th>
+            <th scope="col">Priority</th>
+            <th scope="col">Tenant</th>
+            <th scope="col">Progress</th>
+            <th scope="col">Created</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(page.value?.items ?? []).map((t) => (
+            <tr key={t.id} data-task={t.id} data-status={t.status}>
+              <td>
+                <input
+                  type="checkbox"
+                  aria-label={`select ${t.id}`}
+                  checked={selected.has(t.id)}
+                  onChange={() => {
+                    const next = new Set(selected);
+                    if (!next.delete(t.id)) next.add(t.id);
+                    setSelected(next);
+                  }}
+                />
+              </td>
+              <td>
+                <a href={`#/tasks/${t.id}`}>{t.id}</a>
+              </td>
+              <td>
+                <Status status={t.status} />
+                {t.waitingFor ? <small> waiting for {`${t.waitingFor.scope} ${t.waitingFor.key}`}</small> : null}
+              </td>
+              <td>{t.type}</td>
+              <td>{t.priority}</td>
+              <td>{t.tenant}</td>
+              <td>{t.progress ? `${t.progress.percent}%` : ''}</td>
+              <td>{when(t.createdAt)}</td>
+              <td class="actions">
+                {['QUEUED', 'RUNNING', 'SCHEDULED', 'PAUSED'].includes(t.status) ? (
+                  <button type="button" onClick={() => act(t.id, 'cancel')} aria-label={`cancel ${t.id}`}>
+                    Cancel
+                  </button>
+                ) : null}
+                {['FAILED', 'CANCELLED', 'SUCCEEDED'].includes(t.status) ? (
+                  <button type="button" onClick={() => act(t.id, 'retry')} aria-label={`retry ${t.id}`}>
+                    Retry
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <nav class="pager" aria-label="pages">
+        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Previous page
+        </button>
+        <button
+          type="button"
+          disabled={!page.value?.cursor}
+          onClick={() => page.value?.cursor && setCursors([...cursors, page.value.cursor])}
+        >
+          Next page
+        </button>
+      </nav>
+    </section>
+  );
+}
+
+function SubmitForm({ onSubmitted }: { onSubmitted: () => void }) {
+  const [error, setError] = useState<string>();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget as HTMLFormElement);
+    try {
+      const payload = String(form.get('payload') || 'null');
+      const task = await api<TaskView>('POST', '/tasks', {
+        type: String(form.get('type')),
+        payload: JSON.parse(payload) as unknown,
+        priority: String(form.get('priority')),
+      });
+      setError(undefined);
+      onSubmitted();
+      location.hash = `#/tasks/${task.id}`;
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <details class="submit">
+      <summary>Submit a task</summary>
+      <form onSubmit={submit} aria-label="submit a task">
+        <label>
+          Type
+          <input name="type" required value="echo" />
+        </label>
+        <label>
+          Priority
+          <select name="priority">
+            {PRIORITIES.map((p) => (
+              <option key={p} value={p} selected={p === 'normal'}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Payload (JSON)
+          <textarea name="payload" rows={3}>
+            {'{"hello": "console"}'}
+          </textarea>
+        </label>
+        <button type="submit">Submit</button>
+        <Notice error={error} />
+      </form>
+    </details>
+  );
+}
+
+// ── one task ─────────────────────────────────────────────────────────────────────────────────
+function TaskPage({ id }: { id: string }) {
+  const [message, setMessage] = useState<string>();
+  const task = usePolled(() => api<TaskView>('GET', `/tasks/${id}`), 1000, [id]);
+  const events = usePolled(() => api<Page<TaskEventView>>('GET', `/tasks/${id}/events`), 2000, [id]);
+  const act = async (method: string, path: string, body?: unknown) => {
+    try {
+      await api(method, path, body);
+      setMessage('done');
+      task.reload();
+      events.reload();
+    } catch (e) {
+      setMessage((e as Error).message);
+    }
+  };
+  const t = task.value;
+  if (!t) return <Notice error={task.error} />;
+  const percent = t.status === 'SUCCEEDED' ? 100 : (t.progress?.percent ?? 0);
+  return (
+    <section aria-labelledby="task-title">
+      <p>
+        <a href="#/tasks">← Tasks</a>
+      </p>
+      <h1 id="task-title">
+        {t.type} <code>{t.id}</code> <Status status={t.status} />
+      </h1>
+      <Notice error={task.error} />
+      <div class="progress">
+        <label for="task-progress">Progress {`${percent}%`}</label>
+        <progress id="task-progress" max={100} value={percent} aria-valuenow={percent} />
+        {t.progress?.message ? <span>{t.progress.message}</span> : null}
+      </div>
+      <fieldset class="actions" aria-label="task actions">
+        <button
+          type="button"
+          onClick={() => act('POST', `/tasks/${id}/pause`)}
+          disabled={!['QUEUED', 'RUNNING', 'SCHEDULED'].includes(t.status)}
+        >
+          Pause
+        </button>
+        <button type="button" onClick={() => act('POST', `/tasks/${id}/resume`)} disabled={t.status !== 'PAUSED'}>
+          Resume
+        </button>
+        <button
+          type="button"
+          onClick={() => act('POST', `/tasks/${id}/cancel`)}
+          disabled={!['QUEUED', 'RUNNING', 'SCHEDULED', 'PAUSED'].includes(t.status)}
+        >
+          Cancel
+        </button>
+        <button
+          type="button"
+          onClick={() => act('POST', `/tasks/${id}/retry`)}
+          disabled={!['FAILED', 'CANCELLED', 'SUCCEEDED'].includes(t.status)}
+        >
+          Retry
+        </button>
+        <label>
+          Priority
+          <select value={t.priority} onChange={(e) => act('PATCH', `/tasks/${id}`, { priority: e.currentTarget.value })}>
+            {PRIORITIES.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </label>
+        {message ? <output>{message}</output> : null}
+      </fieldset>
+      <dl class="fields">
+        {(
+          [
+            ['Tenant', t.tenant],
+            ['Attempt', `${t.attempt} of ${t.maxAttempts}`],
+            ['Created', when(t.createdAt)],
+            ['Started', when(t.startedAt)],
+            ['Finished', when(t.finishedAt)],
+            ['Waiting for', t.waitingFor ? `${t.waitingFor.scope} ${t.waitingFor.key}` : '—'],
+            ['Schedule', t.schedule ? t.schedule.name : '—'],
+            ['Version', String(t.version)],
+          ] as const
+        ).map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+      <h2>Payload</h2>
+      <Json value={t.payload} />
+      {t.result !== null ? (
+        <>
+          <h2>Result</h2>
+          <Json value={t.result} />
+        </>
+      ) : null}
+      {t.error ? (
+        <>
+          <h2>Error</h2>
+          <Json value={t.error} />
+        </>
+      ) : null}
+      <h2>History</h2>
+      <ol class="timeline" aria-label="history">
+        {(events.value?.items ?? []).map((e, i) => (
+          <li key={`${e.at}-${i}`}>
+            <time dateTime={e.at}>{when(e.at)}</time> <span>{e.from ?? '∅'}</span> → <Status status={e.to} /> <em>{e.reason}</em>{' '}
+            <small>
+              attempt {e.attempt} · {e.actor}
+            </small>
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+// ── schedules and limits ─────────────────────────────────────────────────────────────────────
+function Schedules() {
+  const [message, setMessage] = useState<string>();
+  const list = usePolled(() => api<Page<ScheduleView>>('GET', '/schedules?limit=100'), 5000, []);
+  const act = async (name: string, action: string) => {
+    try {
+      await api('POST', `/schedules/${encodeURIComponent(name)}/${action}`);
+      setMessage(`${action}: ${name}`);
+      list.reload();
+    } catch (e) {
+      setMessage((e as Error).message);
+    }
+  };
+  return (
+    <section aria-labelledby="schedules-title">
+      <h1 id="schedules-title">Schedules</h1>
+      <Notice error={list.error} />
+      {message ? <output>{message}</output> : null}
+      <table aria-label="schedules">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">When</th>
+            <th scope="col">State</th>
+            <th scope="col">Next runs</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(list.value?.items ?? []).map((s) => (
+            <tr key={s.name}>
+              <th scope="row">
+                <a href={`#/tasks?schedule=${encodeURIComponent(s.name)}`}>{s.name}</a>
+              </th>
+              <td>
+                {s.cron ?? `every ${s.every}`} <small>{s.timezone}</small>
+              </td>
+              <td>{s.state}</td>
+              <td>{s.nextRuns.slice(0, 3).map(when).join(', ') || '—'}</td>
+              <td class="actions">
+                {s.state === 'PAUSED' ? (
+                  <button type="button" onClick={() => act(s.name, 'resume')}>
+                    Resume
+                  </button>
+                ) : (
+                  <button type="button" onClick={() => act(s.name, 'pause')}>
+                    Pause
+                  </button>
+                )}
+                <button type="button" onClick={() => act(s.name, 'trigger')}>
+                  Trigger
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function Limits() {
+  const list = usePolled(() => api<{ items: LimitView[] }>('GET', '/limits'), 3000, []);
+  return (
+    <section aria-labelledby="limits-title">
+      <h1 id="limits-title">Limits</h1>
+      <Notice error={list.error} />
+      <table aria-label="limits">
+        <thead>
+          <tr>
+            <th scope="col">Scope</th>
+            <th scope="col">Key</th>
+            <th scope="col">Concurrency</th>
+            <th scope="col">Rate</th>
+            <th scope="col">Running</th>
+            <th scope="col">Starts this period</th>
+            <th scope="col">Waiting</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(list.value?.items ?? []).map((l) => (
+            <tr key={`${l.scope}/${l.key}`}>
+              <td>{l.scope}</td>
+              <th scope="row">{l.key}</th>
+              <td>{l.concurrency ?? '—'}</td>
+              <td>{l.rate ? `${l.rate.limit} / ${l.rate.periodSeconds} s` : '—'}</td>
+              <td>{l.usage.running}</td>
+              <td>{l.usage.startsInPeriod}</td>
+              <td>{l.usage.waiting}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+// ── shell ────────────────────────────────────────────────────────────────────────────────────
+function App() {
+  const { path, query } = useRoute();
+  const main = useRef<HTMLElement>(null);
+  const focusMain = useCallback(() => main.current?.focus(), []);
+  const taskId = /^\/tasks\/([^/]+)$/.exec(path)?.[1];
+  const view = taskId ? (
+    <TaskPage id={taskId} />
+  ) : path === '/tasks' ? (
+    <TaskList query={query} />
+  ) : path === '/schedules' ? (
+    <Schedules />
+  ) : path === '/limits' ? (
+    <Limits />
+  ) : (
+    <Overview />
+  );
+  const link = (href: string, label: string, active: boolean) => (
+    <a href={href} aria-current={active ? 'page' : undefined} onClick={focusMain}>
+      {label}
+    </a>
+  );
+  return (
+    <>
+      <header>
+        <strong class="brand">Sluice</strong>
+        <nav aria-label="sections">
+          {link('#/', 'Overview', path === '/')}
+          {link('#/tasks', 'Tasks', path.startsWith('/tasks'))}
+          {link('#/schedules', 'Schedules', path === '/schedules')}
+          {link('#/limits', 'Limits', path === '/limits')}
+        </nav>
+      </header>
+      <main ref={main} tabIndex={-1}>
+        {view}
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app') as HTMLElement);

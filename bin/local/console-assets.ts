@@ -1,0 +1,46 @@
+/**
+ * The console's files, built in memory with esbuild from bin/console (nothing is written to disk
+ * or committed): index.html, app.js (Preact and the views, minified) and app.css. The local
+ * runtime and `sluice console` serve them under /console/.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+const SOURCE = join(dirname(fileURLToPath(import.meta.url)), '..', 'console');
+
+export interface ConsoleAsset {
+  contentType: string;
+  body: Buffer;
+}
+
+/** Path under /console/ → file. */
+export type ConsoleAssets = ReadonlyMap<string, ConsoleAsset>;
+
+export async function buildConsole(): Promise<ConsoleAssets> {
+  const out = await build({
+    entryPoints: [join(SOURCE, 'app.tsx')],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: 'es2022',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    write: false,
+    outdir: 'out',
+    logLevel: 'silent',
+  });
+  const js = out.outputFiles.find((f) => f.path.endsWith('.js'));
+  if (!js) throw new Error('the console did not build');
+  return new Map([
+    ['', { contentType: 'text/html; charset=utf-8', body: await readFile(join(SOURCE, 'index.html')) }],
+    ['app.js', { contentType: 'text/javascript; charset=utf-8', body: Buffer.from(js.contents) }],
+    ['app.css', { contentType: 'text/css; charset=utf-8', body: await readFile(join(SOURCE, 'style.css')) }],
+  ]);
+}
+
+/** The gzipped size of what a browser downloads (JS and CSS), in bytes. */
+export const gzippedSize = (assets: ConsoleAssets): number =>
+  [...assets].filter(([name]) => name !== '').reduce((n, [, a]) => n + gzipSync(a.body).length, 0);
