@@ -4,8 +4,10 @@ import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigateway
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { routeEntries } from '#api/contract.ts';
+import { type ApiFunction, functionOf, routeEntries } from '#api/contract.ts';
+import { LANE_NAMES, type LaneName, laneDlqEnv, laneQueueEnv } from '#core/lanes.ts';
 import { settingsEnvironment } from '#core/settings.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
 
@@ -13,6 +15,8 @@ export type ApiAuth = { readonly kind: 'iam' } | { readonly kind: 'jwt'; readonl
 
 export interface IntakeApiProps {
   readonly table: ITable;
+  /** The lanes and their dead-letter queues, whose depths GET /lanes reads (GetQueueAttributes only). */
+  readonly lanes: { readonly queues: Readonly<Record<LaneName, IQueue>>; readonly deadLetterQueues: Readonly<Record<LaneName, IQueue>> };
   /**
    * How callers authenticate. IAM (SigV4) by default; a JWT authorizer (issuer, audience) instead.
    * @default { kind: 'iam' }
@@ -36,16 +40,23 @@ export interface IntakeApiProps {
 }
 
 /** The routes of the contract (functions/api/contract.ts), grouped by path, as API Gateway routes (each one authorised). */
-export const API_ROUTES: readonly { path: string; methods: HttpMethod[] }[] = (() => {
-  const byPath = new Map<string, HttpMethod[]>();
-  for (const [, route] of routeEntries()) byPath.set(route.path, [...(byPath.get(route.path) ?? []), HttpMethod[route.method]]);
-  return [...byPath].map(([path, methods]) => ({ path, methods }));
+export const API_ROUTES: readonly { path: string; methods: HttpMethod[]; function: ApiFunction }[] = (() => {
+  const byPath = new Map<string, { path: string; methods: HttpMethod[]; function: ApiFunction }>();
+  for (const [, route] of routeEntries()) {
+    const key = `${functionOf(route)} ${route.path}`;
+    const entry = byPath.get(key) ?? { path: route.path, methods: [], function: functionOf(route) };
+    entry.methods.push(HttpMethod[route.method]);
+    byPath.set(key, entry);
+  }
+  return [...byPath.values()];
 })();
 
-/** HTTP API → intake Lambda. The intake only writes the table (tasks and schedules); the stream does the rest. */
+/** HTTP API → intake Lambda (and the operations Lambda for GET /lanes). The intake only writes the table (tasks and schedules); the stream does the rest. */
 export class IntakeApi extends Construct {
   readonly api: HttpApi;
   readonly handler: SluiceFunction;
+  /** Serves the routes the contract gives the operations function (GET /lanes). */
+  readonly operations: SluiceFunction;
   /** 'AWS_IAM' or 'JWT', as the routes carry it. */
   readonly authorizationType: 'AWS_IAM' | 'JWT';
 
@@ -73,6 +84,22 @@ export class IntakeApi extends Construct {
         ...settingsEnvironment({ tenantConcurrency: props.tenantConcurrency }),
       },
     });
+    // The routes that read AWS itself (GET /lanes), apart so the intake carries no SQS client.
+    this.operations = new SluiceFunction(this, 'Operations', {
+      entry: handlerEntry('operations'),
+      description: "Sluice operations: the lanes' depths for the console and the CLI",
+      environment: Object.fromEntries(
+        LANE_NAMES.flatMap((lane) => [
+          [laneQueueEnv(lane), props.lanes.queues[lane].queueUrl],
+          [laneDlqEnv(lane), props.lanes.deadLetterQueues[lane].queueUrl],
+        ]),
+      ),
+    });
+    // Depths only: it neither sends nor receives.
+    for (const lane of LANE_NAMES) {
+      for (const queue of [props.lanes.queues[lane], props.lanes.deadLetterQueues[lane]])
+        queue.grant(this.operations, 'sqs:GetQueueAttributes');
+    }
 
     const auth = props.auth ?? { kind: 'iam' };
     const authorizer: IHttpRouteAuthorizer =
@@ -81,8 +108,12 @@ export class IntakeApi extends Construct {
 
     this.api = new HttpApi(this, 'Api', { description: 'Sluice task API', createDefaultStage: true });
     const integration = new HttpLambdaIntegration('Intake', this.handler);
+    const integrations: Record<ApiFunction, HttpLambdaIntegration> = {
+      intake: integration,
+      operations: new HttpLambdaIntegration('Operations', this.operations),
+    };
     for (const route of API_ROUTES) {
-      this.api.addRoutes({ path: route.path, methods: route.methods, integration, authorizer });
+      this.api.addRoutes({ path: route.path, methods: route.methods, integration: integrations[route.function], authorizer });
     }
     // Everything no route matches (an unknown path, or a method a path does not have) goes to the
     // intake too, which answers with the documented route-not-found 404 / method-not-allowed 405

@@ -93,6 +93,7 @@ export class TaskScheduler extends Construct {
         : new LongJobs(this, 'LongJobs', { ...props.longJobs, table: this.table.table, lane: this.lanes.queues.long, recoverySeconds });
     this.api = new IntakeApi(this, 'Api', {
       table: this.table.table,
+      lanes: this.lanes,
       auth: props.auth,
       containers: this.longJobs !== undefined,
       tenantConcurrency,
@@ -122,6 +123,7 @@ export class TaskScheduler extends Construct {
       schedules: this.schedules,
       functions: {
         intake: this.api.handler,
+        operations: this.api.operations,
         dispatcher: this.dispatcher.handler,
         worker: this.workers.handler,
         sweeper: this.sweeper.handler,

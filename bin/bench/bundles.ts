@@ -10,6 +10,7 @@ import { LAMBDA_BUNDLE } from '../../lib/bundling.ts';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const FUNCTIONS = [
   'intake',
+  'operations',
   'dispatcher',
   'worker',
   'launcher',

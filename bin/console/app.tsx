@@ -5,7 +5,7 @@
  */
 import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import type { LimitView, ScheduleView, TaskEventView, TaskView } from '#api/contract.ts';
+import type { LaneView, LimitView, ScheduleView, TaskEventView, TaskView } from '#api/contract.ts';
 import { PRIORITIES, STATUSES } from '#core/model.ts';
 
 type Page<T> = { items: T[]; cursor: string | null };
@@ -112,10 +112,12 @@ function Overview() {
     3000,
     [],
   );
+  const lanes = usePolled(() => api<{ items: LaneView[] }>('GET', '/lanes'), 3000, []);
+  const sqs = new Map((lanes.value?.items ?? []).map((l) => [l.name, l]));
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Overview</h1>
-      <Notice error={counts.error ?? byLane.error} />
+      <Notice error={counts.error ?? byLane.error ?? lanes.error} />
       <h2>Tasks by status</h2>
       <ul class="counts" aria-label="tasks by status">
         {(counts.value ?? []).map((c) => (
@@ -131,7 +133,12 @@ function Overview() {
         <thead>
           <tr>
             <th scope="col">Lane</th>
-            <th scope="col">Queued</th>
+            <th scope="col">Concurrency</th>
+            <th scope="col">Ready in SQS</th>
+            <th scope="col">In flight</th>
+            <th scope="col">Delayed</th>
+            <th scope="col">Dead letters</th>
+            <th scope="col">Queued tasks</th>
             <th scope="col">Waiting for a slot</th>
             <th scope="col">Running</th>
             <th scope="col">Oldest queued</th>
@@ -143,6 +150,11 @@ function Overview() {
               <th scope="row">
                 <a href={`#/tasks?priority=${l.priority}`}>{l.priority}</a>
               </th>
+              <td>{sqs.get(l.priority) ? `${sqs.get(l.priority)?.maxConcurrency} × ${sqs.get(l.priority)?.batchSize}` : ''}</td>
+              <td data-lane-visible={l.priority}>{sqs.get(l.priority)?.visible ?? ''}</td>
+              <td>{sqs.get(l.priority)?.inFlight ?? ''}</td>
+              <td>{sqs.get(l.priority)?.delayed ?? ''}</td>
+              <td>{sqs.get(l.priority)?.dlq ?? ''}</td>
               <td>{l.queued}</td>
               <td>{l.waiting}</td>
               <td>{l.running}</td>

@@ -7,9 +7,10 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { functionOf, matchRoute, ROUTES } from '#api/contract.ts';
 import { SCHEDULER_TARGET_ENV } from '#core/config.ts';
 import { DISPATCHER_FILTER_PATTERNS } from '#core/dispatch.ts';
-import { LANES, laneQueueEnv } from '#core/lanes.ts';
+import { LANES, laneDlqEnv, laneQueueEnv } from '#core/lanes.ts';
 import { MIN_RECOVERY_SECONDS } from '#core/limits.ts';
 import { REPAIR_EVENT, SCHEDULE_SYNC_FILTER_PATTERN } from '#core/schedule-sync.ts';
 import { readSettings } from '#core/settings.ts';
@@ -114,7 +115,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const resources = await provision({ prefix: options.prefix ?? 'sluice-local', workerTimeoutSeconds });
   if (options.ephemeral) stops.push(() => deprovision(resources));
   process.env.TABLE_NAME = resources.tableName;
-  for (const lane of LANES) process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
+  for (const lane of LANES) {
+    process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
+    process.env[laneDlqEnv(lane.name)] = resources.dlqUrls[lane.name];
+  }
   process.env.SLUICE_WORKER_TIMEOUT_SECONDS = String(workerTimeoutSeconds);
   process.env.SLUICE_RECOVERY_SECONDS = String(recoverySeconds);
   if (options.containerCap !== undefined) process.env.CONTAINER_CAP = String(options.containerCap);
@@ -144,6 +148,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   // The deployed handlers, imported only now that their environment is set.
   const intake = await import('#handlers/intake.ts');
+  const operations = await import('#handlers/operations.ts');
   const dispatcher = await import('#handlers/dispatcher.ts');
   const deadLetter = await import('#handlers/dead-letter.ts');
   const launcher = await import('#handlers/launcher.ts');
@@ -286,7 +291,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   const port = options.port ?? Number(process.env.PORT ?? 3000);
   const { server, url } = await serveHttpApi(
-    timed('intake', (event: APIGatewayProxyEventV2) => intake.handler(event)),
+    // API Gateway's part: each route goes to the function the contract names.
+    timed('intake', (event: APIGatewayProxyEventV2) => {
+      const match = matchRoute(event.requestContext.http.method, event.rawPath);
+      const serving = match.kind === 'found' && functionOf(ROUTES[match.operation]) === 'operations' ? operations : intake;
+      return serving.handler(event);
+    }),
     port,
     undefined,
     await buildConsole(),

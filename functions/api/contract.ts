@@ -170,7 +170,16 @@ export interface RouteDefinition {
   readonly responses: Readonly<Record<number, { readonly description: string; readonly body?: z.ZodMiniType }>>;
   /** The error statuses it can answer with (bodies: ErrorSchema). */
   readonly errors: readonly number[];
+  /**
+   * The function that serves it: the intake (tasks, schedules, limits), or the operations
+   * function (what the console reads of AWS itself: SQS depths), so the intake's bundle carries no
+   * client it does not use. @default 'intake'
+   */
+  readonly function?: ApiFunction;
 }
+
+export const API_FUNCTIONS = ['intake', 'operations'] as const;
+export type ApiFunction = (typeof API_FUNCTIONS)[number];
 
 const scheduleAction = (action: 'pause' | 'resume', summary: string): RouteDefinition => ({
   method: 'POST',
@@ -187,6 +196,24 @@ const control = (action: ControlAction, summary: string): RouteDefinition => ({
   responses: { 202: { description: 'the task', body: TaskViewSchema } },
   errors: [404, 409],
 });
+
+/** A lane as GET /lanes shows it: its settings and SQS's approximate counts. */
+export const LaneViewSchema = z.object({
+  name: z.string(),
+  consumer: z.enum(['worker', 'launcher']),
+  maxConcurrency: z.number(),
+  batchSize: z.number(),
+  /** Messages ready to be received. */
+  visible: z.number(),
+  /** Received and not yet deleted: running, or held by a worker. */
+  inFlight: z.number(),
+  /** Delayed: retries backing off, tasks due within 15 minutes. */
+  delayed: z.number(),
+  /** In the lane's dead-letter queue. */
+  dlq: z.number(),
+});
+export type LaneView = z.infer<typeof LaneViewSchema>;
+const LaneListSchema = z.object({ items: z.array(LaneViewSchema) });
 
 /** Every route of the API, by operation id. */
 export const ROUTES = {
@@ -326,6 +353,14 @@ export const ROUTES = {
     responses: { 204: { description: 'deleted' } },
     errors: [404],
   },
+  listLanes: {
+    method: 'GET',
+    path: '/lanes',
+    summary: "Each lane's settings and what it holds now (SQS's approximate counts, its dead-letter queue's too)",
+    responses: { 200: { description: 'lanes', body: LaneListSchema } },
+    errors: [],
+    function: 'operations',
+  },
   openApi: {
     method: 'GET',
     path: '/openapi.json',
@@ -337,5 +372,40 @@ export const ROUTES = {
 
 export type OperationId = keyof typeof ROUTES;
 
+/** The operations one function serves. */
+export type OperationsOf<F extends ApiFunction> = {
+  [K in OperationId]: ((typeof ROUTES)[K] extends { function: ApiFunction } ? (typeof ROUTES)[K]['function'] : 'intake') extends F
+    ? K
+    : never;
+}[OperationId];
+
 /** The routes as [operation id, definition] pairs, in table order. */
 export const routeEntries = (): [OperationId, RouteDefinition][] => Object.entries(ROUTES) as [OperationId, RouteDefinition][];
+
+export const functionOf = (route: RouteDefinition): ApiFunction => route.function ?? 'intake';
+
+/** The contract's routes as matchers: a literal segment beats a parameter (`/tasks/batch` before `/tasks/{id}`). */
+const MATCHERS = routeEntries()
+  .map(([operation, route]) => {
+    const names = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+    const pattern = new RegExp(`^${route.path.replace(/\./g, '\\.').replace(/\{\w+\}/g, '([^/]+)')}/?$`);
+    return { operation, method: route.method, pattern, names, literal: names.length === 0 };
+  })
+  .sort((a, b) => Number(b.literal) - Number(a.literal));
+
+export type RouteMatch =
+  | { kind: 'found'; operation: OperationId; params: Record<string, string> }
+  | { kind: 'no-route' }
+  | { kind: 'wrong-method'; allowed: HttpMethod[] };
+
+/** Which operation a request is (API Gateway's matching: the most specific path decides which methods exist). */
+export function matchRoute(method: string, path: string): RouteMatch {
+  const matching = MATCHERS.map((m) => ({ m, match: m.pattern.exec(path) })).filter((x) => x.match);
+  if (matching.length === 0) return { kind: 'no-route' };
+  const specific = ROUTES[matching[0].m.operation].path;
+  const samePath = matching.filter(({ m }) => ROUTES[m.operation].path === specific);
+  const found = samePath.find(({ m }) => m.method === method);
+  if (!found?.match) return { kind: 'wrong-method', allowed: samePath.map(({ m }) => m.method) };
+  const values = found.match.slice(1);
+  return { kind: 'found', operation: found.m.operation, params: Object.fromEntries(found.m.names.map((name, i) => [name, values[i]])) };
+}

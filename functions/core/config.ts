@@ -2,7 +2,7 @@
  * Configuration read from the environment through typed helpers that fail loudly, once per
  * process (handlers call these lazily so tests and the local runtime can set the environment first).
  */
-import { LANE_NAMES, type LaneName, laneQueueEnv } from './lanes.ts';
+import { LANE_NAMES, type LaneName, laneDlqEnv, laneQueueEnv } from './lanes.ts';
 
 export class ConfigurationError extends Error {
   override name = 'ConfigurationError';
@@ -18,6 +18,13 @@ export const tableName = (): string => requiredEnv('TABLE_NAME');
 
 export function laneQueueUrls(): Record<LaneName, string> {
   return Object.fromEntries(LANE_NAMES.map((lane) => [lane, requiredEnv(laneQueueEnv(lane))])) as Record<LaneName, string>;
+}
+
+/** Each lane's queue and dead-letter queue (the intake's GET /lanes). */
+export function laneQueuesWithDlq(): Record<LaneName, { url: string; dlqUrl: string }> {
+  return Object.fromEntries(
+    LANE_NAMES.map((lane) => [lane, { url: requiredEnv(laneQueueEnv(lane)), dlqUrl: requiredEnv(laneDlqEnv(lane)) }]),
+  ) as Record<LaneName, { url: string; dlqUrl: string }>;
 }
 
 /**

@@ -65,6 +65,8 @@ export function laneFor(priority: Priority, runtime: Runtime): LaneName {
 
 /** The environment variable that carries a lane's queue URL to the dispatcher. */
 export const laneQueueEnv = (lane: LaneName): string => `LANE_${lane.toUpperCase()}_URL`;
+/** The environment variable that carries a lane's dead-letter queue URL to the intake (GET /lanes). */
+export const laneDlqEnv = (lane: LaneName): string => `LANE_${lane.toUpperCase()}_DLQ_URL`;
 
 /** Physical queue names, shared by the stack (as a prefix-free suffix) and the local runtime. */
 export const laneQueueName = (prefix: string, lane: LaneName): string => `${prefix}-${lane}`;

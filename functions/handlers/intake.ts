@@ -4,20 +4,17 @@
  * operation, and the type checker refuses a route without one.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import {
   type ControlAction,
   ListQuerySchema,
-  type OperationId,
+  type OperationsOf,
   PriorityChangeSchema,
-  ROUTES,
   RunListQuerySchema,
-  routeEntries,
   ScheduleListQuerySchema,
 } from '#api/contract.ts';
 import { toEventView, toLimitView, toRunView, toScheduleView, toTriggerResult, toView } from '#api/views.ts';
 import { Admission } from '#core/admission.ts';
-import { MethodNotAllowed, RouteNotFound, ScheduleNotFound, TaskNotFound } from '#core/errors.ts';
+import { ScheduleNotFound, TaskNotFound } from '#core/errors.ts';
 import { isTaskId } from '#core/ids.ts';
 import { LimitControl } from '#core/limit-control.ts';
 import { MAX_BODY_BYTES } from '#core/limits.ts';
@@ -26,8 +23,9 @@ import { SCHEDULE_NAME_PATTERN } from '#core/schedules.ts';
 import { readSettings } from '#core/settings.ts';
 import { parseOrThrow } from '#core/submission.ts';
 import { taskRegistry } from '#tasks/index.ts';
-import { errorResponse, fromEvent, type HttpRequest, type HttpResponse, json, readJsonBody } from './http.ts';
+import { type HttpRequest, json, readJsonBody } from './http.ts';
 import { openApiDocument } from './openapi.ts';
+import { httpHandler, type RouteHandler, router } from './router.ts';
 import { perEnvironment } from './services.ts';
 import { getSubmitting } from './submitting.ts';
 import { type Dimensions, emit, emitTick, taskDimensions } from './telemetry.ts';
@@ -50,9 +48,6 @@ const getServices = perEnvironment(() => {
 });
 
 const logger = new Logger({ serviceName: 'sluice-intake' });
-
-/** A handler gets the request and the route's path parameters, by name. */
-type RouteHandler = (request: HttpRequest, params: Readonly<Record<string, string>>) => Promise<HttpResponse>;
 
 /** A path parameter, decoded; a malformed escape or a value that cannot name the resource is its 404. */
 function pathParam(raw: string | undefined, valid: (value: string) => boolean, notFound: (value: string) => Error): string {
@@ -92,7 +87,7 @@ const controlHandler =
 
 let openApi: string | undefined;
 
-const HANDLERS: Record<OperationId, RouteHandler> = {
+const HANDLERS: Record<OperationsOf<'intake'>, RouteHandler> = {
   openApi: async () => {
     openApi ??= JSON.stringify(openApiDocument(taskRegistry));
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: openApi };
@@ -193,37 +188,5 @@ const HANDLERS: Record<OperationId, RouteHandler> = {
   retryTask: controlHandler('retry'),
 };
 
-/** The contract's routes as matchers: a literal segment beats a parameter (`/tasks/batch` before `/tasks/{id}`). */
-const MATCHERS = routeEntries()
-  .map(([operation, route]) => {
-    const names = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
-    const pattern = new RegExp(`^${route.path.replace(/\./g, '\\.').replace(/\{\w+\}/g, '([^/]+)')}/?$`);
-    return { operation, method: route.method, pattern, names, literal: names.length === 0 };
-  })
-  .sort((a, b) => Number(b.literal) - Number(a.literal));
-
-export async function route(request: HttpRequest): Promise<HttpResponse> {
-  const matching = MATCHERS.map((m) => ({ m, match: m.pattern.exec(request.path) })).filter((x) => x.match);
-  if (matching.length === 0) throw new RouteNotFound(`no route for ${request.method} ${request.path}`);
-  // The most specific path that matches decides which methods exist.
-  const path = ROUTES[matching[0].m.operation].path;
-  const samePath = matching.filter(({ m }) => ROUTES[m.operation].path === path);
-  const found = samePath.find(({ m }) => m.method === request.method);
-  if (!found?.match) {
-    throw new MethodNotAllowed(`${request.method} is not allowed on ${request.path}; use ${samePath.map(({ m }) => m.method).join(', ')}`);
-  }
-  const values = found.match.slice(1);
-  const params = Object.fromEntries(found.m.names.map((name, i) => [name, values[i]]));
-  return HANDLERS[found.m.operation](request, params);
-}
-
-export const handler = async (event: APIGatewayProxyEventV2): Promise<HttpResponse> => {
-  const request = fromEvent(event);
-  try {
-    return await route(request);
-  } catch (error) {
-    const response = errorResponse(error);
-    if (response.statusCode >= 500) logger.error('request failed', { method: request.method, path: request.path, error: error as Error });
-    return response;
-  }
-};
+export const route = router(HANDLERS);
+export const handler = httpHandler(route, logger);

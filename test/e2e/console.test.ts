@@ -93,6 +93,8 @@ describe('the console', () => {
       'normal',
       'low',
     ]);
+    // What SQS holds, from GET /lanes.
+    await expect.poll(async () => page.locator('[data-lane-visible="low"]').textContent(), { timeout: 10_000 }).toMatch(/^\d+$/);
     await page.screenshot({ path: join(docs, 'console-overview.png') });
   });
 });

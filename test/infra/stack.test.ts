@@ -110,6 +110,14 @@ describe('event source mappings', () => {
     });
   });
 
+  it('lets the operations function read the lanes’ and their dead-letter queues’ depths, and nothing else; the intake has no SQS access', () => {
+    expect(actionsOf('ApiIntake').filter((a) => a.startsWith('sqs:'))).toEqual([]);
+    expect(actionsOf('ApiOperations').filter((a) => !a.startsWith('sqs:') && !a.startsWith('xray:'))).toEqual([]);
+    const sqs = policyStatementsOf('ApiOperations').filter((st) => [st.Action].flat().some((a: string) => a.startsWith('sqs:')));
+    expect(new Set(sqs.flatMap((st) => [st.Action].flat()))).toEqual(new Set(['sqs:GetQueueAttributes']));
+    expect(sqs.flatMap((st) => [st.Resource].flat())).toHaveLength(10);
+  });
+
   it('lets the dispatcher admit tasks (limits, waiters) without any other table action', () => {
     const streamReading = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
     const tableActions = actionsOf('DispatchDispatcher').filter((a) => a.startsWith('dynamodb:') && !streamReading.includes(a));
@@ -187,6 +195,7 @@ describe('HTTP API', () => {
     expect(routes.map((r) => r.RouteKey).sort()).toEqual(
       [
         '$default',
+        'GET /lanes',
         'GET /openapi.json',
         'GET /tasks',
         'GET /tasks/{id}',
@@ -214,8 +223,11 @@ describe('HTTP API', () => {
       ].sort(),
     );
     for (const r of routes) expect(r.AuthorizationType).toBe('AWS_IAM');
-    const targets = new Set(routes.map((r) => JSON.stringify(r.Target)));
-    expect(targets.size).toBe(1); // one integration: the intake
+    // Two integrations: the operations function for GET /lanes, the intake for everything else.
+    const target = (key: string) => JSON.stringify(routes.find((r) => r.RouteKey === key)?.Target);
+    expect(new Set(routes.map((r) => JSON.stringify(r.Target))).size).toBe(2);
+    expect(routes.filter((r) => JSON.stringify(r.Target) === target('GET /lanes')).map((r) => r.RouteKey)).toEqual(['GET /lanes']);
+    expect(target('$default')).toBe(target('GET /tasks'));
   });
 });
 

@@ -122,3 +122,25 @@ describe('intake', () => {
     });
   });
 });
+
+describe('GET /lanes', () => {
+  it('shows each lane with its settings and what SQS holds: ready, delayed, and dead letters', async () => {
+    const { SendMessageCommand } = await import('@aws-sdk/client-sqs');
+    const { sqsClient } = await import('#core/clients.ts');
+    await sqsClient().send(new SendMessageCommand({ QueueUrl: resources.queueUrls.low, MessageBody: '{"id":"x","v":1,"a":1}' }));
+    await sqsClient().send(
+      new SendMessageCommand({ QueueUrl: resources.queueUrls.low, MessageBody: '{"id":"y","v":1,"a":1}', DelaySeconds: 600 }),
+    );
+    await sqsClient().send(new SendMessageCommand({ QueueUrl: resources.dlqUrls.high, MessageBody: 'dead' }));
+    const { handler: operations } = await import('#handlers/operations.ts');
+    const res = await operations(httpEvent('GET', '/lanes'));
+    const { status, body } = { status: res.statusCode, body: JSON.parse(res.body) };
+    // The intake does not serve it (API Gateway sends it to the operations function).
+    expect((await call('GET', '/lanes')).status).toBe(404);
+    expect(status).toBe(200);
+    expect(body.items.map((l: { name: string }) => l.name)).toEqual(['critical', 'high', 'normal', 'low', 'long']);
+    const low = body.items.find((l: { name: string }) => l.name === 'low');
+    expect(low).toMatchObject({ consumer: 'worker', maxConcurrency: 5, batchSize: 10, visible: 1, inFlight: 0, delayed: 1, dlq: 0 });
+    expect(body.items.find((l: { name: string }) => l.name === 'high')).toMatchObject({ visible: 0, dlq: 1 });
+  });
+});

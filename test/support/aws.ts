@@ -1,6 +1,6 @@
 /** Per-test-file AWS resources: each file gets its own table and lanes, and removes them after. */
 import { randomBytes } from 'node:crypto';
-import { LANES, laneQueueEnv } from '#core/lanes.ts';
+import { LANES, laneDlqEnv, laneQueueEnv } from '#core/lanes.ts';
 import { deprovision, type Provisioned, provision } from '../../bin/local/provision.ts';
 
 export const uniquePrefix = (name: string): string => `t${randomBytes(3).toString('hex')}-${name}`;
@@ -13,7 +13,10 @@ export interface TestResources extends Provisioned {
 export async function provisionForTest(name: string): Promise<TestResources> {
   const resources = await provision({ prefix: uniquePrefix(name) });
   process.env.TABLE_NAME = resources.tableName;
-  for (const lane of LANES) process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
+  for (const lane of LANES) {
+    process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
+    process.env[laneDlqEnv(lane.name)] = resources.dlqUrls[lane.name];
+  }
   return { ...resources, cleanup: () => deprovision(resources) };
 }
 
