@@ -61,13 +61,18 @@ export interface ApiResponse<T> {
 }
 
 export class SluiceClient {
-  constructor(readonly baseUrl: string) {}
+  /** `token`: a bearer token for a JWT-authorised deployment (then nothing is signed). */
+  constructor(
+    readonly baseUrl: string,
+    private readonly token?: string,
+  ) {}
 
   async request<T>(method: string, path: string, payload?: unknown, extraHeaders: Record<string, string> = {}): Promise<ApiResponse<T>> {
     const url = new URL(`${this.baseUrl}${path}`);
     const body = payload === undefined ? undefined : JSON.stringify(payload);
     let headers: Record<string, string> = { ...(body ? { 'content-type': 'application/json' } : {}), ...extraHeaders };
-    if (!isLocal(url)) headers = await signRequest(url, method, headers, body, defaultProvider());
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    else if (!isLocal(url)) headers = await signRequest(url, method, headers, body, defaultProvider());
     const res = await fetch(url, { method, headers, body });
     const text = await res.text();
     let parsed: unknown = text;

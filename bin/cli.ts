@@ -6,7 +6,7 @@
  * or failed (5xx).
  */
 import { parseArgs } from 'node:util';
-import type { ApiErrorBody, LimitView, ScheduleRunView, ScheduleView, TaskView, TriggerResult } from '#api/contract.ts';
+import type { ApiErrorBody, LaneView, LimitView, ScheduleRunView, ScheduleView, TaskView, TriggerResult } from '#api/contract.ts';
 import { resolveBaseUrl, SluiceClient } from './cli-client.ts';
 
 const EXIT = { ok: 0, taskFailed: 1, usage: 2, refused: 3, unavailable: 4 } as const;
@@ -29,6 +29,15 @@ Commands:
   schedule get NAME        a schedule with its next runs
   schedule runs NAME       the tasks it created and the ticks it skipped, newest first
   schedule pause|resume|trigger|rm NAME
+
+  bulk cancel|retry|pause|resume|priority [--to P] [--status S] [--priority P] [--type T]
+         [--tenant T] [--schedule NAME] [--after ISO] [--before ISO] [--dry-run] [--watch]
+                           one action on every task the filter matches, done by a \`bulk\` task
+  lanes                    each lane's depths in SQS (ready, in flight, delayed, dead letters)
+  console [--port N] [--token JWT]
+                           the console on localhost for the API at --url: the same files the local
+                           runtime serves, API calls forwarded signed with your AWS credentials
+                           (or with a bearer token for a JWT deployment)
 
   limits set tenant|key|type KEY [--concurrency N] [--rate N/PERIOD]   e.g. --rate 100/60s
   limits ls                limits with their usage (holding a slot, starts this period, waiting)
@@ -285,6 +294,12 @@ export async function main(argv: string[]): Promise<number> {
       overlap: { type: 'string' },
       start: { type: 'string' },
       end: { type: 'string' },
+      to: { type: 'string' },
+      after: { type: 'string' },
+      before: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      port: { type: 'string' },
+      token: { type: 'string' },
     },
   });
   const [command, ...args] = positionals;
@@ -292,7 +307,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return command || values.help ? EXIT.ok : EXIT.usage;
   }
-  const client = new SluiceClient(resolveBaseUrl(values.url));
+  const client = new SluiceClient(resolveBaseUrl(values.url), values.token ?? process.env.SLUICE_TOKEN);
   const asJson = values.json ?? false;
   const needId = () => {
     if (!args[0]) throw new CliError(`${command} needs a task id: sluice ${command} <id>`, EXIT.usage);
@@ -361,6 +376,54 @@ export async function main(argv: string[]): Promise<number> {
       if (!args[1]) throw new CliError('usage: sluice priority <id> <critical|high|normal|low>', EXIT.usage);
       show(await call<Task>(client, 'PATCH', `/tasks/${id}`, { priority: args[1] }), asJson);
       return EXIT.ok;
+    }
+    case 'bulk': {
+      const action = args[0];
+      if (!action) throw new CliError('usage: sluice bulk cancel|retry|pause|resume|priority [filters] [--dry-run]', EXIT.usage);
+      const filter = Object.fromEntries(
+        (
+          [
+            ['status', values.status],
+            ['priority', values.priority],
+            ['type', values.type],
+            ['tenant', values.tenant],
+            ['schedule', values.schedule],
+            ['createdAfter', values.after],
+            ['createdBefore', values.before],
+          ] as const
+        ).filter(([, v]) => v !== undefined),
+      );
+      const body = { filter, action, ...(values.to ? { priority: values.to } : {}), ...(values['dry-run'] ? { dryRun: true } : {}) };
+      if (values['dry-run']) {
+        const { matching } = await call<{ matching: number }>(client, 'POST', '/tasks/bulk', body);
+        console.log(asJson ? JSON.stringify({ matching }) : `${matching} task${matching === 1 ? '' : 's'} match`);
+        return EXIT.ok;
+      }
+      const task = await call<Task>(client, 'POST', '/tasks/bulk', body);
+      if (!values.watch) {
+        show(task, asJson);
+        return EXIT.ok;
+      }
+      if (!asJson) console.log(`bulk task ${task.id}`);
+      return watch(client, task.id, asJson);
+    }
+    case 'lanes': {
+      const { items } = await call<{ items: LaneView[] }>(client, 'GET', '/lanes');
+      if (asJson) console.log(JSON.stringify({ items }, null, 2));
+      else {
+        console.log('lane       ready  in-flight  delayed  dead  concurrency');
+        for (const l of items)
+          console.log(
+            `${l.name.padEnd(9)} ${String(l.visible).padStart(6)} ${String(l.inFlight).padStart(10)} ${String(l.delayed).padStart(8)} ${String(l.dlq).padStart(5)}  ${l.maxConcurrency} × ${l.batchSize}`,
+          );
+      }
+      return EXIT.ok;
+    }
+    case 'console': {
+      const { serveConsole } = await import('./console-proxy.ts');
+      const { url } = await serveConsole(client, integer(values.port, '--port') ?? 3100);
+      console.log(`Sluice console for ${client.baseUrl}: ${url}/console/   (Ctrl-C to stop)`);
+      return new Promise<number>(() => {}); // serves until interrupted
     }
     case 'schedule':
       return scheduleCommand(client, args, values, asJson);

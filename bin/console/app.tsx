@@ -71,6 +71,30 @@ const when = (iso: string | null) => (iso ? new Date(iso).toLocaleTimeString() :
 const Json = ({ value }: { value: unknown }) => <pre class="json">{JSON.stringify(value, null, 2)}</pre>;
 const Status = ({ status }: { status: string }) => <span class={`status s-${status.toLowerCase()}`}>{status}</span>;
 
+/** A labelled select of fixed options (`any`: a first, empty option). */
+function Choice(props: {
+  label: string;
+  name?: string;
+  value: string;
+  options: readonly string[];
+  any?: boolean;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select name={props.name} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        {props.any ? <option value="">any</option> : null}
+        {props.options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 function Notice({ error }: { error?: string }) {
   return error ? (
     <p class="error" role="alert">
@@ -202,28 +226,22 @@ function TaskList({ query }: { query: URLSearchParams }) {
       <h1 id="tasks-title">Tasks</h1>
       <SubmitForm onSubmitted={page.reload} />
       <form class="filters" aria-label="filters" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Status
-          <select name="status" value={query.get('status') ?? ''} onChange={(e) => setFilter('status', e.currentTarget.value)}>
-            <option value="">any</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Priority
-          <select name="priority" value={query.get('priority') ?? ''} onChange={(e) => setFilter('priority', e.currentTarget.value)}>
-            <option value="">any</option>
-            {PRIORITIES.map((p) => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice
+          label="Status"
+          name="status"
+          any
+          value={query.get('status') ?? ''}
+          options={STATUSES}
+          onChange={(v) => setFilter('status', v)}
+        />
+        <Choice
+          label="Priority"
+          name="priority"
+          any
+          value={query.get('priority') ?? ''}
+          options={PRIORITIES}
+          onChange={(v) => setFilter('priority', v)}
+        />
         {(['type', 'tenant', 'schedule'] as const).map((f) => (
           <label key={f}>
             {f[0].toUpperCase() + f.slice(1)}
@@ -231,6 +249,7 @@ function TaskList({ query }: { query: URLSearchParams }) {
           </label>
         ))}
       </form>
+      <BulkForm query={query} />
       <Notice error={page.error} />
       {message ? <output class="message">{message}</output> : null}
       <table aria-label="tasks">
@@ -305,6 +324,58 @@ function TaskList({ query }: { query: URLSearchParams }) {
         </button>
       </nav>
     </section>
+  );
+}
+
+const BULK_ACTIONS = ['retry', 'cancel', 'pause', 'resume', 'priority'] as const;
+
+/** A bulk action on the list's current filter: a dry-run count first, then a confirmation. */
+function BulkForm({ query }: { query: URLSearchParams }) {
+  const [action, setAction] = useState<(typeof BULK_ACTIONS)[number]>('retry');
+  const [priority, setPriority] = useState<string>('high');
+  const [count, setCount] = useState<number>();
+  const [error, setError] = useState<string>();
+  const filter = Object.fromEntries(FILTERS.filter((f) => query.get(f)).map((f) => [f, query.get(f)]));
+  const request = { filter, action, ...(action === 'priority' ? { priority } : {}) };
+  const key = JSON.stringify(request);
+  // A count belongs to one filter and action: any change asks for a new one.
+  useEffect(() => setCount(undefined), [key]);
+  const dryRun = async () => {
+    try {
+      setCount((await api<{ matching: number }>('POST', '/tasks/bulk', { ...request, dryRun: true })).matching);
+      setError(undefined);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const apply = async () => {
+    try {
+      const bulk = await api<TaskView>('POST', '/tasks/bulk', request);
+      location.hash = `#/tasks/${bulk.id}`;
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return (
+    <details class="submit">
+      <summary>Bulk action on this filter</summary>
+      <form aria-label="bulk action" onSubmit={(e) => e.preventDefault()}>
+        <Choice label="Action" name="bulk-action" value={action} options={BULK_ACTIONS} onChange={(v) => setAction(v as typeof action)} />
+        {action === 'priority' ? <Choice label="New priority" value={priority} options={PRIORITIES} onChange={setPriority} /> : null}
+        <button type="button" onClick={dryRun}>
+          Count matching
+        </button>
+        {count !== undefined ? (
+          <>
+            <output data-bulk-count={count}>{`${count} task${count === 1 ? '' : 's'} match${count === 1 ? 'es' : ''}`}</output>
+            <button type="button" disabled={count === 0} onClick={apply}>
+              {`Apply ${action} to ${count}`}
+            </button>
+          </>
+        ) : null}
+        <Notice error={error} />
+      </form>
+    </details>
   );
 }
 
@@ -415,16 +486,7 @@ function TaskPage({ id }: { id: string }) {
         >
           Retry
         </button>
-        <label>
-          Priority
-          <select value={t.priority} onChange={(e) => act('PATCH', `/tasks/${id}`, { priority: e.currentTarget.value })}>
-            {PRIORITIES.map((p) => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        </label>
+        <Choice label="Priority" value={t.priority} options={PRIORITIES} onChange={(v) => act('PATCH', `/tasks/${id}`, { priority: v })} />
         {message ? <output>{message}</output> : null}
       </fieldset>
       <dl class="fields">

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { ConsoleAssets } from './console-assets.ts';
+import { type ConsoleAssets, serveConsoleAsset } from './console-assets.ts';
 
 /** The identity the local API Gateway gives every request (history entries show it as their actor). */
 export const LOCAL_CALLER = 'local';
@@ -69,14 +69,7 @@ export async function serveHttpApi(
   staticFiles?: ConsoleAssets,
 ): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
-    const path = new URL(`http://localhost${req.url ?? '/'}`).pathname;
-    if (staticFiles && req.method === 'GET' && (path === '/console' || path.startsWith('/console/'))) {
-      const file = path === '/console' ? undefined : staticFiles.get(path.slice('/console/'.length));
-      if (path === '/console') res.writeHead(308, { location: '/console/' }).end();
-      else if (file) res.writeHead(200, { 'content-type': file.contentType, 'cache-control': 'no-cache' }).end(file.body);
-      else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return;
-    }
+    if (staticFiles && serveConsoleAsset(staticFiles, req, res)) return;
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;

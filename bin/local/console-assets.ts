@@ -4,6 +4,7 @@
  * runtime and `sluice console` serve them under /console/.
  */
 import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -44,3 +45,14 @@ export async function buildConsole(): Promise<ConsoleAssets> {
 /** The gzipped size of what a browser downloads (JS and CSS), in bytes. */
 export const gzippedSize = (assets: ConsoleAssets): number =>
   [...assets].filter(([name]) => name !== '').reduce((n, [, a]) => n + gzipSync(a.body).length, 0);
+
+/** Answer a GET under /console/ from the assets; false when the request is not for the console. */
+export function serveConsoleAsset(assets: ConsoleAssets, req: IncomingMessage, res: ServerResponse): boolean {
+  const path = new URL(`http://localhost${req.url ?? '/'}`).pathname;
+  if (req.method !== 'GET' || (path !== '/console' && !path.startsWith('/console/'))) return false;
+  const file = assets.get(path.slice('/console/'.length));
+  if (path === '/console') res.writeHead(308, { location: '/console/' }).end();
+  else if (file) res.writeHead(200, { 'content-type': file.contentType, 'cache-control': 'no-cache' }).end(file.body);
+  else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+  return true;
+}

@@ -6,6 +6,7 @@
  * the stack can read it.
  */
 import * as z from 'zod/mini';
+import { BulkRequestSchema } from '#core/bulk.ts';
 import { PRIORITIES, RUNTIMES, STATUSES } from '#core/model.ts';
 import {
   OVERLAP_POLICIES,
@@ -242,6 +243,18 @@ export const ROUTES = {
     headers: ['Idempotency-Key'],
     responses: { 201: { description: 'created', body: TaskListSchema }, 200: { description: 'replayed', body: TaskListSchema } },
     errors: [400, 409, 413, 415],
+  },
+  bulkTasks: {
+    method: 'POST',
+    path: '/tasks/bulk',
+    summary:
+      'Apply cancel, retry, pause, resume or a priority to every task a filter matches: dryRun answers the count; otherwise a `bulk` task does it, with progress',
+    request: BulkRequestSchema,
+    responses: {
+      200: { description: 'the dry run: how many tasks match now', body: z.object({ matching: z.number() }) },
+      202: { description: 'the bulk task doing it', body: TaskViewSchema },
+    },
+    errors: [400, 413, 415],
   },
   getTask: {
     method: 'GET',

@@ -14,6 +14,7 @@ import {
 } from '#api/contract.ts';
 import { toEventView, toLimitView, toRunView, toScheduleView, toTriggerResult, toView } from '#api/views.ts';
 import { Admission } from '#core/admission.ts';
+import { BULK_TASK_TYPE, BulkRequestSchema, countMatching } from '#core/bulk.ts';
 import { ScheduleNotFound, TaskNotFound } from '#core/errors.ts';
 import { isTaskId } from '#core/ids.ts';
 import { LimitControl } from '#core/limit-control.ts';
@@ -122,6 +123,14 @@ const HANDLERS: Record<OperationsOf<'intake'>, RouteHandler> = {
       for (const { dimensions, n } of groups.values()) emit('Submitted', dimensions, n);
     }
     return json(created ? 201 : 200, { items: value.map(toView) });
+  },
+  bulkTasks: async (request) => {
+    const { dryRun, ...bulk } = parseOrThrow(BulkRequestSchema, readJsonBody(request, MAX_BODY_BYTES));
+    const { store, submitter } = getServices();
+    if (dryRun) return json(200, { matching: await countMatching(store, bulk.filter) });
+    const { value } = await submitter.submit({ type: BULK_TASK_TYPE, payload: bulk, priority: 'high' }, { actor: request.actor });
+    emit('Submitted', taskDimensions(value));
+    return json(202, toView(value));
   },
   getTask: async (_request, { id }) => {
     const { store } = getServices();

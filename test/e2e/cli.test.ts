@@ -118,4 +118,54 @@ describe('the sluice CLI', () => {
     expect((await sluice('limits', 'set', 'tenant', 'acme', '--rate', 'fast')).code).toBe(2);
     expect((await sluice('limits', 'set', 'tenant', 'acme')).code).toBe(2);
   });
+
+  it('shows the lanes, and counts then cancels a filter’s tasks in bulk', async () => {
+    const lanes = await sluice('lanes');
+    expect(lanes.code).toBe(0);
+    expect(lanes.stdout).toMatch(/^low\s+\d+\s+\d+\s+\d+\s+\d+\s+5 × 10$/m);
+    const later = await Promise.all(
+      [1, 2].map(async () =>
+        JSON.parse((await sluice('submit', '--type', 'echo', '--delay', '600', '--tenant', 'cli-bulk', '--json')).stdout),
+      ),
+    );
+    const dry = await sluice('bulk', 'cancel', '--tenant', 'cli-bulk', '--status', 'SCHEDULED', '--dry-run');
+    expect([dry.code, dry.stdout.trim()]).toEqual([0, '2 tasks match']);
+    const bulk = await sluice('bulk', 'cancel', '--tenant', 'cli-bulk', '--status', 'SCHEDULED', '--watch');
+    expect(bulk.code).toBe(0);
+    for (const t of later) expect(JSON.parse((await sluice('get', t.id, '--json')).stdout).status).toBe('CANCELLED');
+    expect((await sluice('bulk', 'explode', '--dry-run')).code).toBe(3);
+  });
+
+  it('serves the console on localhost and forwards its API calls to the API at --url', async () => {
+    const child = spawn(process.execPath, ['bin/sluice.js', 'console', '--port', '0', `--url=${runtime.url}`], {
+      env: { ...process.env, SLUICE_URL: '' },
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c) => {
+          out += c;
+          const found = /(http:\/\/127\.0\.0\.1:\d+)\/console\//.exec(out);
+          if (found) resolve(found[1]);
+        });
+        child.on('exit', (code) => reject(new Error(`sluice console exited ${code}`)));
+      });
+      const page = await fetch(`${url}/console/`);
+      expect([page.status, await page.text()]).toEqual([200, expect.stringContaining('<div id="app">')]);
+      expect((await fetch(`${url}/console/app.js`)).headers.get('content-type')).toContain('javascript');
+      const submitted = await fetch(`${url}/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'echo', payload: { via: 'console' } }),
+      });
+      expect(submitted.status).toBe(201);
+      const { id } = (await submitted.json()) as { id: string };
+      const read = await fetch(`${url}/tasks/${id}`);
+      expect([read.status, ((await read.json()) as { payload: unknown }).payload]).toEqual([200, { via: 'console' }]);
+      expect((await fetch(`${url}/tasks/nope`)).status).toBe(404);
+      expect((await fetch(`${url}/tasks`, { method: 'POST', body: '{not json' })).status).toBe(400);
+    } finally {
+      child.kill();
+    }
+  });
 });

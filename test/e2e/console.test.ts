@@ -81,6 +81,24 @@ describe('the console', () => {
     expect((await api.request<{ status: string }>('GET', `/tasks/${task.id}`)).body.status).toBe('CANCELLED');
   });
 
+  it('retries the FAILED tasks of a filter in bulk: a dry-run count, a confirmation, then the bulk task’s progress', async () => {
+    const failed = await Promise.all([1, 2].map(() => api.submit({ type: 'fail', payload: {}, maxAttempts: 1, tenant: 'console-bulk' })));
+    await Promise.all(failed.map((t) => api.waitFor(t.id, ['FAILED'])));
+    await open('#/tasks?status=FAILED&tenant=console-bulk');
+    await page.getByText('Bulk action on this filter').click();
+    await page.locator('select[name="bulk-action"]').selectOption('retry');
+    await page.getByRole('button', { name: 'Count matching' }).click();
+    await page.waitForSelector('[data-bulk-count="2"]');
+    await page.getByRole('button', { name: 'Apply retry to 2' }).click();
+    await page.getByRole('heading', { name: /bulk .*SUCCEEDED/ }).waitFor({ timeout: 30_000 });
+    expect(await page.locator('#task-progress').getAttribute('value')).toBe('100');
+    const bulkId = page.url().split('/').pop() ?? '';
+    for (const t of failed) {
+      const history = (await api.request<{ items: { reason: string; actor: string }[] }>('GET', `/tasks/${t.id}/events`)).body.items;
+      expect(history).toEqual(expect.arrayContaining([expect.objectContaining({ reason: 'rerun', actor: `bulk:${bulkId}` })]));
+    }
+  });
+
   it('counts tasks by status and lane on the overview', async () => {
     await open('#/');
     await page.waitForSelector('[data-count="SUCCEEDED"]');

@@ -203,6 +203,7 @@ describe('HTTP API', () => {
         'PATCH /tasks/{id}',
         'POST /tasks',
         'POST /tasks/batch',
+        'POST /tasks/bulk',
         'POST /tasks/{id}/pause',
         'POST /tasks/{id}/resume',
         'POST /tasks/{id}/cancel',

@@ -43,3 +43,25 @@ describe('SigV4 signing', () => {
     expect(other.authorization).not.toBe(headers.authorization);
   });
 });
+
+describe('a JWT deployment', () => {
+  it('sends the bearer token as the Authorization header instead of a signature', async () => {
+    const { createServer } = await import('node:http');
+    const seen: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const { port } = server.address() as { port: number };
+      const { SluiceClient } = await import('../../bin/cli-client.ts');
+      const answer = await new SluiceClient(`http://127.0.0.1:${port}`, 'abc.def.ghi').request('GET', '/tasks');
+      expect(answer).toEqual({ status: 200, body: { ok: true } });
+      await new SluiceClient(`http://127.0.0.1:${port}`).request('GET', '/tasks');
+      expect(seen).toEqual(['Bearer abc.def.ghi', undefined]);
+    } finally {
+      server.close();
+    }
+  });
+});
