@@ -49,6 +49,35 @@ describe('POST /tasks/bulk', () => {
     expect((await events(bulk.body.id))[0]).toMatchObject({ reason: 'submit', actor: 'local' });
   });
 
+  it('is a task like any other: paused in the middle of its walk, resumed, it goes on from its checkpoint', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const tasks = Array.from({ length: 100 }, () => ({ type: 'echo', delaySeconds: 3600, tenant: 'bulk-walk' }));
+      ids.push(...(await api.request<{ items: Task[] }>('POST', '/tasks/batch', { tasks })).body.items.map((t) => t.id));
+    }
+    const bulk = (
+      await api.request<Task>('POST', '/tasks/bulk', {
+        filter: { tenant: 'bulk-walk', status: 'SCHEDULED' },
+        action: 'priority',
+        priority: 'low',
+      })
+    ).body;
+    // Between pages: some applied, not all.
+    await api.waitFor(bulk.id, (t) => (t.progress as { percent: number } | null)?.percent !== undefined && t.status === 'RUNNING', 30_000);
+    expect((await api.request('POST', `/tasks/${bulk.id}/pause`)).status).toBe(202);
+    const paused = await api.waitFor(bulk.id, ['PAUSED', 'SUCCEEDED'], 30_000);
+    if (paused.status === 'PAUSED') {
+      expect((paused.progress as { percent: number }).percent).toBeLessThan(100);
+      expect((await api.request('POST', `/tasks/${bulk.id}/resume`)).status).toBe(202);
+    }
+    const done = await api.waitFor(bulk.id, ['SUCCEEDED'], 60_000);
+    // Every task once: a page applied before the pause is not walked again.
+    expect(done.result).toEqual({ action: 'priority', matched: 300, applied: 300, skipped: 0 });
+    const listed = (await api.request<{ items: { priority: string }[] }>('GET', '/tasks?tenant=bulk-walk&limit=100')).body.items;
+    expect(listed.every((t) => t.priority === 'low')).toBe(true);
+    expect(paused.status, 'the walk finished before the pause landed: make it longer').toBe('PAUSED');
+  });
+
   it('refuses a bad request with a 400 and creates nothing', async () => {
     const before = (await api.request<{ items: Task[] }>('GET', '/tasks?type=bulk&limit=100')).body.items.length;
     for (const body of [
