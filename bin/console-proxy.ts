@@ -7,39 +7,32 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SluiceClient } from './cli-client.ts';
-import { buildConsole, serveConsoleAsset } from './local/console-assets.ts';
+import { readRequestBody } from './local/api-gateway.ts';
+import { consoleAssets, serveConsoleAsset } from './local/console-assets.ts';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 export async function serveConsole(client: SluiceClient, port: number, host = '127.0.0.1'): Promise<{ server: Server; url: string }> {
-  const assets = await buildConsole();
-  const server = createServer((req, res) => {
-    if (serveConsoleAsset(assets, req, res)) return;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', async () => {
-      try {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let payload: unknown;
-        try {
-          payload = text ? (JSON.parse(text) as unknown) : undefined;
-        } catch {
-          res.writeHead(400, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: { code: 'invalid-json', message: 'the request body is not JSON' } }));
-          return;
-        }
-        const out = await client.request(req.method ?? 'GET', req.url ?? '/', payload);
-        const body = typeof out.body === 'string' ? out.body : JSON.stringify(out.body);
-        res.writeHead(out.status, { 'content-type': 'application/json' }).end(out.status === 204 ? undefined : body);
-      } catch (error) {
-        res.writeHead(502, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'console-proxy-failed', message: (error as Error).message } }));
-      }
-    });
+  const server = createServer(async (req, res) => {
+    if (serveConsoleAsset(consoleAssets, req, res)) return;
+    const body = await readRequestBody(req, MAX_BODY_BYTES);
+    const reply = (status: number, answer: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(typeof answer === 'string' ? answer : JSON.stringify(answer));
+    if (body === 'aborted') return void res.destroy();
+    if (body === 'too-large') return reply(413, { error: { code: 'payload-too-large', message: 'request body exceeds 10 MB' } });
+    let payload: unknown;
+    try {
+      payload = body.length ? (JSON.parse(body.toString('utf8')) as unknown) : undefined;
+    } catch {
+      return reply(400, { error: { code: 'invalid-json', message: 'the request body is not JSON' } });
+    }
+    try {
+      const out = await client.request(req.method ?? 'GET', req.url ?? '/', payload);
+      if (out.status === 204) res.writeHead(204).end();
+      else reply(out.status, out.body);
+    } catch (error) {
+      reply(502, { error: { code: 'console-proxy-failed', message: (error as Error).message } });
+    }
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -58,6 +58,20 @@ export function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEven
   };
 }
 
+/** A request's body; 'too-large' past `maxBytes` (the rest is read and dropped); 'aborted' if the client went away. */
+export function readRequestBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too-large' | 'aborted'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > maxBytes ? 'too-large' : Buffer.concat(chunks)));
+    req.on('error', () => resolve('aborted'));
+  });
+}
+
 /**
  * Serve the API on `port`; with `staticFiles`, also those files under /console/ (the console:
  * same origin as the API, so it needs no CORS and no credentials of its own).
@@ -66,37 +80,29 @@ export async function serveHttpApi(
   handler: HttpFunction,
   port: number,
   host = '127.0.0.1',
-  staticFiles?: ConsoleAssets,
+  staticFiles?: () => Promise<ConsoleAssets>,
 ): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
     if (staticFiles && serveConsoleAsset(staticFiles, req, res)) return;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > GATEWAY_MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', async () => {
-      if (tooLarge) {
-        res.writeHead(413, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'payload-too-large', message: 'request body exceeds 10 MB' } }));
-        return;
-      }
-      try {
-        const result = await handler(toEvent(req, Buffer.concat(chunks)));
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
-        res.writeHead(result.statusCode ?? 200, headers);
-        res.end(result.body ?? '');
-      } catch (error) {
-        // API Gateway answers 500 when the integration fails; so do we.
-        console.error('[sluice] intake invocation failed:', error);
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ message: 'Internal Server Error' }));
-      }
-    });
+    const body = await readRequestBody(req, GATEWAY_MAX_BODY_BYTES);
+    if (body === 'aborted') return void res.destroy();
+    if (body === 'too-large') {
+      res.writeHead(413, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'payload-too-large', message: 'request body exceeds 10 MB' } }));
+      return;
+    }
+    try {
+      const result = await handler(toEvent(req, body));
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
+      res.writeHead(result.statusCode ?? 200, headers);
+      res.end(result.body ?? '');
+    } catch (error) {
+      // API Gateway answers 500 when the integration fails; so do we.
+      console.error('[sluice] intake invocation failed:', error);
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Internal Server Error' }));
+    }
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

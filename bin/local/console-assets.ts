@@ -46,13 +46,28 @@ export async function buildConsole(): Promise<ConsoleAssets> {
 export const gzippedSize = (assets: ConsoleAssets): number =>
   [...assets].filter(([name]) => name !== '').reduce((n, [, a]) => n + gzipSync(a.body).length, 0);
 
+let built: Promise<ConsoleAssets> | undefined;
+/** The console, built once per process on first use (not at every runtime's start). */
+export const consoleAssets = (): Promise<ConsoleAssets> => {
+  built ??= buildConsole();
+  return built;
+};
+
 /** Answer a GET under /console/ from the assets; false when the request is not for the console. */
-export function serveConsoleAsset(assets: ConsoleAssets, req: IncomingMessage, res: ServerResponse): boolean {
+export function serveConsoleAsset(assets: () => Promise<ConsoleAssets>, req: IncomingMessage, res: ServerResponse): boolean {
   const path = new URL(`http://localhost${req.url ?? '/'}`).pathname;
   if (req.method !== 'GET' || (path !== '/console' && !path.startsWith('/console/'))) return false;
-  const file = assets.get(path.slice('/console/'.length));
-  if (path === '/console') res.writeHead(308, { location: '/console/' }).end();
-  else if (file) res.writeHead(200, { 'content-type': file.contentType, 'cache-control': 'no-cache' }).end(file.body);
-  else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+  if (path === '/console') {
+    res.writeHead(308, { location: '/console/' }).end();
+    return true;
+  }
+  assets().then(
+    (files) => {
+      const file = files.get(path.slice('/console/'.length));
+      if (file) res.writeHead(200, { 'content-type': file.contentType, 'cache-control': 'no-cache' }).end(file.body);
+      else res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    },
+    (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`the console did not build: ${error.message}`),
+  );
   return true;
 }

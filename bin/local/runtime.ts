@@ -17,7 +17,7 @@ import { readSettings } from '#core/settings.ts';
 import type { MeteredRequest } from '../bench/meter.ts';
 import { startMoto } from '../emulator.mjs';
 import { serveHttpApi } from './api-gateway.ts';
-import { buildConsole } from './console-assets.ts';
+import { consoleAssets } from './console-assets.ts';
 import { EcsEmulator } from './ecs-emulator.ts';
 import { SqsEventSource, StreamEventSource } from './event-sources.ts';
 import { matchesFilter } from './filter.ts';
@@ -299,7 +299,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }),
     port,
     undefined,
-    await buildConsole(),
+    consoleAssets,
   );
   stops.unshift(
     () =>

@@ -75,57 +75,55 @@ export async function admitDispatches(
   return { send, parked, failed, errors };
 }
 
+/** What a piece of admission work left for the stream to retry (it is idempotent). */
+export interface Unsettled {
+  failed: string[];
+  errors: unknown[];
+}
+
+/** Run `work`; when it throws, the changes `sequences` stand for are retried. */
+async function settle(sequences: readonly string[], work: () => Promise<unknown>): Promise<Unsettled> {
+  try {
+    await work();
+    return { failed: [], errors: [] };
+  } catch (error) {
+    return { failed: [...sequences], errors: [error] };
+  }
+}
+
+const merge = (all: readonly Unsettled[]): Unsettled => ({ failed: all.flatMap((u) => u.failed), errors: all.flatMap((u) => u.errors) });
+
 /** Tasks that went through admission and now ended or paused: their slots go back (handed to waiters). */
-export async function releaseSlots(
-  changes: readonly TableChange[],
-  admission: Admission,
-  now: number,
-): Promise<{ failed: string[]; errors: unknown[] }> {
-  const failed: string[] = [];
-  const errors: unknown[] = [];
+export async function releaseSlots(changes: readonly TableChange[], admission: Admission, now: number): Promise<Unsettled> {
   const leaving = changes.filter(
     (c) => c.image.limited && (isTerminal(c.image.status) || c.image.status === 'PAUSED') && c.previous?.status !== c.image.status,
   );
   // All at once: the releasers of one limit are handed its oldest waiters together (not raced).
-  try {
-    await admission.releaseAll(
-      leaving.map((c) => c.image),
-      now,
-    );
-  } catch (error) {
-    // Releasing is idempotent: the stream retries them all.
-    errors.push(error);
-    failed.push(...leaving.map((c) => c.sequence));
-  }
-  return { failed, errors };
+  return settle(
+    leaving.map((c) => c.sequence),
+    () =>
+      admission.releaseAll(
+        leaving.map((c) => c.image),
+        now,
+      ),
+  );
 }
 
 /**
  * The last task a batch submission parked on a limit was written: fill that limit's free slots
  * from its waiters (once per limit in a batch of changes; a retried fill is harmless).
  */
-export async function fillParked(
-  changes: readonly TableChange[],
-  admission: Admission,
-  now: number,
-): Promise<{ failed: string[]; errors: unknown[] }> {
-  const failed: string[] = [];
-  const errors: unknown[] = [];
-  const filled = new Set<string>();
+export async function fillParked(changes: readonly TableChange[], admission: Admission, now: number): Promise<Unsettled> {
+  const byLimit = new Map<string, TableChange>();
   for (const c of changes) {
     const waitingFor = c.image.waitingFor;
     if (c.previous || c.image.status !== 'QUEUED' || !waitingFor?.fill) continue;
     const which = `${c.image.type}/${waitingFor.scope}/${waitingFor.key}`;
-    if (filled.has(which)) continue;
-    filled.add(which);
-    try {
-      await admission.fillFor(c.image, now);
-    } catch (error) {
-      errors.push(error);
-      failed.push(c.sequence);
-    }
+    if (!byLimit.has(which)) byLimit.set(which, c);
   }
-  return { failed, errors };
+  const results: Unsettled[] = [];
+  for (const c of byLimit.values()) results.push(await settle([c.sequence], () => admission.fillFor(c.image, now)));
+  return merge(results);
 }
 
 /** SendMessageBatch takes ten messages of one queue: group by lane, then chunk. */

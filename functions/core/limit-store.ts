@@ -10,16 +10,9 @@
  * release that wakes a waiter hands the slot over in the same write.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { writeInBatches } from './batch-write.ts';
 import { conditionally } from './conditional.ts';
 import { PRIORITY_RANK, type Priority } from './model.ts';
 import { LIMIT_DEFINITIONS_PARTITION, type LimitDefinition, type Rate } from './tenancy.ts';
@@ -216,25 +209,22 @@ export class LimitStore {
     await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: `WAIT#${id}`, id: waiter.sortKey, taskId: waiter.taskId } }));
   }
 
-  /** Write many waiter items (BatchWriteItem, 25 a request, unprocessed ones retried). */
+  /** Write many waiter items (BatchWriteItem, see batch-write.ts). */
   async parkMany(id: string, waiters: readonly Waiter[]): Promise<void> {
-    await this.batchWrite(waiters.map((w) => ({ PutRequest: { Item: { pk: `WAIT#${id}`, id: w.sortKey, taskId: w.taskId } } })));
+    await writeInBatches(
+      this.db,
+      this.table,
+      waiters.map((w) => ({ PutRequest: { Item: { pk: `WAIT#${id}`, id: w.sortKey, taskId: w.taskId } } })),
+    );
   }
 
-  private async batchWrite(requests: readonly Record<string, unknown>[]): Promise<void> {
-    for (let i = 0; i < requests.length; i += 25) {
-      let pending = requests.slice(i, i + 25);
-      for (let round = 0; pending.length > 0; round++) {
-        if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
-        const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
-        pending = (out.UnprocessedItems?.[this.table] ?? []) as typeof pending;
-      }
-    }
-  }
-
-  /** Remove many waiter items (BatchWriteItem, 25 a request, unprocessed ones retried). */
+  /** Remove many waiter items (BatchWriteItem, see batch-write.ts). */
   async unparkMany(id: string, sortKeys: readonly string[]): Promise<void> {
-    await this.batchWrite(sortKeys.map((sortKey) => ({ DeleteRequest: { Key: { pk: `WAIT#${id}`, id: sortKey } } })));
+    await writeInBatches(
+      this.db,
+      this.table,
+      sortKeys.map((sortKey) => ({ DeleteRequest: { Key: { pk: `WAIT#${id}`, id: sortKey } } })),
+    );
   }
 
   async unpark(id: string, sortKey: string): Promise<void> {

@@ -7,17 +7,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { StaleVersion, StoreBusy, TaskNotFound } from './errors.ts';
+import { writeInBatches } from './batch-write.ts';
+import { StaleVersion, TaskNotFound } from './errors.ts';
 import { decodeEvent, encodeEvent } from './history.ts';
 import { dayOf, idRange, partitionKey, SHARDS, taskKey } from './ids.ts';
 import { type ControlRequest, isDue, type Progress, type TaskEvent, type TaskRecord, type TaskStatus } from './model.ts';
@@ -106,8 +99,6 @@ export interface NewTask {
 }
 
 const DAY_MS = 86_400_000;
-/** BatchWriteItem rounds before giving up on unprocessed items (about 6 s of backoff in all). */
-const UNPROCESSED_RETRIES = 10;
 
 export class TaskStore {
   constructor(
@@ -137,15 +128,12 @@ export class TaskStore {
    */
   async createMany(tasks: readonly NewTask[]): Promise<TaskRecord[]> {
     const records = await Promise.all(tasks.map((t) => this.withPayload(t)));
-    for (let i = 0; i < records.length; i += 25) {
-      let pending = records.slice(i, i + 25).map((r) => ({ PutRequest: { Item: { ...taskKey(r.id), ...r } } }));
-      for (let round = 0; pending.length > 0; round++) {
-        if (round === UNPROCESSED_RETRIES) throw new StoreBusy(`${pending.length} tasks were not stored after ${round} tries`);
-        if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
-        const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
-        pending = (out.UnprocessedItems?.[this.table] ?? []) as typeof pending;
-      }
-    }
+    await writeInBatches(
+      this.db,
+      this.table,
+      records.map((r) => ({ PutRequest: { Item: { ...taskKey(r.id), ...r } } })),
+      'tasks',
+    );
     return records;
   }
 
@@ -508,5 +496,3 @@ export class TaskStore {
     return listTasks(this.db, this.table, this.listLookbackDays, filter, now);
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -18,6 +18,7 @@ import {
   retryFrom,
   sendDispatches,
   type TableChange,
+  type Unsettled,
 } from '#core/dispatching.ts';
 import { LimitStore } from '#core/limit-store.ts';
 import type { TaskRecord } from '#core/model.ts';
@@ -59,7 +60,7 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
   // What may run goes out first; giving slots back (and waking waiters) follows.
   const { failed: unsent, errors } = await sendDispatches(sqsClient(), queueUrls(), admitted.send);
   for (const { lane, error } of errors) logger.error('SendMessageBatch failed', { lane, error: error as Error });
-  const none = { failed: [], errors: [] };
+  const none: Unsettled = { failed: [], errors: [] };
   const released = needsAdmission ? await releaseSlots(changes, admission(), now) : none;
   const filled = needsAdmission ? await fillParked(changes, admission(), now) : none;
   for (const error of [...admitted.errors, ...released.errors, ...filled.errors])

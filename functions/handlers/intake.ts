@@ -24,7 +24,7 @@ import { SCHEDULE_NAME_PATTERN } from '#core/schedules.ts';
 import { readSettings } from '#core/settings.ts';
 import { parseOrThrow } from '#core/submission.ts';
 import { taskRegistry } from '#tasks/index.ts';
-import { type HttpRequest, json, readJsonBody } from './http.ts';
+import { json, readJsonBody } from './http.ts';
 import { openApiDocument } from './openapi.ts';
 import { httpHandler, type RouteHandler, router } from './router.ts';
 import { perEnvironment } from './services.ts';
