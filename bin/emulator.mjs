@@ -14,7 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const venv = join(root, '.venv');
 const motoServer = join(venv, 'bin', 'moto_server');
 const venvPython = join(venv, 'bin', 'python');
-/** moto's server, with DynamoDB's item writes serialised as AWS makes them atomic (see the file). */
+/** moto's server with the patches Sluice depends on (atomic DynamoDB writes, stored-only SQS mappings, percentiles, SQS queue ages: see the file). */
 const motoEntry = join(root, 'bin', 'moto-server.py');
 export const CFN_LINT = join(venv, 'bin', 'cfn-lint');
 

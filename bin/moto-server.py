@@ -1,16 +1,29 @@
-"""moto's server with DynamoDB's writes made atomic, as AWS documents them.
+"""moto's server, with the few things Sluice depends on made as AWS documents them.
 
-moto serves requests on threads, and its DynamoDB backend checks a ConditionExpression and then
-applies the update without a lock: two concurrent UpdateItem calls with the same condition can
-both succeed (measured here: 4 double successes in 150 rounds of three concurrent starts). AWS
-guarantees a conditional write is atomic, and Sluice's exclusive start depends on it, so the tests
-run against a moto whose item writes are serialised by one lock. Nothing else is changed.
+1. DynamoDB's writes made atomic. moto serves requests on threads, and its DynamoDB backend checks
+   a ConditionExpression and then applies the update without a lock: two concurrent UpdateItem
+   calls with the same condition can both succeed (measured here: 4 double successes in 150 rounds
+   of three concurrent starts). AWS guarantees a conditional write is atomic, and Sluice's
+   exclusive start depends on it, so item writes are serialised by one lock.
+2. SQS event source mappings stored, never executed. moto runs an enabled SQS mapping's function
+   inside SendMessage (in Docker, which is not here: every send would fail an invocation and count
+   a receive toward the dead-letter queue). The local runtime plays the mapping's poller instead
+   and obeys the mapping's Enabled switch, which it reads through the Lambda API.
+3. Percentile statistics (p50, p95, p99.9 …) in GetMetricData, which moto answers with nothing.
+4. AWS/SQS ApproximateAgeOfOldestMessage per queue (AWS computes it; moto publishes no SQS metrics).
 """
+import re
 import sys
 import threading
+import time
 
+from moto.awslambda.models import LambdaBackend
+from moto.cloudwatch.models import MetricDatum, Statistics
+from moto.core.common_models import CloudWatchMetricProvider
+from moto.core.utils import utcnow
 from moto.dynamodb.models import DynamoDBBackend
 from moto.server import main
+from moto.sqs.models import sqs_backends
 
 _lock = threading.RLock()
 
@@ -27,6 +40,59 @@ def _serialised(method):
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
     if hasattr(DynamoDBBackend, _name):
         setattr(DynamoDBBackend, _name, _serialised(getattr(DynamoDBBackend, _name)))
+
+_create_mapping = LambdaBackend.create_event_source_mapping
+
+
+def _stored_only(self, spec):
+    mapping = _create_mapping(self, spec)
+    for queue in sqs_backends[self.account_id][self.region_name].queues.values():
+        if queue.lambda_event_source_mappings.get(mapping.function_arn) is mapping:
+            del queue.lambda_event_source_mappings[mapping.function_arn]
+    return mapping
+
+
+LambdaBackend.create_event_source_mapping = _stored_only
+
+_PERCENTILE = re.compile(r"^p(\d+(?:\.\d+)?)$")
+_statistic = Statistics.get_statistics_for_type
+
+
+def _with_percentiles(self, stat):
+    match = _PERCENTILE.match(stat)
+    if not match:
+        return _statistic(self, stat)
+    values = sorted(self.metric_single_values_list)
+    if not values:
+        return None
+    # Nearest rank, as CloudWatch computes percentiles from the raw values EMF publishes.
+    rank = max(1, -(-len(values) * float(match.group(1)) // 100))
+    return values[int(rank) - 1]
+
+
+Statistics.get_statistics_for_type = _with_percentiles
+
+
+class _QueueAges(CloudWatchMetricProvider):
+    @staticmethod
+    def get_cloudwatch_metrics(account_id, region):
+        now_ms = time.time() * 1000
+        stamp = utcnow().replace(microsecond=0)
+        data = []
+        for queue in sqs_backends[account_id][region].queues.values():
+            sent = [m.sent_timestamp for m in list(queue._messages) if m.sent_timestamp]
+            data.append(
+                MetricDatum(
+                    namespace="AWS/SQS",
+                    name="ApproximateAgeOfOldestMessage",
+                    value=max(0, (now_ms - min(sent)) / 1000) if sent else 0,
+                    dimensions=[{"Name": "QueueName", "Value": queue.name}],
+                    timestamp=stamp,
+                    unit="Seconds",
+                )
+            )
+        return data
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,13 +3,17 @@ import { type CfnStage, HttpApi, HttpMethod, HttpRoute, HttpRouteKey, type IHttp
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type ApiFunction, functionOf, routeEntries } from '#api/contract.ts';
-import { LANE_NAMES, type LaneName, laneDlqEnv, laneQueueEnv } from '#core/lanes.ts';
+import { LANE_NAMES, type LaneName, laneDlqEnv, laneMappingEnv, laneQueueEnv } from '#core/lanes.ts';
+import { DEFAULT_API_THROTTLING } from '#core/limits.ts';
 import { settingsEnvironment } from '#core/settings.ts';
+import { acknowledge } from './nag.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
+import type { LaneMapping } from './workers.ts';
 
 export type ApiAuth = { readonly kind: 'iam' } | { readonly kind: 'jwt'; readonly issuer: string; readonly audience: readonly string[] };
 
@@ -28,8 +32,8 @@ export interface IntakeApiProps {
    */
   readonly containers?: boolean;
   /**
-   * Stage-wide throttling: steady requests per second and burst.
-   * @default { rateLimit: 1000, burstLimit: 2000 }
+   * Stage-wide throttling: steady requests per second and burst (at most the account's regional quota).
+   * @default DEFAULT_API_THROTTLING: { rateLimit: 1000, burstLimit: 2000 }
    */
   readonly throttling?: { readonly rateLimit: number; readonly burstLimit: number };
   /**
@@ -37,6 +41,8 @@ export interface IntakeApiProps {
    * @default unlimited
    */
   readonly tenantConcurrency?: number;
+  /** Each consumed lane's event source mapping: POST /lanes/{lane}/pause disables it. @default none (no lane can be paused) */
+  readonly laneMappings?: Readonly<Partial<Record<LaneName, LaneMapping>>>;
 }
 
 /** The routes of the contract (functions/api/contract.ts), grouped by path, as API Gateway routes (each one authorised). */
@@ -84,22 +90,42 @@ export class IntakeApi extends Construct {
         ...settingsEnvironment({ tenantConcurrency: props.tenantConcurrency }),
       },
     });
-    // The routes that read AWS itself (GET /lanes), apart so the intake carries no SQS client.
+    // The routes that read or steer AWS itself (lanes, stats), apart so the intake carries none of those clients.
+    const mappings = Object.entries(props.laneMappings ?? {}) as [LaneName, LaneMapping][];
     this.operations = new SluiceFunction(this, 'Operations', {
       entry: handlerEntry('operations'),
-      description: "Sluice operations: the lanes' depths for the console and the CLI",
-      environment: Object.fromEntries(
-        LANE_NAMES.flatMap((lane) => [
-          [laneQueueEnv(lane), props.lanes.queues[lane].queueUrl],
-          [laneDlqEnv(lane), props.lanes.deadLetterQueues[lane].queueUrl],
-        ]),
-      ),
+      description: "Sluice operations: the lanes' depths, pause switches and per-minute stats for the console and the CLI",
+      // The lane switch records (who paused a lane, when): one partition, read and written whole.
+      tableAccess: { table: props.table, actions: ['dynamodb:Query', 'dynamodb:PutItem'] },
+      environment: {
+        ...Object.fromEntries(
+          LANE_NAMES.flatMap((lane) => [
+            [laneQueueEnv(lane), props.lanes.queues[lane].queueUrl],
+            [laneDlqEnv(lane), props.lanes.deadLetterQueues[lane].queueUrl],
+          ]),
+        ),
+        ...Object.fromEntries(mappings.map(([lane, mapping]) => [laneMappingEnv(lane), mapping.mappingId])),
+      },
     });
     // Depths only: it neither sends nor receives.
     for (const lane of LANE_NAMES) {
       for (const queue of [props.lanes.queues[lane], props.lanes.deadLetterQueues[lane]])
         queue.grant(this.operations, 'sqs:GetQueueAttributes');
     }
+    if (mappings.length > 0) {
+      this.operations.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping'],
+          resources: mappings.map(([, mapping]) => mapping.mappingArn),
+        }),
+      );
+    }
+    this.operations.addToRolePolicy(new PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+    acknowledge(
+      this.operations,
+      'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      'cloudwatch:GetMetricData (GET /stats, lane ages) and X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
+    );
 
     const auth = props.auth ?? { kind: 'iam' };
     const authorizer: IHttpRouteAuthorizer =
@@ -134,7 +160,7 @@ export class IntakeApi extends Construct {
         error: '$context.integrationErrorMessage',
       }),
     };
-    const throttling = props.throttling ?? { rateLimit: 1000, burstLimit: 2000 };
+    const throttling = props.throttling ?? DEFAULT_API_THROTTLING;
     stage.defaultRouteSettings = { throttlingRateLimit: throttling.rateLimit, throttlingBurstLimit: throttling.burstLimit };
     new CfnOutput(this, 'Url', { value: this.api.apiEndpoint, description: 'Sluice API base URL' });
   }

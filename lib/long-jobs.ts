@@ -21,6 +21,7 @@ import { DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS, LAUNCHER_TIMEOUT_SECON
 import { settingsEnvironment } from '#core/settings.ts';
 import { acknowledge, nagRendering } from './nag.ts';
 import { handlerEntry, PROJECT_ROOT, SluiceFunction } from './sluice-function.ts';
+import type { LaneMapping } from './workers.ts';
 
 export interface LongJobsProps {
   readonly table: ITable;
@@ -64,6 +65,8 @@ export class LongJobs extends Construct {
   readonly containerName = 'runner';
   /** What the launcher and the sweeper need to reach the containers. */
   readonly environment: Record<string, string>;
+  /** The long lane's event source mapping (pausing the lane disables it). */
+  readonly mapping: LaneMapping;
 
   constructor(scope: Construct, id: string, props: LongJobsProps) {
     super(scope, id);
@@ -143,13 +146,13 @@ export class LongJobs extends Construct {
       }),
     );
     const long = laneDefinition('long');
-    this.launcher.addEventSource(
-      new SqsEventSource(props.lane, {
-        batchSize: long.batchSize,
-        maxConcurrency: Math.max(2, long.maxConcurrency),
-        reportBatchItemFailures: true,
-      }),
-    );
+    const source = new SqsEventSource(props.lane, {
+      batchSize: long.batchSize,
+      maxConcurrency: Math.max(2, long.maxConcurrency),
+      reportBatchItemFailures: true,
+    });
+    this.launcher.addEventSource(source);
+    this.mapping = { mappingId: source.eventSourceMappingId, mappingArn: source.eventSourceMappingArn };
   }
 
   /** Let the sweeper stop containers and read how they ended. */

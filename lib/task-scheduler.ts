@@ -3,6 +3,7 @@ import { type CfnLogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { LaneName } from '#core/lanes.ts';
 import { DEFAULT_RECOVERY_SECONDS } from '#core/limits.ts';
+import { SETTINGS, settingsEnvironment } from '#core/settings.ts';
 import { DeadLetters } from './dead-letters.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { type ApiAuth, IntakeApi } from './intake-api.ts';
@@ -60,6 +61,21 @@ export interface TaskSchedulerProps {
    * @default unlimited
    */
   readonly tenantConcurrency?: number;
+  /**
+   * Partition keys per day that new tasks are spread over: each key takes at most 1,000 write
+   * units a second (a task makes about three), and every listing page makes one Query per shard
+   * for each day it walks. Only raise it on a live deployment: listings query the current count,
+   * so lowering it hides the tasks of the higher shards from them. A whole number from 1 to 128.
+   * @default 8
+   */
+  readonly writeShards?: number;
+  /**
+   * The API stage's throttling: steady requests a second and burst. Each single submit is a
+   * request; a batch submit takes up to 100 tasks in one. The stage cannot go past the account's
+   * regional quota (10,000 a second by default, raised through Service Quotas).
+   * @default { rateLimit: 1000, burstLimit: 2000 }
+   */
+  readonly apiThrottling?: { readonly rateLimit: number; readonly burstLimit: number };
 }
 
 /** Sluice as one construct: table, lanes, API, dispatcher, workers and recurring schedules, wired together. */
@@ -85,19 +101,22 @@ export class TaskScheduler extends Construct {
     if (tenantConcurrency !== undefined && (!Number.isInteger(tenantConcurrency) || tenantConcurrency < 1)) {
       throw new Error(`TaskScheduler: tenantConcurrency must be a whole number of at least 1, got ${tenantConcurrency}`);
     }
+    const { writeShards, apiThrottling } = props;
+    const shardBounds = SETTINGS.writeShards;
+    if (writeShards !== undefined && (!Number.isInteger(writeShards) || writeShards < shardBounds.min || writeShards > shardBounds.max)) {
+      throw new Error(
+        `TaskScheduler: writeShards must be a whole number from ${shardBounds.min} to ${shardBounds.max}, got ${writeShards}`,
+      );
+    }
+    if (apiThrottling && ![apiThrottling.rateLimit, apiThrottling.burstLimit].every((n) => Number.isInteger(n) && n >= 1)) {
+      throw new Error(`TaskScheduler: apiThrottling takes whole numbers of at least 1, got ${JSON.stringify(apiThrottling)}`);
+    }
     this.table = new TaskTable(this, 'Tasks', { removalPolicy: props.tableRemovalPolicy });
     this.lanes = new PriorityLanes(this, 'Lanes');
     this.longJobs =
       props.longJobs === false
         ? undefined
         : new LongJobs(this, 'LongJobs', { ...props.longJobs, table: this.table.table, lane: this.lanes.queues.long, recoverySeconds });
-    this.api = new IntakeApi(this, 'Api', {
-      table: this.table.table,
-      lanes: this.lanes,
-      auth: props.auth,
-      containers: this.longJobs !== undefined,
-      tenantConcurrency,
-    });
     this.dispatcher = new Dispatcher(this, 'Dispatch', { table: this.table.table, lanes: this.lanes.queues, tenantConcurrency });
     this.workers = new Workers(this, 'Work', {
       table: this.table.table,
@@ -105,6 +124,15 @@ export class TaskScheduler extends Construct {
       laneConcurrency: props.laneConcurrency,
       memorySize: props.workerMemorySize,
       recoverySeconds,
+    });
+    this.api = new IntakeApi(this, 'Api', {
+      table: this.table.table,
+      lanes: this.lanes,
+      auth: props.auth,
+      containers: this.longJobs !== undefined,
+      tenantConcurrency,
+      throttling: apiThrottling,
+      laneMappings: { ...this.workers.mappings, ...(this.longJobs ? { long: this.longJobs.mapping } : {}) },
     });
     this.sweeper = new Sweeper(this, 'Sweep', {
       table: this.table.table,
@@ -134,10 +162,13 @@ export class TaskScheduler extends Construct {
       },
     });
 
-    // One setting for every function's log group (each SluiceFunction declares its own).
+    // One setting for every function's log group (each SluiceFunction declares its own), and the
+    // write shards for every function: ids, listings and reconciliation must agree on the count.
     const retention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const shardEnvironment = Object.entries(settingsEnvironment({ writeShards }));
     for (const fn of this.node.findAll().filter((c): c is SluiceFunction => c instanceof SluiceFunction)) {
       (fn.logs.node.defaultChild as CfnLogGroup).retentionInDays = retention;
+      for (const [name, value] of shardEnvironment) fn.addEnvironment(name, value);
     }
 
     acknowledgeFunctionDefaults(this);

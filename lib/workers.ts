@@ -29,9 +29,17 @@ export interface WorkersProps {
   readonly recoverySeconds?: number;
 }
 
+/** An event source mapping as others need it: the switch that pauses its lane. */
+export interface LaneMapping {
+  readonly mappingId: string;
+  readonly mappingArn: string;
+}
+
 /** One worker function with an event source mapping per short-task lane, each with its own concurrency. */
 export class Workers extends Construct {
   readonly handler: SluiceFunction;
+  /** Each short-task lane's event source mapping (pausing a lane disables it). */
+  readonly mappings: Readonly<Partial<Record<LaneName, LaneMapping>>>;
 
   constructor(scope: Construct, id: string, props: WorkersProps) {
     super(scope, id);
@@ -48,17 +56,19 @@ export class Workers extends Construct {
         }),
       },
     });
+    const mappings: Partial<Record<LaneName, LaneMapping>> = {};
     for (const lane of LANES.filter((l) => l.consumer === 'worker')) {
-      this.handler.addEventSource(
-        new SqsEventSource(props.lanes[lane.name], {
-          batchSize: lane.batchSize,
-          maxBatchingWindow: lane.batchingWindowSeconds ? Duration.seconds(lane.batchingWindowSeconds) : undefined,
-          maxConcurrency: Math.max(2, props.laneConcurrency?.[lane.name] ?? lane.maxConcurrency),
-          reportBatchItemFailures: true,
-        }),
-      );
+      const source = new SqsEventSource(props.lanes[lane.name], {
+        batchSize: lane.batchSize,
+        maxBatchingWindow: lane.batchingWindowSeconds ? Duration.seconds(lane.batchingWindowSeconds) : undefined,
+        maxConcurrency: Math.max(2, props.laneConcurrency?.[lane.name] ?? lane.maxConcurrency),
+        reportBatchItemFailures: true,
+      });
+      this.handler.addEventSource(source);
+      mappings[lane.name] = { mappingId: source.eventSourceMappingId, mappingArn: source.eventSourceMappingArn };
       // The mapping's grant covers ReceiveMessage, DeleteMessage and ChangeMessageVisibility: the
       // worker extends its messages' visibility and holds duplicates back itself.
     }
+    this.mappings = mappings;
   }
 }

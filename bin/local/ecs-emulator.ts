@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 const ENTRY = fileURLToPath(new URL('../../functions/container/main.ts', import.meta.url));
@@ -31,6 +32,8 @@ export interface EcsEmulatorOptions {
   /** Modules every container imports before its entry point (extra task types). */
   preload?: readonly string[];
   quiet?: boolean;
+  /** Where each container's stdout goes (the runtime's log collector). @default this process's stdout, or nowhere when quiet */
+  stdout?: () => Writable;
 }
 
 export class EcsEmulator {
@@ -105,8 +108,9 @@ export class EcsEmulator {
     const preload = (this.options.preload ?? []).flatMap((m) => ['--import', m]);
     const child = spawn(process.execPath, ['--import', 'tsx', ...preload, ENTRY], {
       env: { ...process.env, ...this.options.env, ...env, SLUICE_CONTAINER_REF: taskArn },
-      stdio: ['ignore', this.options.quiet ? 'ignore' : 'inherit', 'inherit'],
+      stdio: ['ignore', this.options.stdout ? 'pipe' : this.options.quiet ? 'ignore' : 'inherit', 'inherit'],
     });
+    if (this.options.stdout) child.stdout?.pipe(this.options.stdout());
     const container: LocalContainer = {
       taskArn,
       pid: child.pid ?? -1,

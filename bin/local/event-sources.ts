@@ -11,6 +11,7 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
+import { GetEventSourceMappingCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { sqsClient } from '#core/clients.ts';
@@ -36,6 +37,39 @@ const pause = (ms: number, signal: AbortSignal) =>
     );
   });
 
+/**
+ * A mapping's Enabled switch as the Lambda API holds it (UpdateEventSourceMapping flips it), read
+ * before each long poll (at most four times a second); a poll under way ends and its messages are
+ * handled, as on AWS. A failed read keeps the last state seen.
+ */
+export class MappingSwitch {
+  private readonly lambda = new LambdaClient({ region: region() });
+  private readonly refreshMs: number;
+  private enabledAsOf = { enabled: true, at: 0 };
+
+  constructor(
+    readonly uuid: string,
+    refreshMs = 250,
+  ) {
+    this.refreshMs = refreshMs;
+  }
+
+  async enabled(): Promise<boolean> {
+    if (Date.now() - this.enabledAsOf.at < this.refreshMs) return this.enabledAsOf.enabled;
+    try {
+      const out = await this.lambda.send(new GetEventSourceMappingCommand({ UUID: this.uuid }));
+      this.enabledAsOf = { enabled: out.State !== 'Disabled' && out.State !== 'Disabling', at: Date.now() };
+    } catch {
+      this.enabledAsOf = { ...this.enabledAsOf, at: Date.now() };
+    }
+    return this.enabledAsOf.enabled;
+  }
+
+  destroy(): void {
+    this.lambda.destroy();
+  }
+}
+
 export interface SqsSourceOptions {
   queueUrl: string;
   queueArn: string;
@@ -45,6 +79,8 @@ export interface SqsSourceOptions {
   onError?: (error: unknown) => void;
   /** The client to poll with. @default the shared client (the benchmark meters the mapping's requests, which AWS bills too) */
   sqs?: SQSClient;
+  /** The mapping's Enabled switch: while it is off nothing is received (running invocations finish). @default always on */
+  mapping?: MappingSwitch;
 }
 
 /** Polls one queue and keeps at most `maxConcurrency` invocations in flight, as an ESM does. */
@@ -66,6 +102,17 @@ export class SqsEventSource {
     return this.inflight.size;
   }
 
+  /**
+   * Whether the source receives: false once it has seen its mapping disabled and its last long
+   * poll has ended (what AWS reports as the mapping's Disabled state after Disabling).
+   */
+  get consuming(): boolean {
+    return this.switchedOn || this.receiving;
+  }
+
+  private switchedOn = true;
+  private receiving = false;
+
   private async run(): Promise<void> {
     const { signal } = this.stopping;
     while (!signal.aborted) {
@@ -73,7 +120,13 @@ export class SqsEventSource {
         await Promise.race(this.inflight);
         continue;
       }
+      this.switchedOn = this.options.mapping ? await this.options.mapping.enabled() : true;
+      if (!this.switchedOn) {
+        await pause(250, signal);
+        continue;
+      }
       let messages: Message[] = [];
+      this.receiving = true;
       try {
         const out = await this.sqs.send(
           new ReceiveMessageCommand({
@@ -90,6 +143,8 @@ export class SqsEventSource {
         this.options.onError?.(error);
         await pause(500, signal);
         continue;
+      } finally {
+        this.receiving = false;
       }
       if (messages.length === 0) continue;
       const invocation = this.invoke(messages).finally(() => this.inflight.delete(invocation));
@@ -143,6 +198,7 @@ export class SqsEventSource {
     this.stopping.abort();
     await this.loop;
     await Promise.allSettled(this.inflight);
+    this.options.mapping?.destroy();
   }
 }
 

@@ -5,6 +5,7 @@
  * only; the environment is replaced, as Lambda replaces a crashed one.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { MeteredRequest } from '../bench/meter.ts';
 
@@ -34,6 +35,8 @@ export interface FunctionHostOptions {
   preload?: readonly string[];
   /** Receives what each invocation's SDK clients recorded (benchmark metering). */
   onMeter?: (records: MeteredRequest[]) => void;
+  /** Where each environment's stdout goes (the runtime's log collector). @default this process's stdout */
+  stdout?: () => Writable;
 }
 
 interface Environment {
@@ -71,8 +74,9 @@ export class FunctionHost {
         `--max-old-space-size=${this.options.memoryMb ?? 256}`,
       ],
       env: { ...process.env, ...this.options.env },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', this.options.stdout ? 'pipe' : 'inherit', 'inherit', 'ipc'],
     });
+    if (this.options.stdout) child.stdout?.pipe(this.options.stdout());
     this.all.add(child);
     // A send to an environment that just died fails the invocation (see invoke), not the host.
     child.on('error', () => {});

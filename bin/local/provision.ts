@@ -10,6 +10,16 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import { CreateRoleCommand, DeleteRoleCommand, EntityAlreadyExistsException, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import {
+  CreateEventSourceMappingCommand,
+  CreateFunctionCommand,
+  DeleteEventSourceMappingCommand,
+  DeleteFunctionCommand,
+  LambdaClient,
+  ListEventSourceMappingsCommand,
+  ResourceConflictException,
+} from '@aws-sdk/client-lambda';
 import {
   ConflictException,
   CreateScheduleGroupCommand,
@@ -40,6 +50,11 @@ export interface Provisioned {
   dlqArns: Record<LaneName, string>;
   /** The EventBridge Scheduler schedule group the stack owns. */
   scheduleGroup: string;
+  /** Each lane's event source mapping (UUID), registered with the Lambda API: its Enabled switch pauses the lane. */
+  mappings: Record<LaneName, string>;
+  /** The functions and role the mappings name (they only exist for the mappings: their code never runs there). */
+  functionNames: string[];
+  roleName: string;
 }
 
 export interface ProvisionOptions {
@@ -142,7 +157,91 @@ export async function provision({ prefix, workerTimeoutSeconds = WORKER_TIMEOUT_
   dynamodb.destroy();
   sqs.destroy();
   scheduler.destroy();
-  return { tableName, streamArn: table.LatestStreamArn as string, queueUrls, queueArns, dlqUrls, dlqArns, scheduleGroup };
+  const { mappings, functionNames, roleName } = await registerMappings(prefix, queueArns);
+  return {
+    tableName,
+    streamArn: table.LatestStreamArn as string,
+    queueUrls,
+    queueArns,
+    dlqUrls,
+    dlqArns,
+    scheduleGroup,
+    mappings,
+    functionNames,
+    roleName,
+  };
+}
+
+/** The smallest valid zip archive (an empty one): the registered functions' code never runs. */
+const EMPTY_ZIP = Uint8Array.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]);
+
+/**
+ * Register each lane's event source mapping with the Lambda API, as the stack creates them, so the
+ * pause switch is the same API call here as on AWS. The emulator stores mappings and never runs
+ * them (bin/moto-server.py); the runtime's pollers read their Enabled state.
+ */
+async function registerMappings(prefix: string, queueArns: Record<LaneName, string>) {
+  const iam = new IAMClient({ region: region() });
+  const lambda = new LambdaClient({ region: region() });
+  const roleName = `${prefix}-functions`;
+  try {
+    let roleArn: string;
+    try {
+      const created = await iam.send(
+        new CreateRoleCommand({
+          RoleName: roleName,
+          AssumeRolePolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+          }),
+        }),
+      );
+      roleArn = created.Role?.Arn as string;
+    } catch (error) {
+      if (!(error instanceof EntityAlreadyExistsException)) throw error;
+      roleArn = (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role?.Arn as string;
+    }
+    const consumers = { worker: `${prefix}-worker`, launcher: `${prefix}-launcher` } as const;
+    for (const name of Object.values(consumers)) {
+      try {
+        await lambda.send(
+          new CreateFunctionCommand({
+            FunctionName: name,
+            Role: roleArn,
+            Runtime: 'nodejs22.x',
+            Handler: 'index.handler',
+            Code: { ZipFile: EMPTY_ZIP },
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ResourceConflictException)) throw error;
+      }
+    }
+    const mappings = {} as Record<LaneName, string>;
+    for (const lane of LANES) {
+      const functionName = consumers[lane.consumer];
+      const existing = await lambda.send(
+        new ListEventSourceMappingsCommand({ FunctionName: functionName, EventSourceArn: queueArns[lane.name] }),
+      );
+      const found = existing.EventSourceMappings?.find((m) => m.EventSourceArn === queueArns[lane.name])?.UUID;
+      mappings[lane.name] =
+        found ??
+        ((
+          await lambda.send(
+            new CreateEventSourceMappingCommand({
+              FunctionName: functionName,
+              EventSourceArn: queueArns[lane.name],
+              BatchSize: lane.batchSize,
+              Enabled: true,
+            }),
+          )
+        ).UUID as string);
+    }
+    return { mappings, functionNames: Object.values(consumers), roleName };
+  } finally {
+    iam.destroy();
+    lambda.destroy();
+  }
 }
 
 /** Delete what `provision` created (tests and ephemeral runtimes leave nothing behind). */
@@ -150,6 +249,8 @@ export async function deprovision(resources: Provisioned): Promise<void> {
   const dynamodb = new DynamoDBClient({ region: region() });
   const sqs = new SQSClient({ region: region(), useQueueUrlAsEndpoint: false });
   const scheduler = new SchedulerClient({ region: region() });
+  const lambda = new LambdaClient({ region: region() });
+  const iam = new IAMClient({ region: region() });
   try {
     for (;;) {
       const out = await scheduler.send(new ListSchedulesCommand({ GroupName: resources.scheduleGroup })).catch(() => undefined);
@@ -160,6 +261,10 @@ export async function deprovision(resources: Provisioned): Promise<void> {
     }
     await scheduler.send(new DeleteScheduleGroupCommand({ Name: resources.scheduleGroup })).catch(() => {});
     await dynamodb.send(new DeleteTableCommand({ TableName: resources.tableName })).catch(() => {});
+    for (const uuid of Object.values(resources.mappings))
+      await lambda.send(new DeleteEventSourceMappingCommand({ UUID: uuid })).catch(() => {});
+    for (const name of resources.functionNames) await lambda.send(new DeleteFunctionCommand({ FunctionName: name })).catch(() => {});
+    await iam.send(new DeleteRoleCommand({ RoleName: resources.roleName })).catch(() => {});
     for (const url of [...Object.values(resources.queueUrls), ...Object.values(resources.dlqUrls)]) {
       await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => {});
     }
@@ -167,5 +272,7 @@ export async function deprovision(resources: Provisioned): Promise<void> {
     dynamodb.destroy();
     sqs.destroy();
     scheduler.destroy();
+    lambda.destroy();
+    iam.destroy();
   }
 }

@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSBatchResp
 import { functionOf, matchRoute, ROUTES } from '#api/contract.ts';
 import { SCHEDULER_TARGET_ENV } from '#core/config.ts';
 import { DISPATCHER_FILTER_PATTERNS } from '#core/dispatch.ts';
-import { LANES, laneDlqEnv, laneQueueEnv } from '#core/lanes.ts';
+import { LANES, type LaneName, laneDlqEnv, laneMappingEnv, laneQueueEnv } from '#core/lanes.ts';
 import { MIN_RECOVERY_SECONDS } from '#core/limits.ts';
 import { REPAIR_EVENT, SCHEDULE_SYNC_FILTER_PATTERN } from '#core/schedule-sync.ts';
 import { readSettings } from '#core/settings.ts';
@@ -19,9 +19,10 @@ import { startMoto } from '../emulator.mjs';
 import { serveHttpApi } from './api-gateway.ts';
 import { consoleAssets } from './console-assets.ts';
 import { EcsEmulator } from './ecs-emulator.ts';
-import { SqsEventSource, StreamEventSource } from './event-sources.ts';
+import { MappingSwitch, SqsEventSource, StreamEventSource } from './event-sources.ts';
 import { matchesFilter } from './filter.ts';
 import { FunctionHost, InvocationError } from './function-host.ts';
+import { MetricsCollector } from './metrics-collector.ts';
 import { deprovision, type Provisioned, provision } from './provision.ts';
 import { SchedulerEmulator } from './scheduler-emulator.ts';
 
@@ -51,6 +52,11 @@ export interface LocalRuntimeOptions {
   ephemeral?: boolean;
   /** Print nothing but errors. */
   quiet?: boolean;
+  /**
+   * Emit metrics (EMF lines) and play CloudWatch's part with them (PutMetricData on the emulator),
+   * as GET /stats needs. @default true
+   */
+  metrics?: boolean;
 }
 
 /** Invocations of each function and their total duration: what Lambda would bill. */
@@ -70,6 +76,8 @@ export interface LocalRuntime {
   workers: ReadonlyMap<string, FunctionHost>;
   /** EventBridge Scheduler, played from the schedules the Scheduler API holds. */
   scheduler: SchedulerEmulator;
+  /** Each lane's consumer (its event source mapping's poller), e.g. to see that a paused lane stopped receiving. */
+  consumers: ReadonlyMap<LaneName, SqsEventSource>;
   stop(): Promise<void>;
 }
 
@@ -118,6 +126,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   for (const lane of LANES) {
     process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
     process.env[laneDlqEnv(lane.name)] = resources.dlqUrls[lane.name];
+    process.env[laneMappingEnv(lane.name)] = resources.mappings[lane.name];
   }
   process.env.SLUICE_WORKER_TIMEOUT_SECONDS = String(workerTimeoutSeconds);
   process.env.SLUICE_RECOVERY_SECONDS = String(recoverySeconds);
@@ -132,8 +141,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const taskModules = [...(options.taskModules ?? [])];
   for (const module of taskModules) await import(pathToFileURL(module).href);
 
+  const onError = (source: string) => (error: unknown) => console.error(`[sluice] ${source}:`, error);
+  // CloudWatch's part: the functions' EMF lines become metrics on the emulator.
+  const metrics = options.metrics ?? true;
+  const collector = metrics ? new MetricsCollector(onError('metrics')) : undefined;
+  const output = (quiet: boolean | undefined) => (collector ? () => collector.sink(quiet ? undefined : process.stdout) : undefined);
+  if (collector) {
+    collector.captureStdout();
+    stops.push(() => collector.stop());
+  }
+  process.env.POWERTOOLS_METRICS_DISABLED = metrics ? 'false' : 'true';
+
   // ECS, played by child processes behind an ECS-speaking endpoint.
-  const containers = new EcsEmulator({ env: {}, quiet: options.quiet, preload: taskModules });
+  const containers = new EcsEmulator({ env: {}, quiet: options.quiet, preload: taskModules, stdout: output(options.quiet) });
   process.env.AWS_ENDPOINT_URL_ECS = await containers.start();
   stops.unshift(() => containers.stopAll());
   process.env.CLUSTER_ARN = 'arn:aws:ecs:us-east-1:000000000000:cluster/sluice-local';
@@ -143,8 +163,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   process.env.SLUICE_CONTAINERS = 'enabled';
   process.env.POWERTOOLS_LOG_LEVEL ??= options.quiet ? 'ERROR' : 'WARN';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  // EMF metrics are log lines for CloudWatch; locally they would only drown the output.
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
   // The deployed handlers, imported only now that their environment is set.
   const intake = await import('#handlers/intake.ts');
@@ -171,6 +189,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         maxEnvironments: lane.maxConcurrency + 1,
         preload: taskModules,
         onMeter: (records) => workerMeter.push(...records),
+        stdout: output(false),
       }),
     ]),
   );
@@ -194,7 +213,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       }
     };
   const workerMeter: MeteredRequest[] = [];
-  const onError = (source: string) => (error: unknown) => console.error(`[sluice] ${source}:`, error);
   /**
    * A function on an EventBridge rate rule: one pass at a time, as a one-minute schedule makes
    * them (locally every sweepIntervalMs); stopping waits for the pass under way.
@@ -247,12 +265,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   // The repair rule (every five minutes on AWS) runs with the sweeper's timer here.
   everyInterval('schedule-sync', 'schedule repair', () => scheduleSync.handler(REPAIR_EVENT));
 
+  const consumers = new Map<LaneName, SqsEventSource>();
   for (const lane of workerLanes) {
     const source = new SqsEventSource({
       queueUrl: resources.queueUrls[lane.name],
       queueArn: resources.queueArns[lane.name],
       batchSize: lane.batchSize,
       maxConcurrency: lane.maxConcurrency,
+      mapping: new MappingSwitch(resources.mappings[lane.name]),
       invoke: timed('worker', (event: SQSEvent) => (workers.get(lane.name) as FunctionHost).invoke<SQSBatchResponse>(event)),
       onError: (error) => {
         if (error instanceof InvocationError) console.error(`[sluice] ${lane.name} lane: worker invocation failed: ${error.message}`);
@@ -260,6 +280,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       },
     });
     source.start();
+    consumers.set(lane.name, source);
     stops.unshift(() => source.stop());
     const dlq = new SqsEventSource({
       queueUrl: resources.dlqUrls[lane.name],
@@ -280,10 +301,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queueArn: resources.queueArns[long.name],
       batchSize: long.batchSize,
       maxConcurrency: long.maxConcurrency,
+      mapping: new MappingSwitch(resources.mappings[long.name]),
       invoke: timed('launcher', (event: SQSEvent) => launcher.handler(event, lambdaContext('launcher', 60_000))),
       onError: onError('long lane'),
     });
     source.start();
+    consumers.set(long.name, source);
     stops.unshift(() => source.stop());
   }
 
@@ -319,6 +342,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     containers,
     workers,
     scheduler,
+    consumers,
     stop: () => {
       stopped ??= (async () => {
         for (const stop of stops) await stop().catch(onError('stop'));

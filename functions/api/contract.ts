@@ -7,6 +7,7 @@
  */
 import * as z from 'zod/mini';
 import { BulkRequestSchema } from '#core/bulk.ts';
+import { StatsQuerySchema } from '#core/lane-stats.ts';
 import { PRIORITIES, RUNTIMES, STATUSES } from '#core/model.ts';
 import {
   OVERLAP_POLICIES,
@@ -212,9 +213,48 @@ export const LaneViewSchema = z.object({
   delayed: z.number(),
   /** In the lane's dead-letter queue. */
   dlq: z.number(),
+  /** The oldest message's age, as SQS last published it to CloudWatch (each minute; 0 when empty). */
+  oldestQueuedAgeSeconds: z.number(),
+  /** Its consumer is switched off (the event source mapping disabled): tasks arrive and wait. */
+  paused: z.boolean(),
+  /** The event source mapping's own state (Enabled, Disabling, Disabled, Enabling …). */
+  mappingState: z.string(),
+  /** Who paused or resumed it through Sluice, and when, while that is still its state. */
+  changedBy: z.optional(z.string()),
+  changedAt: z.optional(time),
 });
 export type LaneView = z.infer<typeof LaneViewSchema>;
 const LaneListSchema = z.object({ items: z.array(LaneViewSchema) });
+
+const nullableNumbers = z.array(z.nullable(z.number()));
+/** GET /stats: per lane and per minute, from CloudWatch. */
+export const StatsViewSchema = z.object({
+  periodSeconds: z.number(),
+  /** The start of each minute, oldest first; each series has one value per minute. */
+  minutes: z.array(time),
+  lanes: z.array(
+    z.object({
+      name: z.string(),
+      submitted: z.array(z.number()),
+      started: z.array(z.number()),
+      succeeded: z.array(z.number()),
+      failed: z.array(z.number()),
+      runTimeP50Ms: nullableNumbers,
+      runTimeP95Ms: nullableNumbers,
+    }),
+  ),
+});
+export type StatsView = z.infer<typeof StatsViewSchema>;
+
+const laneSwitch = (action: 'pause' | 'resume', summary: string) =>
+  ({
+    method: 'POST',
+    path: `/lanes/{lane}/${action}`,
+    summary,
+    responses: { 200: { description: 'the lane', body: LaneViewSchema } },
+    errors: [404],
+    function: 'operations',
+  }) as const satisfies RouteDefinition;
 
 /** Every route of the API, by operation id. */
 export const ROUTES = {
@@ -372,6 +412,20 @@ export const ROUTES = {
     summary: "Each lane's settings and what it holds now (SQS's approximate counts, its dead-letter queue's too)",
     responses: { 200: { description: 'lanes', body: LaneListSchema } },
     errors: [],
+    function: 'operations',
+  },
+  pauseLane: laneSwitch(
+    'pause',
+    'Stop consuming a lane (its event source mapping disabled): tasks keep arriving and wait, running ones finish',
+  ),
+  resumeLane: laneSwitch('resume', 'Consume a paused lane again'),
+  getStats: {
+    method: 'GET',
+    path: '/stats',
+    summary: 'Per lane and per minute: submitted, started, succeeded, failed, run-time p50/p95 (from CloudWatch)',
+    query: StatsQuerySchema,
+    responses: { 200: { description: 'the series', body: StatsViewSchema } },
+    errors: [400],
     function: 'operations',
   },
   openApi: {

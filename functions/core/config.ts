@@ -2,7 +2,7 @@
  * Configuration read from the environment through typed helpers that fail loudly, once per
  * process (handlers call these lazily so tests and the local runtime can set the environment first).
  */
-import { LANE_NAMES, type LaneName, laneDlqEnv, laneQueueEnv } from './lanes.ts';
+import { LANE_NAMES, type LaneName, laneDlqEnv, laneMappingEnv, laneQueueEnv } from './lanes.ts';
 
 export class ConfigurationError extends Error {
   override name = 'ConfigurationError';
@@ -21,6 +21,16 @@ export function laneQueueUrls(): Record<LaneName, string> {
 }
 
 /** Each lane's queue and dead-letter queue (the intake's GET /lanes). */
+/** Each consumed lane's event source mapping UUID (its pause switch); a lane without a consumer has none. */
+export function laneMappings(): Partial<Record<LaneName, string>> {
+  return Object.fromEntries(
+    LANE_NAMES.flatMap((lane) => {
+      const uuid = process.env[laneMappingEnv(lane)];
+      return uuid ? [[lane, uuid]] : [];
+    }),
+  );
+}
+
 export function laneQueuesWithDlq(): Record<LaneName, { url: string; dlqUrl: string }> {
   return Object.fromEntries(
     LANE_NAMES.map((lane) => [lane, { url: requiredEnv(laneQueueEnv(lane)), dlqUrl: requiredEnv(laneDlqEnv(lane)) }]),

@@ -121,3 +121,13 @@ export class LimitNotFound extends SluiceError {
     super(`no limit for ${scope} ${key}`);
   }
 }
+
+export class LaneNotFound extends SluiceError {
+  readonly code = 'lane-not-found';
+  constructor(
+    readonly lane: string,
+    why = 'no lane has that name',
+  ) {
+    super(`lane ${lane}: ${why}`);
+  }
+}

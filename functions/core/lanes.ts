@@ -69,5 +69,8 @@ export const laneQueueEnv = (lane: LaneName): string => `LANE_${lane.toUpperCase
 export const laneDlqEnv = (lane: LaneName): string => `LANE_${lane.toUpperCase()}_DLQ_URL`;
 
 /** Physical queue names, shared by the stack (as a prefix-free suffix) and the local runtime. */
+/** The UUID of the event source mapping that consumes a lane (its pause switch). */
+export const laneMappingEnv = (lane: LaneName): string => `LANE_${lane.toUpperCase()}_MAPPING`;
+
 export const laneQueueName = (prefix: string, lane: LaneName): string => `${prefix}-${lane}`;
 export const laneDlqName = (prefix: string, lane: LaneName): string => `${prefix}-${lane}-dlq`;

@@ -11,17 +11,19 @@ export interface MetricDefinition {
 }
 
 const byTask = [['lane', 'type']] as const;
+/** Also per lane alone: GET /stats reads these (a percentile cannot be summed across types). */
+const byTaskAndLane = [['lane', 'type'], ['lane']] as const;
 
 export const METRICS = {
-  Submitted: { unit: 'Count', dimensionSets: byTask },
-  Started: { unit: 'Count', dimensionSets: byTask },
-  Succeeded: { unit: 'Count', dimensionSets: byTask },
-  Failed: { unit: 'Count', dimensionSets: byTask },
+  Submitted: { unit: 'Count', dimensionSets: byTaskAndLane },
+  Started: { unit: 'Count', dimensionSets: byTaskAndLane },
+  Succeeded: { unit: 'Count', dimensionSets: byTaskAndLane },
+  Failed: { unit: 'Count', dimensionSets: byTaskAndLane },
   Retried: { unit: 'Count', dimensionSets: byTask },
   Cancelled: { unit: 'Count', dimensionSets: byTask },
   Paused: { unit: 'Count', dimensionSets: byTask },
   QueueWait: { unit: 'Milliseconds', dimensionSets: byTask },
-  RunDuration: { unit: 'Milliseconds', dimensionSets: byTask },
+  RunDuration: { unit: 'Milliseconds', dimensionSets: byTaskAndLane },
   /** A lost attempt recovered (by reason, and in total: the alarm reads the total). */
   Recovered: { unit: 'Count', dimensionSets: [['reason'], []] },
   /** A task repaired by the reconciliation. */

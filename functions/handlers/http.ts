@@ -8,6 +8,7 @@ import {
   IdempotencyKeyReused,
   InvalidRequest,
   InvalidTransition,
+  LaneNotFound,
   LimitNotFound,
   MalformedJson,
   MethodNotAllowed,
@@ -103,7 +104,8 @@ function statusOf(error: unknown): number {
     error instanceof TaskNotFound ||
     error instanceof RouteNotFound ||
     error instanceof ScheduleNotFound ||
-    error instanceof LimitNotFound
+    error instanceof LimitNotFound ||
+    error instanceof LaneNotFound
   )
     return 404;
   if (error instanceof MethodNotAllowed) return 405;
