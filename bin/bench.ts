@@ -26,6 +26,12 @@ type LocalRuntime = Awaited<ReturnType<typeof startLocalRuntime>>;
 type Task = { id: string; priority: string; createdAt: number; startedAt?: number; finishedAt?: number; status: string };
 
 const args = process.argv.slice(2);
+// `--scale-model`: the README's "At scale" tables from the live configuration; no emulator, no workloads.
+if (args.includes('--scale-model')) {
+  const { scaleModel, scaleModelMarkdown } = await import('./bench/scale-model.ts');
+  console.log(scaleModelMarkdown(scaleModel()));
+  process.exit(0);
+}
 const quick = args.includes('--quick');
 const outIndex = args.indexOf('--out');
 const outFile = outIndex >= 0 ? args[outIndex + 1] : undefined;
@@ -421,6 +427,8 @@ const result = {
   },
   bundles,
   idle,
+  // The scale model's rows from the counts measured above (single submit).
+  scaleModel: (await import('./bench/scale-model.ts')).scaleModel({ perTask: single.requestsPerTask }).rows,
   schedules,
   fairness,
   limits,

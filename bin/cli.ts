@@ -6,7 +6,16 @@
  * or failed (5xx).
  */
 import { parseArgs } from 'node:util';
-import type { ApiErrorBody, LaneView, LimitView, ScheduleRunView, ScheduleView, TaskView, TriggerResult } from '#api/contract.ts';
+import type {
+  ApiErrorBody,
+  LaneView,
+  LimitView,
+  ScheduleRunView,
+  ScheduleView,
+  StatsView,
+  TaskView,
+  TriggerResult,
+} from '#api/contract.ts';
 import { resolveBaseUrl, SluiceClient } from './cli-client.ts';
 
 const EXIT = { ok: 0, taskFailed: 1, usage: 2, refused: 3, unavailable: 4 } as const;
@@ -33,7 +42,11 @@ Commands:
   bulk cancel|retry|pause|resume|priority [--to P] [--status S] [--priority P] [--type T]
          [--tenant T] [--schedule NAME] [--after ISO] [--before ISO] [--dry-run] [--watch]
                            one action on every task the filter matches, done by a \`bulk\` task
-  lanes                    each lane's depths in SQS (ready, in flight, delayed, dead letters)
+  lanes                    each lane's depths in SQS (ready, in flight, delayed, dead letters, oldest
+                           age) and whether it is paused
+  lanes pause|resume LANE  stop or restart consuming a lane (tasks keep arriving and wait)
+  stats [--minutes N]      per lane: submitted, started, succeeded, failed and run-time p50/p95 over
+                           the last N minutes (default 60), from CloudWatch
   console [--port N] [--token JWT]
                            the console on localhost for the API at --url: the same files the local
                            runtime serves, API calls forwarded signed with your AWS credentials
@@ -298,6 +311,7 @@ export async function main(argv: string[]): Promise<number> {
       after: { type: 'string' },
       before: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      minutes: { type: 'string' },
       port: { type: 'string' },
       token: { type: 'string' },
     },
@@ -408,13 +422,40 @@ export async function main(argv: string[]): Promise<number> {
       return watch(client, task.id, asJson);
     }
     case 'lanes': {
+      const [action, name] = args;
+      if (action !== undefined) {
+        if ((action !== 'pause' && action !== 'resume') || !name) throw new CliError('usage: sluice lanes pause|resume LANE', EXIT.usage);
+        const lane = await call<LaneView>(client, 'POST', `/lanes/${encodeURIComponent(name)}/${action}`);
+        console.log(
+          asJson ? JSON.stringify(lane, null, 2) : `${lane.name}: ${lane.paused ? 'paused' : 'consuming'} (${lane.changedBy ?? '?'})`,
+        );
+        return EXIT.ok;
+      }
       const { items } = await call<{ items: LaneView[] }>(client, 'GET', '/lanes');
       if (asJson) console.log(JSON.stringify({ items }, null, 2));
       else {
-        console.log('lane       ready  in-flight  delayed  dead  concurrency');
+        console.log('lane       ready  in-flight  delayed  dead  oldest  concurrency  state');
         for (const l of items)
           console.log(
-            `${l.name.padEnd(9)} ${String(l.visible).padStart(6)} ${String(l.inFlight).padStart(10)} ${String(l.delayed).padStart(8)} ${String(l.dlq).padStart(5)}  ${l.maxConcurrency} × ${l.batchSize}`,
+            `${l.name.padEnd(9)} ${String(l.visible).padStart(6)} ${String(l.inFlight).padStart(10)} ${String(l.delayed).padStart(8)} ${String(l.dlq).padStart(5)} ${`${l.oldestQueuedAgeSeconds}s`.padStart(7)}  ${`${l.maxConcurrency} × ${l.batchSize}`.padEnd(11)}  ${l.paused ? `paused by ${l.changedBy ?? '?'} at ${l.changedAt ?? '?'}` : 'consuming'}`,
+          );
+      }
+      return EXIT.ok;
+    }
+    case 'stats': {
+      const minutes = integer(values.minutes, '--minutes') ?? 60;
+      const stats = await call<StatsView>(client, 'GET', `/stats?minutes=${minutes}`);
+      if (asJson) console.log(JSON.stringify(stats, null, 2));
+      else {
+        const total = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+        const worst = (values: readonly (number | null)[]) => {
+          const known = values.filter((v): v is number => v !== null);
+          return known.length ? `${Math.round(Math.max(...known))} ms` : '-';
+        };
+        console.log(`last ${minutes} min   submitted  started  succeeded  failed  worst p50  worst p95`);
+        for (const l of stats.lanes)
+          console.log(
+            `${l.name.padEnd(13)} ${String(total(l.submitted)).padStart(9)} ${String(total(l.started)).padStart(8)} ${String(total(l.succeeded)).padStart(10)} ${String(total(l.failed)).padStart(7)} ${worst(l.runTimeP50Ms).padStart(10)} ${worst(l.runTimeP95Ms).padStart(10)}`,
           );
       }
       return EXIT.ok;

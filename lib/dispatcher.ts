@@ -4,7 +4,7 @@ import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DISPATCHER_FILTER_PATTERNS } from '#core/dispatch.ts';
+import { DISPATCHER_FILTER_PATTERNS, DISPATCHER_STREAM_MAPPING } from '#core/dispatch.ts';
 import { LANE_NAMES, type LaneName } from '#core/lanes.ts';
 import { settingsEnvironment } from '#core/settings.ts';
 import { acknowledge } from './nag.ts';
@@ -76,7 +76,8 @@ export class Dispatcher extends Construct {
     this.handler.addEventSource(
       new DynamoEventSource(props.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
-        batchSize: props.batchSize ?? 100,
+        batchSize: props.batchSize ?? DISPATCHER_STREAM_MAPPING.batchSize,
+        parallelizationFactor: DISPATCHER_STREAM_MAPPING.parallelizationFactor,
         maxBatchingWindow: props.batchingWindow ?? Duration.seconds(0),
         bisectBatchOnError: true,
         reportBatchItemFailures: true,

@@ -5,7 +5,8 @@
  */
 import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import type { LaneView, LimitView, ScheduleView, TaskEventView, TaskView } from '#api/contract.ts';
+import uPlot from 'uplot';
+import type { LaneView, LimitView, ScheduleView, StatsView, TaskEventView, TaskView } from '#api/contract.ts';
 import { PRIORITIES, STATUSES } from '#core/model.ts';
 
 type Page<T> = { items: T[]; cursor: string | null };
@@ -104,6 +105,64 @@ function Notice({ error }: { error?: string }) {
 }
 
 // ── overview ─────────────────────────────────────────────────────────────────────────────────
+/** Submitted, succeeded and failed per minute over the last hour, all lanes together (uPlot on a canvas). */
+function ThroughputChart({ stats }: { stats?: StatsView }) {
+  const box = useRef<HTMLDivElement>(null);
+  const chart = useRef<uPlot | null>(null);
+  useEffect(() => {
+    if (!box.current || !stats) return;
+    const sum = (field: 'submitted' | 'succeeded' | 'failed') =>
+      stats.minutes.map((_, i) => stats.lanes.reduce((n, lane) => n + lane[field][i], 0));
+    const data: uPlot.AlignedData = [stats.minutes.map((m) => Date.parse(m) / 1000), sum('submitted'), sum('succeeded'), sum('failed')];
+    if (chart.current) {
+      chart.current.setData(data);
+      return;
+    }
+    const dark = matchMedia('(prefers-color-scheme: dark)').matches;
+    const axis = { stroke: dark ? '#c8c8c8' : '#333', grid: { stroke: dark ? '#3a3a3a' : '#e4e4e4' } };
+    chart.current = new uPlot(
+      {
+        width: Math.min(box.current.clientWidth || 720, 960),
+        height: 220,
+        series: [
+          {},
+          { label: 'submitted', stroke: '#3b82f6', width: 2 },
+          { label: 'succeeded', stroke: '#16a34a', width: 2 },
+          { label: 'failed', stroke: '#dc2626', width: 2 },
+        ],
+        axes: [axis, axis],
+        scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      },
+      data,
+      box.current,
+    );
+  }, [stats]);
+  useEffect(() => () => chart.current?.destroy(), []);
+  return <div ref={box} class="chart" role="img" aria-label="tasks submitted, succeeded and failed per minute, last hour" />;
+}
+
+function LaneSwitch({ lane, onDone }: { lane: LaneView; onDone: () => void }) {
+  const [error, setError] = useState<string>();
+  const action = lane.paused ? 'resume' : 'pause';
+  const flip = async () => {
+    try {
+      await api('POST', `/lanes/${lane.name}/${action}`);
+      setError(undefined);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+    onDone();
+  };
+  return (
+    <>
+      <button type="button" onClick={flip} aria-label={`${action} the ${lane.name} lane`}>
+        {lane.paused ? 'Resume' : 'Pause'}
+      </button>
+      <Notice error={error} />
+    </>
+  );
+}
+
 function Overview() {
   // Counts per status from the listing (a page of up to 100: "100+" beyond).
   const counts = usePolled(
@@ -117,31 +176,12 @@ function Overview() {
     3000,
     [],
   );
-  const byLane = usePolled(
-    async () =>
-      Promise.all(
-        PRIORITIES.map(async (priority) => {
-          const queued = await api<Page<TaskView>>('GET', `/tasks?status=QUEUED&priority=${priority}&limit=100`);
-          const running = await api<Page<TaskView>>('GET', `/tasks?status=RUNNING&priority=${priority}&limit=100`);
-          const oldest = queued.items.reduce((min, t) => Math.min(min, Date.parse(t.queuedAt ?? t.createdAt)), Date.now());
-          return {
-            priority,
-            queued: queued.items.length,
-            waiting: queued.items.filter((t) => t.waitingFor).length,
-            running: running.items.length,
-            oldestSeconds: queued.items.length ? Math.round((Date.now() - oldest) / 1000) : 0,
-          };
-        }),
-      ),
-    3000,
-    [],
-  );
   const lanes = usePolled(() => api<{ items: LaneView[] }>('GET', '/lanes'), 3000, []);
-  const sqs = new Map((lanes.value?.items ?? []).map((l) => [l.name, l]));
+  const stats = usePolled(() => api<StatsView>('GET', '/stats?minutes=60'), 10_000, []);
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Overview</h1>
-      <Notice error={counts.error ?? byLane.error ?? lanes.error} />
+      <Notice error={counts.error ?? lanes.error ?? stats.error} />
       <h2>Tasks by status</h2>
       <ul class="counts" aria-label="tasks by status">
         {(counts.value ?? []).map((c) => (
@@ -152,37 +192,39 @@ function Overview() {
           </li>
         ))}
       </ul>
+      <h2>Per minute, last hour</h2>
+      <ThroughputChart stats={stats.value} />
       <h2>Lanes</h2>
       <table aria-label="lanes">
         <thead>
           <tr>
             <th scope="col">Lane</th>
+            <th scope="col">State</th>
             <th scope="col">Concurrency</th>
-            <th scope="col">Ready in SQS</th>
+            <th scope="col">Ready</th>
             <th scope="col">In flight</th>
             <th scope="col">Delayed</th>
             <th scope="col">Dead letters</th>
-            <th scope="col">Queued tasks</th>
-            <th scope="col">Waiting for a slot</th>
-            <th scope="col">Running</th>
-            <th scope="col">Oldest queued</th>
+            <th scope="col">Oldest message</th>
+            <th scope="col">Action</th>
           </tr>
         </thead>
         <tbody>
-          {(byLane.value ?? []).map((l) => (
-            <tr key={l.priority}>
+          {(lanes.value?.items ?? []).map((l) => (
+            <tr key={l.name}>
               <th scope="row">
-                <a href={`#/tasks?priority=${l.priority}`}>{l.priority}</a>
+                <a href={`#/tasks?priority=${l.name}`}>{l.name}</a>
               </th>
-              <td>{sqs.get(l.priority) ? `${sqs.get(l.priority)?.maxConcurrency} × ${sqs.get(l.priority)?.batchSize}` : ''}</td>
-              <td data-lane-visible={l.priority}>{sqs.get(l.priority)?.visible ?? ''}</td>
-              <td>{sqs.get(l.priority)?.inFlight ?? ''}</td>
-              <td>{sqs.get(l.priority)?.delayed ?? ''}</td>
-              <td>{sqs.get(l.priority)?.dlq ?? ''}</td>
-              <td>{l.queued}</td>
-              <td>{l.waiting}</td>
-              <td>{l.running}</td>
-              <td>{l.queued ? `${l.oldestSeconds} s` : '—'}</td>
+              <td data-lane-state={l.name} title={l.changedAt ? `by ${l.changedBy} at ${when(l.changedAt)}` : l.mappingState}>
+                {l.paused ? `paused${l.changedBy ? ` by ${l.changedBy}` : ''}` : 'consuming'}
+              </td>
+              <td>{`${l.maxConcurrency} × ${l.batchSize}`}</td>
+              <td data-lane-visible={l.name}>{l.visible}</td>
+              <td>{l.inFlight}</td>
+              <td>{l.delayed}</td>
+              <td>{l.dlq}</td>
+              <td>{l.oldestQueuedAgeSeconds ? `${l.oldestQueuedAgeSeconds} s` : '—'}</td>
+              <td>{l.mappingState === 'None' ? '—' : <LaneSwitch lane={l} onDone={lanes.reload} />}</td>
             </tr>
           ))}
         </tbody>

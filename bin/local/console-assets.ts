@@ -5,12 +5,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const SOURCE = join(dirname(fileURLToPath(import.meta.url)), '..', 'console');
+const UPLOT_CSS = createRequire(import.meta.url).resolve('uplot/dist/uPlot.min.css');
 
 export interface ConsoleAsset {
   contentType: string;
@@ -38,7 +40,14 @@ export async function buildConsole(): Promise<ConsoleAssets> {
   return new Map([
     ['', { contentType: 'text/html; charset=utf-8', body: await readFile(join(SOURCE, 'index.html')) }],
     ['app.js', { contentType: 'text/javascript; charset=utf-8', body: Buffer.from(js.contents) }],
-    ['app.css', { contentType: 'text/css; charset=utf-8', body: await readFile(join(SOURCE, 'style.css')) }],
+    // uPlot's own stylesheet (its legend and cursor), then the console's.
+    [
+      'app.css',
+      {
+        contentType: 'text/css; charset=utf-8',
+        body: Buffer.concat([await readFile(UPLOT_CSS), await readFile(join(SOURCE, 'style.css'))]),
+      },
+    ],
   ]);
 }
 

@@ -7,7 +7,6 @@
  */
 import * as z from 'zod/mini';
 import { BulkRequestSchema } from '#core/bulk.ts';
-import { StatsQuerySchema } from '#core/lane-stats.ts';
 import { PRIORITIES, RUNTIMES, STATUSES } from '#core/model.ts';
 import {
   OVERLAP_POLICIES,
@@ -17,6 +16,7 @@ import {
   ScheduleListQuerySchema,
   SchedulePatchSchema,
 } from '#core/schedules.ts';
+import { StatsQuerySchema } from '#core/stats-window.ts';
 import { isValidCursor } from '#core/store.ts';
 import { BatchSubmissionSchema, TaskSubmissionSchema, TaskTemplateSchema } from '#core/submission.ts';
 import { LIMIT_SCOPES, LimitUpdateSchema, RateSchema, TenantKeySchema } from '#core/tenancy.ts';

@@ -4,9 +4,7 @@
  * the same code talks to AWS, LocalStack or moto. With a custom endpoint the SQS client must not
  * follow the AWS host inside queue URLs.
  */
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -34,18 +32,4 @@ let scheduler: SchedulerClient | undefined;
 export function schedulerClient(): SchedulerClient {
   scheduler ??= new SchedulerClient({ region: region() });
   return scheduler;
-}
-
-let lambda: LambdaClient | undefined;
-
-export function lambdaClient(): LambdaClient {
-  lambda ??= new LambdaClient({ region: region() });
-  return lambda;
-}
-
-let cloudwatch: CloudWatchClient | undefined;
-
-export function cloudwatchClient(): CloudWatchClient {
-  cloudwatch ??= new CloudWatchClient({ region: region() });
-  return cloudwatch;
 }

@@ -51,6 +51,13 @@ export const RELEASE_FILTER_PATTERN = {
 } as const;
 /** A limit definition changed: the dispatcher reads its limits again. */
 export const LIMIT_CHANGE_FILTER_PATTERN = { dynamodb: { Keys: { pk: { S: [LIMIT_DEFINITIONS_PARTITION] } } } } as const;
+/**
+ * The dispatcher's stream mapping, as the stack deploys it (and the scale model reads it): records
+ * per invocation, and batches of one stream shard processed at once — Lambda's default of 1 (at
+ * most 10); records of one partition key stay in order either way.
+ */
+export const DISPATCHER_STREAM_MAPPING = { batchSize: 100, parallelizationFactor: 1 } as const;
+
 /** The dispatcher's stream filters (a record matching any of them invokes it). */
 export const DISPATCHER_FILTER_PATTERNS = [
   DISPATCH_FILTER_PATTERN,

@@ -5,13 +5,10 @@
  * oldest message age, which SQS publishes to CloudWatch every minute.
  */
 import { type CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import * as z from 'zod/mini';
 import { LANE_NAMES, type LaneName } from './lanes.ts';
 import { METRIC_NAMESPACE, METRIC_SERVICE, type MetricName } from './metrics.ts';
 
-export const STATS_PERIOD_SECONDS = 60;
-/** CloudWatch keeps one-minute data for 15 days; a console needs hours, and one answer stays small. */
-export const MAX_STATS_MINUTES = 24 * 60;
+import { STATS_PERIOD_SECONDS } from './stats-window.ts';
 
 export interface LaneSeries {
   name: LaneName;
@@ -39,11 +36,6 @@ const SERIES = [
   ['runTimeP50Ms', 'RunDuration', 'p50'],
   ['runTimeP95Ms', 'RunDuration', 'p95'],
 ] as const satisfies readonly (readonly [keyof LaneSeries, MetricName, string])[];
-
-/** GET /stats's query: the last `minutes` minutes, up to a day. */
-export const StatsQuerySchema = z.strictObject({
-  minutes: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(MAX_STATS_MINUTES)), 60),
-});
 
 /** All pages of one GetMetricData, as values by query id and timestamp (ms). */
 async function metricData(cloudwatch: CloudWatchClient, queries: MetricDataQuery[], start: Date, end: Date) {

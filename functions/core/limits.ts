@@ -12,6 +12,12 @@ export const DEFAULT_TIMEOUT_SECONDS = 60;
 export const DEFAULT_MAX_ATTEMPTS = 3;
 export const MAX_ATTEMPTS_LIMIT = 100;
 
+/**
+ * The API stage's throttling unless the stack is given other figures: steady requests a second
+ * and burst. A stage cannot take more than the account's regional quota (10,000 a second by default).
+ */
+export const DEFAULT_API_THROTTLING = { rateLimit: 1000, burstLimit: 2000 } as const;
+
 /** Largest request body the intake accepts (API Gateway allows 10 MB; tasks are not file transfer). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Largest payload of one task (DynamoDB items stop at 400 KB). */

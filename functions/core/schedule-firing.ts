@@ -8,7 +8,7 @@
  */
 import * as z from 'zod/mini';
 import { InvalidTransition } from './errors.ts';
-import { derivedTaskId } from './ids.ts';
+import { DEFAULT_WRITE_SHARDS, derivedTaskId } from './ids.ts';
 import { isTerminal, type TaskRecord } from './model.ts';
 import type { ScheduleStore } from './schedule-store.ts';
 import { type ScheduleRecord, type ScheduleRun, scheduleState } from './schedules.ts';
@@ -43,9 +43,9 @@ export interface TickOptions {
 
 export const scheduleActor = (name: string): string => `schedule:${name}`;
 
-/** The id of the task a tick creates. */
-export const tickTaskId = (name: string, tick: number, manual = false): string =>
-  derivedTaskId(`schedule|${name}|${tick}${manual ? '|manual' : ''}`, tick);
+/** The id of the task a tick creates (spread over the deployment's write shards like any task). */
+export const tickTaskId = (name: string, tick: number, manual = false, shards = DEFAULT_WRITE_SHARDS): string =>
+  derivedTaskId(`schedule|${name}|${tick}${manual ? '|manual' : ''}`, tick, shards);
 
 /** Cancels a task for `cancel-previous` (TaskControl's apply, narrowed to what firing needs). */
 export interface TaskCanceller {
@@ -63,7 +63,7 @@ export class ScheduleFiring {
   async fire(name: string, tick: number, options: TickOptions = {}): Promise<TickOutcome> {
     const manual = options.manual ?? false;
     const now = options.now ?? Date.now();
-    const id = tickTaskId(name, tick, manual);
+    const id = tickTaskId(name, tick, manual, this.tasks.writeShards);
     const [{ schedule, book, run }, existing] = await Promise.all([this.schedules.forTick(name, tick, manual), this.tasks.find(id)]);
     if (run) return this.finish(run, existing, schedule, tick, now);
     if (!schedule) return { kind: 'no-schedule' };

@@ -5,6 +5,7 @@
  * table against this one.
  */
 import { ConfigurationError } from './config.ts';
+import { DEFAULT_WRITE_SHARDS } from './ids.ts';
 import {
   DEFAULT_CONTAINER_CAP,
   DEFAULT_LAZY_START_MS,
@@ -112,6 +113,17 @@ export const SETTINGS = {
     max: 600_000,
     readBy: ['intake', 'schedule fire', 'dispatcher'],
     meaning: "how long a function keeps the limits API's limits before reading them again (a new limit applies within it)",
+  },
+  writeShards: {
+    env: 'SLUICE_WRITE_SHARDS',
+    default: DEFAULT_WRITE_SHARDS,
+    min: 1,
+    // Ids could name 776 (ID_SHARD_CAPACITY); past 128 the listing's fan-out (a Query per shard
+    // and day walked) costs more than the write rate it buys (128 keys take 64,000 WCU/s at half).
+    max: 128,
+    readBy: ['intake', 'schedule fire', 'worker', 'sweeper'],
+    meaning:
+      "partition keys per day that new tasks are spread over (each takes at most 1,000 write units a second); every listing page costs one Query per shard and day it walks; only raise it on a live deployment: lowering hides the higher shards' tasks from listings and the reconciliation (the stack sets it from `writeShards`)",
   },
   sweepIntervalMs: {
     env: 'SLUICE_SWEEP_INTERVAL_MS',

@@ -12,7 +12,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { writeInBatches } from './batch-write.ts';
 import { StaleVersion, TaskNotFound } from './errors.ts';
 import { decodeEvent, encodeEvent } from './history.ts';
-import { dayOf, idRange, partitionKey, SHARDS, taskKey } from './ids.ts';
+import { DEFAULT_WRITE_SHARDS, dayOf, dayPartitionKeys, idRange, taskKey } from './ids.ts';
 import { type ControlRequest, isDue, type Progress, type TaskEvent, type TaskRecord, type TaskStatus } from './model.ts';
 import { type TaskAction, TRANSITIONS } from './state-machine.ts';
 import { SWEEP_INDEX, SWEEP_SHARDS, sweepKey } from './sweep-index.ts';
@@ -106,6 +106,8 @@ export class TaskStore {
     private readonly table: string,
     /** How many days back `list` walks when looking for older tasks. */
     private readonly listLookbackDays = 30,
+    /** Partitions per day that new tasks are spread over, and that listings and reconciliation query. */
+    readonly writeShards = DEFAULT_WRITE_SHARDS,
   ) {}
 
   /** Write a new task (conditional: the id must be new). Returns the stored record. */
@@ -429,7 +431,7 @@ export class TaskStore {
     const found: TaskRecord[] = [];
     for (let day = Math.floor(from / DAY_MS) * DAY_MS; day < to; day += DAY_MS) {
       const perShard = await Promise.all(
-        Array.from({ length: SHARDS }, async (_, shard) => {
+        dayPartitionKeys(dayOf(day), this.writeShards).map(async (pk) => {
           const items: TaskRecord[] = [];
           let startKey: Record<string, unknown> | undefined;
           do {
@@ -440,7 +442,7 @@ export class TaskStore {
                 FilterExpression: `#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})`,
                 ExpressionAttributeNames: { '#status': 'status' },
                 ExpressionAttributeValues: {
-                  ':pk': partitionKey(dayOf(day), shard),
+                  ':pk': pk,
                   ':low': low,
                   ':high': high,
                   ...Object.fromEntries(statuses.map((s, i) => [`:s${i}`, s])),
@@ -493,6 +495,6 @@ export class TaskStore {
 
   /** Newest first (see task-listing.ts). */
   list(filter: ListFilter, now = Date.now()): Promise<ListPage> {
-    return listTasks(this.db, this.table, this.listLookbackDays, filter, now);
+    return listTasks(this.db, this.table, this.listLookbackDays, this.writeShards, filter, now);
   }
 }

@@ -232,7 +232,7 @@ export class TaskSubmitter {
     const status = scheduled ? 'SCHEDULED' : 'QUEUED';
     const reason = options.schedule ? 'schedule-tick' : scheduled ? 'submit-scheduled' : 'submit';
     const record: TaskRecord = {
-      id: options.id ?? newTaskId(now),
+      id: options.id ?? newTaskId(now, this.store.writeShards),
       type: submission.type,
       status,
       priority: submission.priority ?? 'normal',

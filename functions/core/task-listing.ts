@@ -1,9 +1,10 @@
 /**
  * Listing tasks newest first: a Query per day partition and shard (ids encode both), merged, with
- * filters applied by DynamoDB and an opaque cursor. No index: listing costs reads, never writes.
+ * filters applied by DynamoDB and an opaque cursor. No index: listing costs reads, never writes —
+ * one Query per shard for each day a page walks, so more write shards make every page dearer.
  */
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { createdAtOf, dayOf, partitionKey, SHARDS } from './ids.ts';
+import { createdAtOf, dayOf, dayPartitionKeys } from './ids.ts';
 import { DEFAULT_TENANT, type Priority, type TaskRecord, type TaskStatus } from './model.ts';
 import { toRecord } from './task-item.ts';
 
@@ -42,6 +43,8 @@ export async function listTasks(
   db: DynamoDBDocumentClient,
   table: string,
   lookbackDays: number,
+  /** The deployment's write shards: a day's tasks are in this many partitions. */
+  shards: number,
   filter: ListFilter,
   now = Date.now(),
 ): Promise<ListPage> {
@@ -71,9 +74,7 @@ export async function listTasks(
     const day = dayOf(dayMs);
     const below = after && day === after.day ? after.id : undefined;
     const perShard = await Promise.all(
-      Array.from({ length: SHARDS }, (_, shard) =>
-        queryPartition(db, table, partitionKey(day, shard), filter.limit - items.length, below, clauses, names, values),
-      ),
+      dayPartitionKeys(day, shards).map((pk) => queryPartition(db, table, pk, filter.limit - items.length, below, clauses, names, values)),
     );
     const merged = perShard.flat().sort((a, b) => (a.id < b.id ? 1 : -1));
     items.push(...merged.slice(0, filter.limit - items.length));

@@ -6,12 +6,14 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LaneView, OperationsOf } from '#api/contract.ts';
-import { cloudwatchClient, dynamo, lambdaClient, sqsClient } from '#core/clients.ts';
+import { dynamo, sqsClient } from '#core/clients.ts';
 import { laneMappings, laneQueuesWithDlq, tableName } from '#core/config.ts';
 import { laneDepths } from '#core/lane-depths.ts';
-import { laneStats, oldestMessageAges, StatsQuerySchema } from '#core/lane-stats.ts';
+import { laneStats, oldestMessageAges } from '#core/lane-stats.ts';
 import { LaneSwitches, laneName } from '#core/lane-switch.ts';
 import { LANE_NAMES, type LaneName } from '#core/lanes.ts';
+import { cloudwatchClient, lambdaClient } from '#core/operations-clients.ts';
+import { StatsQuerySchema } from '#core/stats-window.ts';
 import { parseOrThrow } from '#core/submission.ts';
 import { type HttpRequest, json } from './http.ts';
 import { httpHandler, type RouteHandler, router } from './router.ts';

@@ -22,4 +22,7 @@ export function perEnvironment<T>(build: () => T): () => T {
 }
 
 /** The task store, for every handler. */
-export const getStore = perEnvironment(() => new TaskStore(dynamo(), tableName(), readSettings(['listLookbackDays']).listLookbackDays));
+export const getStore = perEnvironment(() => {
+  const { listLookbackDays, writeShards } = readSettings(['listLookbackDays', 'writeShards']);
+  return new TaskStore(dynamo(), tableName(), listLookbackDays, writeShards);
+});

@@ -6,6 +6,7 @@
 import { applyPage, BULK_TASK_TYPE, BulkPayloadSchema, type BulkProgress, countMatching } from '#core/bulk.ts';
 import { dynamo } from '#core/clients.ts';
 import { tableName } from '#core/config.ts';
+import { readSettings } from '#core/settings.ts';
 import { TaskStore } from '#core/store.ts';
 import { defineTask } from '#core/task-types.ts';
 
@@ -19,7 +20,9 @@ export default defineTask({
   timeoutSeconds: 600,
   maxAttempts: 10,
   async run(payload, ctx) {
-    const store = new TaskStore(dynamo(), tableName());
+    // It walks the listing, so it must query every shard the deployment writes.
+    const { writeShards } = readSettings(['writeShards']);
+    const store = new TaskStore(dynamo(), tableName(), undefined, writeShards);
     let progress: BulkProgress = isProgress(ctx.state)
       ? ctx.state
       : { cursor: null, matched: 0, applied: 0, skipped: 0, total: await countMatching(store, payload.filter) };

@@ -122,7 +122,18 @@ describe('the sluice CLI', () => {
   it('shows the lanes, and counts then cancels a filter’s tasks in bulk', async () => {
     const lanes = await sluice('lanes');
     expect(lanes.code).toBe(0);
-    expect(lanes.stdout).toMatch(/^low\s+\d+\s+\d+\s+\d+\s+\d+\s+5 × 10$/m);
+    expect(lanes.stdout).toMatch(/^low\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+s\s+5 × 10\s+consuming$/m);
+    const paused = await sluice('lanes', 'pause', 'normal');
+    expect([paused.code, paused.stdout.trim()]).toEqual([0, 'normal: paused (local)']);
+    expect((await sluice('lanes')).stdout).toMatch(/^normal\s.*paused by local at \d{4}-/m);
+    expect((await sluice('lanes', 'resume', 'normal')).stdout.trim()).toBe('normal: consuming (local)');
+    const unknown = await sluice('lanes', 'pause', 'nope');
+    expect([unknown.code, unknown.stderr]).toEqual([3, expect.stringContaining('404 lane-not-found')]);
+    expect((await sluice('lanes', 'explode', 'low')).code).toBe(2);
+    const stats = JSON.parse((await sluice('stats', '--minutes', '5', '--json')).stdout);
+    expect(stats.minutes).toHaveLength(5);
+    expect(stats.lanes.map((l: { name: string }) => l.name)).toEqual(['critical', 'high', 'normal', 'low', 'long']);
+    expect((await sluice('stats', '--minutes', '0')).code).toBe(3);
     const later = await Promise.all(
       [1, 2].map(async () =>
         JSON.parse((await sluice('submit', '--type', 'echo', '--delay', '600', '--tenant', 'cli-bulk', '--json')).stdout),

@@ -1,7 +1,8 @@
 /**
  * The console in a real browser (headless Chromium through playwright-core) against the local
  * runtime: tasks appear and finish in the list, a running task's progress bar advances, a task is
- * paused and resumed from its page and cancelled from the list, and the overview counts. The
+ * paused and resumed from its page and cancelled from the list, the overview counts and charts, a
+ * lane is paused and resumed from it. The
  * tests save the README's screenshots to docs/.
  */
 import { mkdirSync } from 'node:fs';
@@ -99,20 +100,55 @@ describe('the console', () => {
     }
   });
 
-  it('counts tasks by status and lane on the overview', async () => {
+  it('counts tasks by status and lane on the overview, and draws the per-minute chart', async () => {
     await open('#/');
     await page.waitForSelector('[data-count="SUCCEEDED"]');
     const succeeded = async () => Number.parseInt((await page.locator('[data-count="SUCCEEDED"]').textContent()) ?? '0', 10);
     await expect.poll(succeeded, { timeout: 20_000, interval: 250 }).toBeGreaterThanOrEqual(2);
-    await page.waitForSelector('table[aria-label="lanes"] tbody tr:nth-child(4)');
+    await page.waitForSelector('table[aria-label="lanes"] tbody tr:nth-child(5)');
     expect(await page.getByRole('table', { name: 'lanes' }).locator('tbody th').allTextContents()).toEqual([
       'critical',
       'high',
       'normal',
       'low',
+      'long',
     ]);
     // What SQS holds, from GET /lanes.
     await expect.poll(async () => page.locator('[data-lane-visible="low"]').textContent(), { timeout: 10_000 }).toMatch(/^\d+$/);
-    await page.screenshot({ path: join(docs, 'console-overview.png') });
+    // The chart is a canvas with lines on it: some pixels are not transparent.
+    const canvas = page.locator('.chart canvas');
+    await canvas.waitFor({ timeout: 15_000 });
+    const drawn = () =>
+      // Runs in the page (no DOM types in this project's compile: the shape it uses, named here).
+      canvas.evaluate((element) => {
+        type Canvas = {
+          width: number;
+          height: number;
+          getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+        };
+        const c = element as unknown as Canvas;
+        const pixels = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let painted = 0;
+        for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted += 1;
+        return painted;
+      });
+    await expect.poll(drawn, { timeout: 20_000, interval: 500 }).toBeGreaterThan(100);
+    // The legend names the three series.
+    expect(await page.locator('.chart .u-legend').textContent()).toMatch(/submitted.*succeeded.*failed/);
+    await page.screenshot({ path: join(docs, 'console-overview.png'), fullPage: true });
+  });
+
+  it('pauses the low lane from the overview: its tasks wait, and run after resume', async () => {
+    await open('#/');
+    await page.getByRole('button', { name: 'pause the low lane' }).click();
+    await expect.poll(() => page.locator('[data-lane-state="low"]').textContent(), { timeout: 10_000 }).toBe('paused by local');
+    await expect.poll(async () => runtime.consumers.get('low')?.consuming, { timeout: 10_000 }).toBe(false);
+    const tasks = await Promise.all([1, 2].map((n) => api.submit({ type: 'echo', payload: { n }, priority: 'low' })));
+    // Both wait in the lane's queue, visible to SQS and unreceived.
+    await expect.poll(() => page.locator('[data-lane-visible="low"]').textContent(), { timeout: 15_000 }).toBe('2');
+    for (const t of tasks) expect((await api.get(t.id)).status).toBe('QUEUED');
+    await page.getByRole('button', { name: 'resume the low lane' }).click();
+    await expect.poll(() => page.locator('[data-lane-state="low"]').textContent(), { timeout: 10_000 }).toBe('consuming');
+    for (const t of tasks) await api.waitFor(t.id, ['SUCCEEDED']);
   });
 });

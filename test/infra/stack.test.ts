@@ -110,12 +110,32 @@ describe('event source mappings', () => {
     });
   });
 
-  it('lets the operations function read the lanes’ and their dead-letter queues’ depths, and nothing else; the intake has no SQS access', () => {
-    expect(actionsOf('ApiIntake').filter((a) => a.startsWith('sqs:'))).toEqual([]);
-    expect(actionsOf('ApiOperations').filter((a) => !a.startsWith('sqs:') && !a.startsWith('xray:'))).toEqual([]);
-    const sqs = policyStatementsOf('ApiOperations').filter((st) => [st.Action].flat().some((a: string) => a.startsWith('sqs:')));
-    expect(new Set(sqs.flatMap((st) => [st.Action].flat()))).toEqual(new Set(['sqs:GetQueueAttributes']));
-    expect(sqs.flatMap((st) => [st.Resource].flat())).toHaveLength(10);
+  it('lets the operations function read lane depths, switch the lanes’ mappings, read metrics and record lane switches, and nothing else; the intake has no SQS or Lambda access', () => {
+    expect(actionsOf('ApiIntake').filter((a) => a.startsWith('sqs:') || a.startsWith('lambda:'))).toEqual([]);
+    expect(new Set(actionsOf('ApiOperations').filter((a) => !a.startsWith('xray:')))).toEqual(
+      new Set([
+        'sqs:GetQueueAttributes',
+        'lambda:GetEventSourceMapping',
+        'lambda:UpdateEventSourceMapping',
+        'cloudwatch:GetMetricData',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+      ]),
+    );
+    const statements = (prefix: string) =>
+      policyStatementsOf('ApiOperations').filter((st) => [st.Action].flat().some((a: string) => a.startsWith(prefix)));
+    expect(statements('sqs:').flatMap((st) => [st.Resource].flat())).toHaveLength(10);
+    // Exactly the five lane mappings (four worker lanes and the long lane's launcher), by ARN.
+    const mappingArns = statements('lambda:').flatMap((st) => [st.Resource].flat());
+    const mappingIds = resourcesOf('AWS::Lambda::EventSourceMapping')
+      .filter(([, m]) => /WorkWorker|LongJobsLauncher/.test(JSON.stringify(m.Properties.FunctionName)))
+      .map(([id]) => id);
+    expect(mappingArns).toHaveLength(5);
+    expect(mappingIds).toHaveLength(5);
+    expect(mappingIds.filter((id) => !JSON.stringify(mappingArns).includes(id))).toEqual([]);
+    // The mappings' UUIDs reach the function (its pause switches).
+    const env = resourcesOf('AWS::Lambda::Function').find(([id]) => id.includes('ApiOperations'))?.[1].Properties.Environment.Variables;
+    for (const lane of ['CRITICAL', 'HIGH', 'NORMAL', 'LOW', 'LONG']) expect(env[`LANE_${lane}_MAPPING`]).toBeDefined();
   });
 
   it('lets the dispatcher admit tasks (limits, waiters) without any other table action', () => {
@@ -196,6 +216,9 @@ describe('HTTP API', () => {
       [
         '$default',
         'GET /lanes',
+        'POST /lanes/{lane}/pause',
+        'POST /lanes/{lane}/resume',
+        'GET /stats',
         'GET /openapi.json',
         'GET /tasks',
         'GET /tasks/{id}',
@@ -224,10 +247,15 @@ describe('HTTP API', () => {
       ].sort(),
     );
     for (const r of routes) expect(r.AuthorizationType).toBe('AWS_IAM');
-    // Two integrations: the operations function for GET /lanes, the intake for everything else.
+    // Two integrations: the operations function for the lanes and the stats, the intake for everything else.
     const target = (key: string) => JSON.stringify(routes.find((r) => r.RouteKey === key)?.Target);
     expect(new Set(routes.map((r) => JSON.stringify(r.Target))).size).toBe(2);
-    expect(routes.filter((r) => JSON.stringify(r.Target) === target('GET /lanes')).map((r) => r.RouteKey)).toEqual(['GET /lanes']);
+    expect(
+      routes
+        .filter((r) => JSON.stringify(r.Target) === target('GET /lanes'))
+        .map((r) => r.RouteKey)
+        .sort(),
+    ).toEqual(['GET /lanes', 'GET /stats', 'POST /lanes/{lane}/pause', 'POST /lanes/{lane}/resume']);
     expect(target('$default')).toBe(target('GET /tasks'));
   });
 });
