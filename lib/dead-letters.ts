@@ -21,12 +21,13 @@ export class DeadLetters extends Construct {
       entry: handlerEntry('dead-letter'),
       description: 'Sluice dead letters: marks poison tasks FAILED',
       timeout: Duration.seconds(30),
+      // Its cap is its own reserved concurrency, not the mappings' MaximumConcurrency: with that
+      // set AWS keeps 5 pollers per idle mapping, without it as few as 2 (SQS requests idle).
+      reservedConcurrentExecutions: 2,
       tableAccess: { table: props.table, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] },
     });
     for (const lane of LANE_NAMES) {
-      this.handler.addEventSource(
-        new SqsEventSource(props.deadLetterQueues[lane], { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 2 }),
-      );
+      this.handler.addEventSource(new SqsEventSource(props.deadLetterQueues[lane], { batchSize: 10, reportBatchItemFailures: true }));
     }
   }
 }

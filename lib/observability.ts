@@ -22,7 +22,6 @@ import { METRIC_NAMESPACE, METRIC_SERVICE, METRICS, type MetricName } from '#cor
 
 export interface ObservabilityProps {
   readonly lanes: Readonly<Record<LaneName, IQueue>>;
-  readonly deadLetterQueues: Readonly<Record<LaneName, IQueue>>;
   /** Stream records the dispatcher gave up on. */
   readonly dispatchFailures: IQueue;
   readonly worker: IFunction;
@@ -44,6 +43,12 @@ export interface ObservabilityProps {
    * @default 10
    */
   readonly recoveriesPer5Minutes?: number;
+  /**
+   * A CloudWatch dashboard of lanes, outcomes and functions ($3.00 a month beyond an account's
+   * first three; the console and GET /stats show the lanes and outcomes without it).
+   * @default false
+   */
+  readonly dashboard?: boolean;
 }
 
 const DEFAULT_AGE: Record<LaneName, number> = { critical: 120, high: 600, normal: 1800, low: 3600, long: 3600 };
@@ -77,7 +82,8 @@ export class Observability extends Construct {
   readonly topic: Topic;
   /** The topic's key: a customer-managed key, because CloudWatch cannot use the AWS-managed SNS key. */
   readonly topicKey: Key;
-  readonly dashboard: Dashboard;
+  /** Only when `dashboard` is set. */
+  readonly dashboard: Dashboard | undefined;
   readonly alarms: Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
@@ -113,16 +119,18 @@ export class Observability extends Construct {
       created.addAlarmAction(new SnsAction(this.topic));
       this.alarms.push(created);
     };
+    // The dead-letter function drains the DLQs within seconds and counts each message it handles
+    // (DeadLettered, service-wide total): one alarm on that instead of one per DLQ (each alarm
+    // metric costs $0.10 a month). Should the function itself fail, its mapping retries and its
+    // errors show; the DLQs keep their messages 14 days.
+    alarm('DeadLetters', {
+      alarmDescription: "Messages reached a lane's DLQ: tasks whose worker kept crashing (the task's lane is the metric's lane dimension)",
+      metric: sluiceMetric('DeadLettered').with({ period: Duration.minutes(1) }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
     for (const lane of LANE_NAMES) {
-      // The dead-letter function drains a DLQ within seconds, so its depth is almost always 0:
-      // alarm on the messages it received instead.
-      alarm(`${lane}DeadLetters`, {
-        alarmDescription: `Messages reached the ${lane} lane's DLQ: tasks whose worker kept crashing`,
-        metric: props.deadLetterQueues[lane].metricNumberOfMessagesReceived({ period: Duration.minutes(1), statistic: 'Sum' }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-      });
       alarm(`${lane}OldestMessage`, {
         alarmDescription: `The ${lane} lane is falling behind`,
         metric: props.lanes[lane].metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
@@ -172,8 +180,13 @@ export class Observability extends Construct {
       evaluationPeriods: 1,
     });
 
-    this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
-    this.dashboard.addWidgets(
+    this.dashboard = props.dashboard ? this.buildDashboard(props) : undefined;
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.topic.topicArn, description: 'Subscribe to receive Sluice alarms' });
+  }
+
+  private buildDashboard(props: ObservabilityProps): Dashboard {
+    const dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+    dashboard.addWidgets(
       new TextWidget({ markdown: '# Sluice\nLanes, outcomes and the functions behind them.', width: 24, height: 2 }),
       new GraphWidget({
         title: 'Messages waiting per lane',
@@ -212,7 +225,7 @@ export class Observability extends Construct {
     if (props.schedules) {
       const { group, failures } = props.schedules;
       const perMinute = { period: Duration.minutes(1), statistic: 'Sum' };
-      this.dashboard.addWidgets(
+      dashboard.addWidgets(
         new GraphWidget({
           title: 'Schedules',
           width: 12,
@@ -236,6 +249,6 @@ export class Observability extends Construct {
         }),
       );
     }
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.topic.topicArn, description: 'Subscribe to receive Sluice alarms' });
+    return dashboard;
   }
 }

@@ -24,6 +24,12 @@ export interface TaskSchedulerProps {
    */
   readonly auth?: ApiAuth;
   /**
+   * A CloudWatch dashboard of lanes, outcomes and functions: $3.00 a month beyond an account's
+   * first three, which the default spares (the console and GET /stats show lanes and outcomes).
+   * @default false
+   */
+  readonly dashboard?: boolean;
+  /**
    * Concurrent worker invocations per lane.
    * @default the lane definitions in functions/core/lanes.ts (critical 20, high 20, normal 10, low 5)
    */
@@ -145,8 +151,8 @@ export class TaskScheduler extends Construct {
 
     this.observability = new Observability(this, 'Observability', {
       lanes: this.lanes.queues,
-      deadLetterQueues: this.lanes.deadLetterQueues,
       dispatchFailures: this.dispatcher.failures,
+      dashboard: props.dashboard,
       worker: this.workers.handler,
       schedules: this.schedules,
       functions: {

@@ -11,13 +11,22 @@ describe('the idle cost', () => {
     const resources = Template.fromStack(new SluiceStack(new App(), 'Idle')).toJSON().Resources;
     const { breakdown, usdPerMonth } = idleCost(resources, { rru: 10, sqsRequests: 3 });
     const line = (item: string) => breakdown.find((l) => l.item === item);
-    // 5 lane DLQs, 5 lane ages, dispatch failures, schedule failures, worker error rate, sweeper recoveries.
-    expect(line('CloudWatch alarms')?.count).toBe(14);
-    expect(line('CloudWatch alarms')?.usdPerMonth).toBe(1.5); // the error-rate alarm evaluates two metrics
+    // Dead letters (one for all DLQs), 5 lane ages, dispatch failures, schedule failures, worker error rate, sweeper recoveries.
+    expect(line('CloudWatch alarms')?.count).toBe(10);
+    expect(line('CloudWatch alarms')?.usdPerMonth).toBe(1.1); // the error-rate alarm evaluates two metrics
     expect(line('KMS customer-managed keys')).toMatchObject({ count: 1, usdPerMonth: 1 });
-    expect(line('CloudWatch dashboards')).toMatchObject({ count: 1, usdPerMonth: 3 });
-    // Every lane's mapping and every DLQ's: all set a maximum concurrency, so none can drop to 2 pollers.
-    expect(line('idle polling of SQS event source mappings')?.count).toBe(2 * LANES.length);
+    expect(line('CloudWatch dashboards')).toMatchObject({ count: 0, usdPerMonth: 0 });
+    // Every lane's mapping and every DLQ's; the lanes' set a maximum concurrency (5 idle pollers
+    // each), the DLQs' do not (2 each): 35 pollers × 3 polls a minute × $0.40 per million.
+    const polling = line('idle polling of SQS event source mappings');
+    expect(polling?.count).toBe(2 * LANES.length);
+    expect(polling?.basis).toMatch(/^35 pollers/);
+    // With the dashboard asked for, it is counted.
+    const withDashboard = Template.fromStack(new SluiceStack(new App(), 'IdleDash', { scheduler: { dashboard: true } })).toJSON().Resources;
+    expect(idleCost(withDashboard, { rru: 10, sqsRequests: 3 }).breakdown.find((l) => l.item === 'CloudWatch dashboards')).toMatchObject({
+      count: 1,
+      usdPerMonth: 3,
+    });
     expect(line('sweeper invocations')?.count).toBe(43_830);
     expect(usdPerMonth).toBeCloseTo(
       breakdown.reduce((n, l) => n + l.usdPerMonth, 0),

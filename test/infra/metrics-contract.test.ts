@@ -39,7 +39,7 @@ beforeAll(async () => {
       for (const metric of directive.Metrics) for (const set of directive.Dimensions) emitted.add(key(metric.Name, set));
     }
   }
-  template = Template.fromStack(new SluiceStack(new App(), 'Contract', { scheduler: { longJobs: false } }));
+  template = Template.fromStack(new SluiceStack(new App(), 'Contract', { scheduler: { longJobs: false, dashboard: true } }));
 });
 afterAll(() => {
   if (previous !== undefined) process.env.POWERTOOLS_METRICS_DISABLED = previous;

@@ -13,7 +13,7 @@ type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: str
 let template: Template;
 let resources: [string, Resource][];
 beforeAll(() => {
-  template = Template.fromStack(new SluiceStack(new App(), 'Test'));
+  template = Template.fromStack(new SluiceStack(new App(), 'Test', { scheduler: { dashboard: true } }));
   resources = Object.entries(template.toJSON().Resources as Record<string, Resource>);
 });
 

@@ -352,11 +352,11 @@ describe('long jobs', () => {
 });
 
 describe('observability', () => {
-  it('alarms on every message a DLQ receives (the dead-letter function drains them in seconds), to one topic', () => {
+  it('alarms on every dead letter the dead-letter function handles (one alarm for all DLQs), to one topic', () => {
     const alarms = resourcesOf('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-    const dlqAlarms = alarms.filter((a) => a.MetricName === 'NumberOfMessagesReceived' && a.Statistic === 'Sum' && a.Threshold === 0);
-    expect(dlqAlarms).toHaveLength(LANES.length);
-    for (const a of dlqAlarms) expect(JSON.stringify(a.Dimensions)).toMatch(/dlq/);
+    const dlqAlarms = alarms.filter((a) => a.MetricName === 'DeadLettered' && a.Statistic === 'Sum' && a.Threshold === 0);
+    expect(dlqAlarms).toHaveLength(1);
+    expect(dlqAlarms[0].Dimensions).toEqual([{ Name: 'service', Value: 'sluice' }]);
     for (const a of alarms) expect(JSON.stringify(a.AlarmActions)).toContain('ObservabilityAlarms');
     expect(Object.keys(template.findOutputs('*')).some((k) => k.includes('AlarmTopicArn'))).toBe(true);
   });
@@ -390,7 +390,19 @@ describe('observability', () => {
     expect(alarms.some((a) => JSON.stringify(a.Metrics ?? []).includes('errors / MAX'))).toBe(true);
   });
 
-  it('builds a dashboard', () => {
-    expect(resourcesOf('AWS::CloudWatch::Dashboard')).toHaveLength(1);
+  it('builds a dashboard only when asked ($3 a month)', () => {
+    expect(resourcesOf('AWS::CloudWatch::Dashboard')).toHaveLength(0);
+    const withDashboard = Template.fromStack(new SluiceStack(new App(), 'WithDashboard', { scheduler: { dashboard: true } }));
+    expect(Object.keys(withDashboard.findResources('AWS::CloudWatch::Dashboard'))).toHaveLength(1);
+  });
+
+  it('caps the dead-letter function by its reserved concurrency, not its mappings’ (idle pollers: 2 a mapping, not 5)', () => {
+    const [, fn] = resourcesOf('AWS::Lambda::Function').find(([id]) => id.includes('DeadLetter')) ?? [];
+    expect(fn?.Properties.ReservedConcurrentExecutions).toBe(2);
+    const dlqMappings = resourcesOf('AWS::Lambda::EventSourceMapping').filter(([, m]) =>
+      JSON.stringify(m.Properties.FunctionName).includes('DeadLetter'),
+    );
+    expect(dlqMappings).toHaveLength(LANES.length);
+    for (const [, m] of dlqMappings) expect(m.Properties.ScalingConfig).toBeUndefined();
   });
 });
