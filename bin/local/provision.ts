@@ -50,11 +50,11 @@ export interface Provisioned {
   dlqArns: Record<LaneName, string>;
   /** The EventBridge Scheduler schedule group the stack owns. */
   scheduleGroup: string;
-  /** Each lane's event source mapping (UUID), registered with the Lambda API: its Enabled switch pauses the lane. */
-  mappings: Record<LaneName, string>;
+  /** Each lane's event source mapping (UUID), registered with the Lambda API: its Enabled switch pauses the lane (none with SLUICE_LOCAL_MAPPINGS=off). */
+  mappings: Partial<Record<LaneName, string>>;
   /** The functions and role the mappings name (they only exist for the mappings: their code never runs there). */
   functionNames: string[];
-  roleName: string;
+  roleName: string | undefined;
 }
 
 export interface ProvisionOptions {
@@ -157,7 +157,11 @@ export async function provision({ prefix, workerTimeoutSeconds = WORKER_TIMEOUT_
   dynamodb.destroy();
   sqs.destroy();
   scheduler.destroy();
-  const { mappings, functionNames, roleName } = await registerMappings(prefix, queueArns);
+  // An endpoint that runs SQS mappings itself (LocalStack) would run the placeholders: opt out.
+  const { mappings, functionNames, roleName } =
+    process.env.SLUICE_LOCAL_MAPPINGS === 'off'
+      ? { mappings: {}, functionNames: [], roleName: undefined }
+      : await registerMappings(prefix, queueArns);
   return {
     tableName,
     streamArn: table.LatestStreamArn as string,
@@ -264,7 +268,7 @@ export async function deprovision(resources: Provisioned): Promise<void> {
     for (const uuid of Object.values(resources.mappings))
       await lambda.send(new DeleteEventSourceMappingCommand({ UUID: uuid })).catch(() => {});
     for (const name of resources.functionNames) await lambda.send(new DeleteFunctionCommand({ FunctionName: name })).catch(() => {});
-    await iam.send(new DeleteRoleCommand({ RoleName: resources.roleName })).catch(() => {});
+    if (resources.roleName) await iam.send(new DeleteRoleCommand({ RoleName: resources.roleName })).catch(() => {});
     for (const url of [...Object.values(resources.queueUrls), ...Object.values(resources.dlqUrls)]) {
       await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => {});
     }

@@ -126,7 +126,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   for (const lane of LANES) {
     process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
     process.env[laneDlqEnv(lane.name)] = resources.dlqUrls[lane.name];
-    process.env[laneMappingEnv(lane.name)] = resources.mappings[lane.name];
+    const mapping = resources.mappings[lane.name];
+    if (mapping) process.env[laneMappingEnv(lane.name)] = mapping;
+    else delete process.env[laneMappingEnv(lane.name)];
   }
   process.env.SLUICE_WORKER_TIMEOUT_SECONDS = String(workerTimeoutSeconds);
   process.env.SLUICE_RECOVERY_SECONDS = String(recoverySeconds);
@@ -266,13 +268,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   everyInterval('schedule-sync', 'schedule repair', () => scheduleSync.handler(REPAIR_EVENT));
 
   const consumers = new Map<LaneName, SqsEventSource>();
+  const switchOf = (lane: LaneName) => {
+    const uuid = resources.mappings[lane];
+    return uuid ? new MappingSwitch(uuid) : undefined;
+  };
   for (const lane of workerLanes) {
     const source = new SqsEventSource({
       queueUrl: resources.queueUrls[lane.name],
       queueArn: resources.queueArns[lane.name],
       batchSize: lane.batchSize,
       maxConcurrency: lane.maxConcurrency,
-      mapping: new MappingSwitch(resources.mappings[lane.name]),
+      mapping: switchOf(lane.name),
       invoke: timed('worker', (event: SQSEvent) => (workers.get(lane.name) as FunctionHost).invoke<SQSBatchResponse>(event)),
       onError: (error) => {
         if (error instanceof InvocationError) console.error(`[sluice] ${lane.name} lane: worker invocation failed: ${error.message}`);
@@ -301,7 +307,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queueArn: resources.queueArns[long.name],
       batchSize: long.batchSize,
       maxConcurrency: long.maxConcurrency,
-      mapping: new MappingSwitch(resources.mappings[long.name]),
+      mapping: switchOf(long.name),
       invoke: timed('launcher', (event: SQSEvent) => launcher.handler(event, lambdaContext('launcher', 60_000))),
       onError: onError('long lane'),
     });
