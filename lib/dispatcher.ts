@@ -59,11 +59,12 @@ export class Dispatcher extends Construct {
       timeout: Duration.seconds(30),
       environment,
       // Admission: limit definitions (Query), slots and their waiters (written and removed in
-      // batches: BatchWriteItem), parking and waking tasks.
+      // batches: BatchWriteItem; the waiting tasks read in batches: BatchGetItem), parking and waking tasks.
       tableAccess: {
         table: props.table,
         actions: [
           'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
           'dynamodb:Query',
           'dynamodb:PutItem',
           'dynamodb:BatchWriteItem',

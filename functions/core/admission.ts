@@ -339,12 +339,14 @@ export class Admission {
     let after: string | undefined;
     for (;;) {
       const waiters = await this.limits.oldestWaiters(limit.id, page, after);
-      // Read only as many tasks at once as are still wanted (most waiters still wait).
+      // Read only as many tasks at once as are still wanted (most waiters still wait), in one
+      // BatchGetItem for each such run.
       const tasks: (TaskRecord | undefined)[] = [];
       for (const [i, waiter] of waiters.entries()) {
         if (i >= tasks.length) {
           const wanted = waiters.slice(i, i + count - found.length);
-          tasks.push(...(await Promise.all(wanted.map((w) => (except?.has(w.taskId) ? undefined : this.tasks.find(w.taskId))))));
+          const read = await this.tasks.findMany(wanted.filter((w) => !except?.has(w.taskId)).map((w) => w.taskId));
+          tasks.push(...wanted.map((w) => (except?.has(w.taskId) ? undefined : read.get(w.taskId))));
         }
         const task = tasks[i];
         if (task?.status === 'QUEUED' && task.waitingFor) {

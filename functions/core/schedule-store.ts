@@ -11,7 +11,6 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -19,6 +18,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { readInBatches } from './batch-write.ts';
 import { conditionally } from './conditional.ts';
 import { ScheduleExists, ScheduleNotFound } from './errors.ts';
 import type { ScheduleBook, ScheduleRecord, ScheduleRun } from './schedules.ts';
@@ -140,14 +140,8 @@ export class ScheduleStore {
   /** The bookkeeping of each named schedule (one BatchGetItem per 100 names). */
   async books(names: readonly string[]): Promise<Map<string, ScheduleBook>> {
     const found = new Map<string, ScheduleBook>(names.map((n) => [n, toBook(undefined)]));
-    for (let i = 0; i < names.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = names.slice(i, i + 100).map(bookKey);
-      while (keys && keys.length > 0) {
-        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
-        for (const item of out.Responses?.[this.table] ?? []) found.set(String(item.pk).slice('SRUN#'.length), toBook(item));
-        keys = out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined;
-      }
-    }
+    for (const item of await readInBatches(this.db, this.table, names.map(bookKey), 'schedule books'))
+      found.set(String(item.pk).slice('SRUN#'.length), toBook(item));
     return found;
   }
 
@@ -158,13 +152,7 @@ export class ScheduleStore {
     manual: boolean,
   ): Promise<{ schedule?: ScheduleRecord; book: ScheduleBook; run?: ScheduleRun }> {
     const wanted = [scheduleKey(name), bookKey(name), runKey(name, tick, manual)];
-    const items: Record<string, unknown>[] = [];
-    let keys: Record<string, unknown>[] | undefined = wanted;
-    while (keys && keys.length > 0) {
-      const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ConsistentRead: true } } }));
-      items.push(...(out.Responses?.[this.table] ?? []));
-      keys = out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined;
-    }
+    const items = await readInBatches(this.db, this.table, wanted, 'schedule items');
     const pick = (key: { pk: string; id: string }) => items.find((i) => i.pk === key.pk && i.id === key.id);
     const schedule = pick(wanted[0]);
     const run = pick(wanted[2]);

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { writeInBatches } from './batch-write.ts';
+import { readInBatches, writeInBatches } from './batch-write.ts';
 import { StaleVersion, TaskNotFound } from './errors.ts';
 import { decodeEvent, encodeEvent } from './history.ts';
 import { DEFAULT_WRITE_SHARDS, dayOf, dayPartitionKeys, idRange, taskKey } from './ids.ts';
@@ -179,6 +179,12 @@ export class TaskStore {
   async find(id: string): Promise<TaskRecord | undefined> {
     const out = await this.db.send(new GetCommand({ TableName: this.table, Key: taskKey(id), ConsistentRead: true }));
     return out.Item ? toRecord(out.Item) : undefined;
+  }
+
+  /** Several state items at once (BatchGetItem, strongly consistent), by id; missing ones are absent. */
+  async findMany(ids: readonly string[]): Promise<Map<string, TaskRecord>> {
+    const items = await readInBatches(this.db, this.table, [...new Set(ids)].map(taskKey), 'tasks');
+    return new Map(items.map((item) => [String(item.id), toRecord(item)]));
   }
 
   async get(id: string): Promise<TaskRecord> {

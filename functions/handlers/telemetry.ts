@@ -9,7 +9,21 @@ import { METRIC_NAMESPACE, METRIC_SERVICE, METRICS, type MetricName } from '#cor
 import type { TaskRecord } from '#core/model.ts';
 import type { TickOutcome } from '#core/schedule-firing.ts';
 
-const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: METRIC_SERVICE });
+/**
+ * Powertools warns when one key appears in two dimension sets of a line ("EMF key lane is defined
+ * as both…"), which the per-lane sets of #core/metrics.ts do on purpose (same value in both: the
+ * output is right). That warning only, dropped; the others stay.
+ */
+const sharedKeyWarning = /^EMF key "[^"]+" is defined as both a dimension set and dimension set/;
+const metricsLogger = {
+  debug: console.debug,
+  info: console.info,
+  warn: (message: string, ...rest: unknown[]) => {
+    if (!sharedKeyWarning.test(message)) console.warn(message, ...rest);
+  },
+  error: console.error,
+};
+const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: METRIC_SERVICE, logger: metricsLogger });
 
 export type Dimensions = Record<string, string>;
 

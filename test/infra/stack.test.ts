@@ -144,6 +144,7 @@ describe('event source mappings', () => {
     expect(new Set(tableActions)).toEqual(
       new Set([
         'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
         'dynamodb:Query',
         'dynamodb:PutItem',
         'dynamodb:BatchWriteItem',
