@@ -1,13 +1,17 @@
 /**
- * `npm run bench [-- --quick] [-- --out FILE]`: measures Sluice on the local runtime and the
- * emulator — requests per task counted on the SDK clients the handlers use, write units from the
- * table's stream, cost per million tasks from those counts and the price table, throughput against
- * raw SDK calls on the same emulator, latency per lane, priority isolation, bundle sizes.
+ * `npm run bench [-- --quick] [-- --out FILE] [-- --only tenancy|cost]`: measures Sluice on the
+ * local runtime and the emulator — requests per task counted on the SDK clients the handlers use,
+ * write units from the table's stream, cost per million tasks from those counts and the price
+ * table (for a default task type and for one that opts out of the exclusive start), throughput
+ * against raw SDK calls on the same emulator (three rounds), latency per lane, priority isolation,
+ * bundle sizes.
  */
 import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ThroughputRound } from './bench/rounds.ts';
 
 process.env.SLUICE_METER = '1';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -21,6 +25,8 @@ const { provision } = await import('./local/provision.ts');
 const { meterStream } = await import('./bench/stream-meter.ts');
 const { measureBundles } = await import('./bench/bundles.ts');
 const { ANCHORS, PRICES, TASK_COMPUTE } = await import('./bench/prices.ts');
+const { IDEMPOTENT_TYPE } = await import('./bench/idempotent-task.ts');
+const { summarizeRounds } = await import('./bench/rounds.ts');
 
 type LocalRuntime = Awaited<ReturnType<typeof startLocalRuntime>>;
 type Task = { id: string; priority: string; createdAt: number; startedAt?: number; finishedAt?: number; status: string };
@@ -33,11 +39,26 @@ if (args.includes('--scale-model')) {
   process.exit(0);
 }
 const quick = args.includes('--quick');
+// `--only PROFILE`: one part of the run alone (minutes instead of the whole run).
+const ONLY = ['tenancy', 'cost'] as const;
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+if (only !== undefined && !(ONLY as readonly string[]).includes(only)) {
+  console.error(`--only takes one of: ${ONLY.join(', ')}`);
+  process.exit(2);
+}
 const outIndex = args.indexOf('--out');
 const outFile = outIndex >= 0 ? args[outIndex + 1] : undefined;
 const TASKS = Number(process.env.BENCH_TASKS ?? (quick ? 400 : 2000));
 const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
 const FUNCTION_MEMORY_GB = 0.25;
+/**
+ * Rounds of the efficiency measurement, each as large as a cost profile (TASKS), --quick included:
+ * a smaller round would weigh the ramp-up and the last tasks' tail more and bias the ratio down.
+ * Each Sluice round gets a fresh runtime: in a trial, rounds 2 and 3 on the batch profile's runtime,
+ * reused, ran 25% slower than the profile itself (the raw rounds meanwhile 11%), and reuse saved
+ * only a start and warm-up (~20 s a round). The two extra rounds add about 2.5 minutes to --quick.
+ */
+const EFFICIENCY_ROUNDS = 3;
 const log = (line: string) => console.error(`[bench] ${line}`);
 
 let endpoint = process.env.AWS_ENDPOINT_URL;
@@ -58,7 +79,23 @@ const harnessSqs = new SQSClient({ region: process.env.AWS_REGION, useQueueUrlAs
 
 async function startRuntime(name: string): Promise<LocalRuntime> {
   // The sweeper is a fixed cost per minute, not per task: keep it out of the per-task counts.
-  return startLocalRuntime({ port: 0, prefix: `bench-${name}-${Date.now().toString(36)}`, quiet: true, sweepIntervalMs: 3_600_000 });
+  return startLocalRuntime({
+    port: 0,
+    prefix: `bench-${name}-${Date.now().toString(36)}`,
+    quiet: true,
+    sweepIntervalMs: 3_600_000,
+    // The idempotent type exists for the bench only: loaded here, never in the shipped registry.
+    taskModules: [fileURLToPath(new URL('./bench/idempotent-task.ts', import.meta.url))],
+  });
+}
+
+async function withRuntime<T>(name: string, fn: (runtime: LocalRuntime) => Promise<T>): Promise<T> {
+  const runtime = await startRuntime(name);
+  try {
+    return await fn(runtime);
+  } finally {
+    await runtime.stop();
+  }
 }
 
 /**
@@ -122,6 +159,11 @@ const percentile = (values: number[], p: number) => {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);
 };
 const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
+const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+const targetLine = (targets: Record<string, boolean>) =>
+  Object.entries(targets)
+    .map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`)
+    .join(', ');
 
 interface ProfileResult {
   tasks: number;
@@ -143,23 +185,15 @@ interface ProfileResult {
   latencyMs: Record<string, { submitToStartP50: number; submitToStartP99: number; submitToFinishP50: number; submitToFinishP99: number }>;
 }
 
-async function runProfile(name: 'single' | 'batch'): Promise<ProfileResult> {
-  const runtime = await startRuntime(name);
-  // Warm up first: start the worker environments (a cold start here is a process start, far slower
-  // than Lambda's) so the run measures Sluice, not this machine spawning Node processes.
-  const warmUp = await post(runtime.url, '/tasks/batch', {
-    tasks: Array.from({ length: 100 }, (_, i) => ({ type: 'echo', priority: PRIORITIES[i % 4] })),
-  });
-  await waitAll(
-    runtime.resources.tableName,
-    (warmUp as { items: { id: string }[] }).items.map((t) => t.id),
-  );
-  await new Promise((r) => setTimeout(r, 1000));
-  drainMeter();
-  runtime.workerMeter.length = 0;
-  for (const key of Object.keys(runtime.invocations)) delete runtime.invocations[key];
+type Submit = 'single' | 'batch';
+
+/**
+ * Submit TASKS tasks of `type` the profile's way (one request each, 16 at once; or batches of 100,
+ * two at once) and wait for all of them: tasks/s from the first submit to the last finish.
+ */
+async function timedRun(runtime: LocalRuntime, name: Submit, type: string) {
   // Ordinary work: the default priority. Per-lane latency is measured separately.
-  const specs = Array.from({ length: TASKS }, (_, i) => ({ type: 'echo', payload: { n: i } }));
+  const specs = Array.from({ length: TASKS }, (_, i) => ({ type, payload: { n: i } }));
   const ids: string[] = [];
   let apiRequests = 0;
   const started = performance.now();
@@ -175,23 +209,36 @@ async function runProfile(name: 'single' | 'batch'): Promise<ProfileResult> {
       ids.push(...((await post(runtime.url, '/tasks/batch', { tasks })) as { items: { id: string }[] }).items.map((t) => t.id));
     });
   }
-  log(`${name}: ${ids.length} submitted, waiting for them to finish`);
+  log(`${name} ${type}: ${ids.length} submitted, waiting for them to finish`);
   const tasks = await waitAll(runtime.resources.tableName, ids);
-  log(`${name}: all finished; metering the stream`);
   const seconds = (performance.now() - started) / 1000;
-  // Let the last invocations return (their deletes and meter records).
+  const failed = tasks.filter((t) => t.status !== 'SUCCEEDED').length;
+  if (failed) throw new Error(`${failed} tasks did not succeed`);
+  // Let the last invocations return (their deletes and meter records) before anything else is counted or timed.
   await new Promise((r) => setTimeout(r, 1500));
+  return { ids, apiRequests, tasks, seconds, tasksPerSecond: TASKS / seconds };
+}
+
+function resetCounts(runtime: LocalRuntime): void {
+  drainMeter();
+  runtime.workerMeter.length = 0;
+  for (const key of Object.keys(runtime.invocations)) delete runtime.invocations[key];
+}
+
+/** One cost profile on a fresh runtime: warm it up, then count every request the run's tasks make. */
+async function measureProfile(runtime: LocalRuntime, name: Submit, type: string): Promise<ProfileResult> {
+  await warmUp(runtime);
+  resetCounts(runtime);
+  const run = await timedRun(runtime, name, type);
+  log(`${name} ${type}: all finished; metering the stream`);
   const meter = [...drainMeter(), ...runtime.workerMeter];
-  const measured = new Set(ids);
+  const measured = new Set(run.ids);
   const writes = await meterStream(
     runtime.resources.streamArn,
     (image) => measured.has(String(image.id)) || measured.has(String(image.pk).slice(2)),
   );
   const invocations = { ...runtime.invocations };
-  await runtime.stop();
 
-  const failed = tasks.filter((t) => t.status !== 'SUCCEEDED').length;
-  if (failed) throw new Error(`${failed} tasks did not succeed`);
   const per = (n: number) => round(n / TASKS, 4);
   const sqs = meter.filter((m) => m.service === 'sqs' && !m.emptyReceive);
   const sqsByOperation: Record<string, number> = {};
@@ -207,13 +254,13 @@ async function runProfile(name: 'single' | 'batch'): Promise<ProfileResult> {
     lambdaByFunction[fn] = per(stat.count);
     lambdaMs += stat.ms;
   }
-  const latencyMs = laneLatencies(tasks);
+  const latencyMs = laneLatencies(run.tasks);
   return {
     tasks: TASKS,
-    seconds: round(seconds, 2),
-    tasksPerSecond: round(TASKS / seconds, 1),
+    seconds: round(run.seconds, 2),
+    tasksPerSecond: round(run.tasksPerSecond, 1),
     requestsPerTask: {
-      apiGateway: per(apiRequests),
+      apiGateway: per(run.apiRequests),
       lambdaInvocations: per(Object.values(invocations).reduce((n, s) => n + s.count, 0)),
       lambdaInvocationsByFunction: lambdaByFunction,
       sqs: per(sqs.reduce((n, m) => n + (m.sqsRequests ?? 1), 0)),
@@ -330,6 +377,103 @@ async function rawBaseline(callsPerTask: Record<string, number>): Promise<number
   return TASKS / ((performance.now() - started) / 1000);
 }
 
+/**
+ * The per-task profiles: single and batch submit for a default type (exclusive start) and for a
+ * type that opts out (`idempotent: true`), each on a fresh runtime so each meets the same
+ * conditions. And the efficiency rounds, each a Sluice round then a raw round: the batch profile
+ * is Sluice's round 1; rounds 2 and 3 repeat its run on fresh runtimes. Each raw round runs with
+ * no runtime alive (its pollers would load the emulator under the raw calls) and right after its
+ * Sluice round, so a busy spell on this shared machine weighs on both sides of one ratio.
+ */
+async function perTaskProfiles() {
+  const single = await withRuntime('single', (rt) => measureProfile(rt, 'single', 'echo'));
+  log(`single submit: ${single.tasksPerSecond} tasks/s`);
+  const batch = await withRuntime('batch', (rt) => measureProfile(rt, 'batch', 'echo'));
+  log(`batch submit: ${batch.tasksPerSecond} tasks/s`);
+  const calls = { ...batch.requestsPerTask.dynamodbByOperation, ...batch.requestsPerTask.sqsByOperation };
+  const rounds: ThroughputRound[] = [];
+  for (let n = 1; n <= EFFICIENCY_ROUNDS; n++) {
+    const tasksPerSecond =
+      n === 1
+        ? TASKS / batch.seconds
+        : await withRuntime(`round${n}`, async (rt) => {
+            await warmUp(rt);
+            return (await timedRun(rt, 'batch', 'echo')).tasksPerSecond;
+          });
+    rounds.push({ tasksPerSecond, rawSdkTasksPerSecond: await rawBaseline(calls) });
+    log(
+      `efficiency round ${n}: ${round(tasksPerSecond, 1)} tasks/s, raw SDK calls ${round(rounds[n - 1].rawSdkTasksPerSecond, 1)} tasks/s`,
+    );
+  }
+  const idempotentSingle = await withRuntime('idem-single', (rt) => measureProfile(rt, 'single', IDEMPOTENT_TYPE));
+  log(`idempotent single submit: ${idempotentSingle.tasksPerSecond} tasks/s`);
+  const idempotentBatch = await withRuntime('idem-batch', (rt) => measureProfile(rt, 'batch', IDEMPOTENT_TYPE));
+  log(`idempotent batch submit: ${idempotentBatch.tasksPerSecond} tasks/s`);
+  return { single, batch, idempotentSingle, idempotentBatch, rounds };
+}
+
+/** The per-task part of the JSON, its targets (issue J's) and its lines of the human summary. */
+function perTaskReport(profiles: Awaited<ReturnType<typeof perTaskProfiles>>) {
+  const { single, batch, idempotentSingle, idempotentBatch } = profiles;
+  const columns = [single, batch, idempotentSingle, idempotentBatch];
+  const costs = columns.map(costPerMillion);
+  const [singleCost, batchCost, idempotentSingleCost, idempotentBatchCost] = costs;
+  const throughput = summarizeRounds(profiles.rounds);
+  const json = {
+    requestsPerTask: {
+      single: single.requestsPerTask,
+      batch: batch.requestsPerTask,
+      idempotent: { single: idempotentSingle.requestsPerTask, batch: idempotentBatch.requestsPerTask },
+    },
+    costPerMillionUsd: {
+      single: singleCost.total,
+      batch: batchCost.total,
+      // The same counts for a type that declares `idempotent: true` (no separate start write).
+      idempotent: { single: idempotentSingleCost.total, batch: idempotentBatchCost.total },
+      breakdown: {
+        single: singleCost.lines,
+        batch: batchCost.lines,
+        idempotent: { single: idempotentSingleCost.lines, batch: idempotentBatchCost.lines },
+      },
+      anchors: ANCHORS,
+    },
+    throughput: {
+      tasksPerSecond: throughput.tasksPerSecond,
+      singleSubmitTasksPerSecond: single.tasksPerSecond,
+      rawSdkTasksPerSecond: throughput.rawSdkTasksPerSecond,
+      efficiency: throughput.efficiency,
+      efficiencyRounds: throughput.efficiencyRounds,
+      rounds: throughput.rounds,
+    },
+  };
+  const targets = {
+    singleCostAtMost3_6: singleCost.total <= 3.6,
+    batchCostAtMost2_4: batchCost.total <= 2.4,
+    idempotentSingleCostAtMost3: idempotentSingleCost.total <= 3,
+    idempotentBatchCostAtMost1_85: idempotentBatchCost.total <= 1.85,
+    wruAtMost2_5: single.requestsPerTask.dynamodbWru <= 2.5 && batch.requestsPerTask.dynamodbWru <= 2.5,
+    efficiencyAtLeast0_7: throughput.efficiency >= 0.7,
+  };
+  const perColumn = (value: (p: ProfileResult) => number) => columns.map(value);
+  const lines = [
+    row(['per task', 'single submit', 'batch submit', 'idempotent single', 'idempotent batch']),
+    row(['---', '---:', '---:', '---:', '---:']),
+    row(['API Gateway requests', ...perColumn((p) => p.requestsPerTask.apiGateway)]),
+    row(['Lambda invocations', ...perColumn((p) => p.requestsPerTask.lambdaInvocations)]),
+    row(['SQS requests', ...perColumn((p) => p.requestsPerTask.sqs)]),
+    row(['DynamoDB WRU', ...perColumn((p) => p.requestsPerTask.dynamodbWru)]),
+    row(['DynamoDB RRU', ...perColumn((p) => p.requestsPerTask.dynamodbRru)]),
+    row(['**$ per million tasks**', ...costs.map((c) => `**${c.total}**`)]),
+    ...(Object.keys(singleCost.lines) as (keyof typeof singleCost.lines)[]).map((k) => row([`  ${k}`, ...costs.map((c) => c.lines[k])])),
+    row(['tasks/s end to end', ...perColumn((p) => p.tasksPerSecond)]),
+    '',
+    `efficiency ${throughput.efficiency}, the median of ${throughput.efficiencyRounds.join(' / ')} (batch ${throughput.rounds
+      .map((r) => r.tasksPerSecond)
+      .join(' / ')} tasks/s vs ${throughput.rounds.map((r) => r.rawSdkTasksPerSecond).join(' / ')} tasks/s of the same raw SDK calls)`,
+  ];
+  return { profiles, json, targets, lines };
+}
+
 async function priorityIsolation(): Promise<{
   criticalWaitIdleMs: number;
   criticalWaitSaturatedMs: number;
@@ -372,19 +516,23 @@ async function priorityIsolation(): Promise<{
 }
 
 log(`${quick ? 'quick' : 'full'} run, ${TASKS} tasks per profile, emulator ${endpoint}`);
-// `--only tenancy`: the fairness and limits profiles alone (minutes instead of the whole run).
-if (args.includes('--only') && args[args.indexOf('--only') + 1] === 'tenancy') {
+if (only === 'tenancy') {
   const tenancy = await tenancyProfiles();
   console.log(JSON.stringify(tenancy, null, 2));
   await stopMoto?.();
   process.exit(0);
 }
-const single = await runProfile('single');
-log(`single submit: ${single.tasksPerSecond} tasks/s`);
-const batch = await runProfile('batch');
-log(`batch submit: ${batch.tasksPerSecond} tasks/s`);
-const rawTps = await rawBaseline({ ...batch.requestsPerTask.dynamodbByOperation, ...batch.requestsPerTask.sqsByOperation });
-log(`raw SDK calls: ${round(rawTps, 1)} tasks/s`);
+const machine = { node: process.version, cpus: (await import('node:os')).cpus().length, emulator: endpoint };
+const perTask = perTaskReport(await perTaskProfiles());
+// `--only cost`: the per-task cost profiles and the efficiency rounds, with their part of the JSON.
+if (only === 'cost') {
+  const partial = { date: new Date().toISOString(), quick, only, tasksPerProfile: TASKS, machine, prices: PRICES, ...perTask.json };
+  console.log([...perTask.lines, `targets: ${targetLine(perTask.targets)}`].join('\n'));
+  if (outFile) writeFileSync(outFile, `${JSON.stringify(partial, null, 2)}\n`);
+  await stopMoto?.();
+  process.exit(0);
+}
+const { single, batch } = perTask.profiles;
 const priority = await priorityIsolation();
 log(`critical wait: idle ${priority.criticalWaitIdleMs} ms, saturated ${priority.criticalWaitSaturatedMs} ms`);
 const bundles = await measureBundles();
@@ -397,27 +545,13 @@ log(
   `fairness: small tenant p50 ${fairness.smallTenantWaitP50Ms} ms (idle ${fairness.idleWaitP50Ms} ms); limits: max ${limits.maxConcurrentObserved} at once, ${limits.maxStartsPerWindow} starts per window`,
 );
 
-const singleCost = costPerMillion(single);
-const batchCost = costPerMillion(batch);
 const result = {
   date: new Date().toISOString(),
   quick,
   tasksPerProfile: TASKS,
-  machine: { node: process.version, cpus: (await import('node:os')).cpus().length, emulator: endpoint },
+  machine,
   prices: PRICES,
-  requestsPerTask: { single: single.requestsPerTask, batch: batch.requestsPerTask },
-  costPerMillionUsd: {
-    single: singleCost.total,
-    batch: batchCost.total,
-    breakdown: { single: singleCost.lines, batch: batchCost.lines },
-    anchors: ANCHORS,
-  },
-  throughput: {
-    tasksPerSecond: batch.tasksPerSecond,
-    singleSubmitTasksPerSecond: single.tasksPerSecond,
-    rawSdkTasksPerSecond: round(rawTps, 1),
-    efficiency: round(batch.tasksPerSecond / rawTps, 2),
-  },
+  ...perTask.json,
   latencyMs: { perLane: priority.perLane, singleProfile: single.latencyMs, batchProfile: batch.latencyMs },
   priority: {
     criticalWaitIdleMs: priority.criticalWaitIdleMs,
@@ -435,10 +569,7 @@ const result = {
   targets: {
     fairnessWithin2x: fairness.smallTenantWaitP50Ms <= 2 * Math.max(1, fairness.idleWaitP50Ms),
     limitsHeld: limits.maxConcurrentObserved <= limits.concurrencyLimit && limits.maxStartsPerWindow <= limits.rateLimit.limit,
-    singleCostAtMost3: singleCost.total <= 3,
-    batchCostAtMost2: batchCost.total <= 2,
-    wruAtMost2_5: single.requestsPerTask.dynamodbWru <= 2.5 && batch.requestsPerTask.dynamodbWru <= 2.5,
-    efficiencyAtLeast0_7: batch.tasksPerSecond / rawTps >= 0.7,
+    ...perTask.targets,
     priorityWithin2x: priority.criticalWaitSaturatedMs <= 2 * Math.max(1, priority.criticalWaitIdleMs),
     bundlesAtMost400KB: bundles.every((b) => b.bytes <= 400 * 1024),
     idleAtMost3UsdPerMonth: idle.usdPerMonth <= 3,
@@ -514,24 +645,10 @@ async function tenancyProfiles() {
   return { fairness, limits };
 }
 
-const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
 const lines = [
   `Sluice benchmark — ${result.date} — ${TASKS} tasks per profile${quick ? ' (quick)' : ''}, Node ${process.version}`,
   '',
-  row(['per task', 'single submit', 'batch submit']),
-  row(['---', '---:', '---:']),
-  row(['API Gateway requests', single.requestsPerTask.apiGateway, batch.requestsPerTask.apiGateway]),
-  row(['Lambda invocations', single.requestsPerTask.lambdaInvocations, batch.requestsPerTask.lambdaInvocations]),
-  row(['SQS requests', single.requestsPerTask.sqs, batch.requestsPerTask.sqs]),
-  row(['DynamoDB WRU', single.requestsPerTask.dynamodbWru, batch.requestsPerTask.dynamodbWru]),
-  row(['DynamoDB RRU', single.requestsPerTask.dynamodbRru, batch.requestsPerTask.dynamodbRru]),
-  row(['**$ per million tasks**', `**${singleCost.total}**`, `**${batchCost.total}**`]),
-  ...Object.keys(singleCost.lines).map((k) =>
-    row([`  ${k}`, singleCost.lines[k as keyof typeof singleCost.lines], batchCost.lines[k as keyof typeof batchCost.lines]]),
-  ),
-  row(['tasks/s end to end', single.tasksPerSecond, batch.tasksPerSecond]),
-  '',
-  `efficiency ${result.throughput.efficiency} (batch ${batch.tasksPerSecond} tasks/s vs ${result.throughput.rawSdkTasksPerSecond} tasks/s of the same raw SDK calls)`,
+  ...perTask.lines,
   `critical submit→start: idle ${priority.criticalWaitIdleMs} ms, with ${priority.lowBacklog} low tasks backed up ${priority.criticalWaitSaturatedMs} ms`,
   `latency p50/p99 submit→start by lane (160 mixed tasks): ${Object.entries(priority.perLane)
     .map(([p, l]) => `${p} ${l.submitToStartP50}/${l.submitToStartP99}`)
@@ -542,9 +659,7 @@ const lines = [
   `fairness: behind ${fairness.backlog} tasks of tenant A, tenant B's p50/p99 submit→start ${fairness.smallTenantWaitP50Ms}/${fairness.smallTenantWaitP99Ms} ms (idle ${fairness.idleWaitP50Ms} ms); A ran ${fairness.bigTenantTasksPerSecond} tasks/s`,
   `limits: limit 1 → at most ${limits.maxConcurrentObserved} at once; rate ${limits.rateLimit.limit}/${limits.rateLimit.periodSeconds}s → at most ${limits.maxStartsPerWindow} starts in a window; requests per task ${limits.requestsPerUnlimitedTask} unlimited, ${limits.requestsPerLimitedTask} under a limit of 1 with ${limits.limitedTasks} queued (+${limits.extraRequestsPerLimitedTask})`,
   `idle: $${idle.usdPerMonth}/month — ${idle.breakdown.map((l) => `${l.item} $${l.usdPerMonth} (${l.basis})`).join('; ')}`,
-  `targets: ${Object.entries(result.targets)
-    .map(([k, v]) => `${k} ${v ? 'met' : 'MISSED'}`)
-    .join(', ')}`,
+  `targets: ${targetLine(result.targets)}`,
 ];
 console.log(lines.join('\n'));
 if (outFile) writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);

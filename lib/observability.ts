@@ -18,7 +18,8 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LANE_NAMES, type LaneName } from '#core/lanes.ts';
-import { METRIC_NAMESPACE, METRIC_SERVICE, METRICS, type MetricName } from '#core/metrics.ts';
+import { METRIC_NAMESPACE, METRICS, type MetricName } from '#core/metrics.ts';
+import { metricServiceOf } from './sluice-function.ts';
 
 export interface ObservabilityProps {
   readonly lanes: Readonly<Record<LaneName, IQueue>>;
@@ -57,7 +58,7 @@ const DEFAULT_AGE: Record<LaneName, number> = { critical: 120, high: 600, normal
  * A metric Sluice emits, read under one of the dimension sets it is emitted with (#core/metrics.ts):
  * any other set would be a different metric, one no function ever publishes.
  */
-export function sluiceMetric(name: MetricName, dimensions: Record<string, string> = {}, statistic = 'Sum'): Metric {
+export function sluiceMetric(service: string, name: MetricName, dimensions: Record<string, string> = {}, statistic = 'Sum'): Metric {
   const keys = Object.keys(dimensions).sort().join(',');
   if (!METRICS[name].dimensionSets.some((set) => [...set].sort().join(',') === keys)) {
     throw new Error(`metric ${name} is not emitted with dimensions [${keys}]`);
@@ -65,16 +66,16 @@ export function sluiceMetric(name: MetricName, dimensions: Record<string, string
   return new Metric({
     namespace: METRIC_NAMESPACE,
     metricName: name,
-    dimensionsMap: { service: METRIC_SERVICE, ...dimensions },
+    dimensionsMap: { service, ...dimensions },
     statistic,
     period: Duration.minutes(1),
   });
 }
 
 /** A dashboard search over every value of a metric's dimension set. */
-function searchMetric(name: MetricName, set: readonly string[]): string {
+function searchMetric(service: string, name: MetricName, set: readonly string[]): string {
   if (!METRICS[name].dimensionSets.some((s) => s.join(',') === set.join(','))) throw new Error(`metric ${name} has no set [${set}]`);
-  return `SUM(SEARCH('{${[METRIC_NAMESPACE, 'service', ...set].join(',')}} MetricName="${name}"', 'Sum', 60))`;
+  return `SUM(SEARCH('{${[METRIC_NAMESPACE, 'service', ...set].join(',')}} MetricName="${name}" service="${service}"', 'Sum', 60))`;
 }
 
 /** Alarms (to one SNS topic) and a dashboard: what an on-call person needs to see Sluice's health. */
@@ -88,6 +89,7 @@ export class Observability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
+    const service = metricServiceOf(this);
     // CloudWatch must encrypt what it publishes: the AWS-managed key alias/aws/sns cannot grant it
     // that (its policy is AWS's), so alarms on such a topic change state and notify no one.
     // It only encrypts notifications in flight: it goes with the stack (after KMS's 7-day wait).
@@ -125,7 +127,7 @@ export class Observability extends Construct {
     // errors show; the DLQs keep their messages 14 days.
     alarm('DeadLetters', {
       alarmDescription: "Messages reached a lane's DLQ: tasks whose worker kept crashing (the task's lane is the metric's lane dimension)",
-      metric: sluiceMetric('DeadLettered').with({ period: Duration.minutes(1) }),
+      metric: sluiceMetric(service, 'DeadLettered').with({ period: Duration.minutes(1) }),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -174,7 +176,7 @@ export class Observability extends Construct {
     });
     alarm('SweeperRecoveries', {
       alarmDescription: 'The sweeper is recovering many tasks: containers dying or launches failing',
-      metric: sluiceMetric('Recovered').with({ period: Duration.minutes(5) }),
+      metric: sluiceMetric(service, 'Recovered').with({ period: Duration.minutes(5) }),
       threshold: props.recoveriesPer5Minutes ?? 10,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -185,6 +187,7 @@ export class Observability extends Construct {
   }
 
   private buildDashboard(props: ObservabilityProps): Dashboard {
+    const service = metricServiceOf(this);
     const dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     dashboard.addWidgets(
       new TextWidget({ markdown: '# Sluice\nLanes, outcomes and the functions behind them.', width: 24, height: 2 }),
@@ -202,14 +205,17 @@ export class Observability extends Construct {
         title: 'Outcomes',
         width: 12,
         left: (['Submitted', 'Started', 'Succeeded', 'Failed', 'Retried', 'Cancelled'] as const).map(
-          (m) => new MathExpression({ expression: searchMetric(m, ['lane', 'type']), label: m, period: Duration.minutes(1) }),
+          (m) => new MathExpression({ expression: searchMetric(service, m, ['lane', 'type']), label: m, period: Duration.minutes(1) }),
         ),
       }),
       new GraphWidget({
         title: 'Dead letters and recoveries',
         width: 12,
-        left: LANE_NAMES.map((l) => sluiceMetric('DeadLettered', { lane: l }).with({ label: `${l} dead letters` })),
-        right: [sluiceMetric('Recovered').with({ label: 'recovered' }), sluiceMetric('Reconciled').with({ label: 'reconciled' })],
+        left: LANE_NAMES.map((l) => sluiceMetric(service, 'DeadLettered', { lane: l }).with({ label: `${l} dead letters` })),
+        right: [
+          sluiceMetric(service, 'Recovered').with({ label: 'recovered' }),
+          sluiceMetric(service, 'Reconciled').with({ label: 'reconciled' }),
+        ],
       }),
       new GraphWidget({
         title: 'Function errors',
@@ -230,11 +236,11 @@ export class Observability extends Construct {
           title: 'Schedules',
           width: 12,
           left: [
-            sluiceMetric('ScheduleFired').with({ label: 'fired' }),
-            sluiceMetric('ScheduleCreated').with({ label: 'created' }),
-            sluiceMetric('ScheduleSkipped').with({ label: 'skipped' }),
+            sluiceMetric(service, 'ScheduleFired').with({ label: 'fired' }),
+            sluiceMetric(service, 'ScheduleCreated').with({ label: 'created' }),
+            sluiceMetric(service, 'ScheduleSkipped').with({ label: 'skipped' }),
           ],
-          right: [sluiceMetric('ScheduleRepaired').with({ label: 'repaired' })],
+          right: [sluiceMetric(service, 'ScheduleRepaired').with({ label: 'repaired' })],
         }),
         new GraphWidget({
           title: 'Schedule deliveries (EventBridge Scheduler)',

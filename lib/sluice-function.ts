@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
+import { METRIC_SERVICE_ENV } from '#core/metrics.ts';
 import { LAMBDA_BUNDLE } from './bundling.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -26,6 +27,9 @@ export interface SluiceFunctionProps extends NodejsFunctionProps {
    */
   readonly logRetention?: RetentionDays;
 }
+
+/** The `service` dimension of this deployment's metrics (#core/metrics.ts): the stack's name. */
+export const metricServiceOf = (scope: IConstruct): string => Stack.of(scope).stackName;
 
 export class SluiceFunction extends NodejsFunction {
   /** The function's own log group. */
@@ -54,6 +58,7 @@ export class SluiceFunction extends NodejsFunction {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        [METRIC_SERVICE_ENV]: metricServiceOf(scope),
         ...(tableAccess ? { TABLE_NAME: tableAccess.table.tableName } : {}),
         ...props.environment,
       },

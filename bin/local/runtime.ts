@@ -12,6 +12,7 @@ import { SCHEDULER_TARGET_ENV } from '#core/config.ts';
 import { DISPATCHER_FILTER_PATTERNS } from '#core/dispatch.ts';
 import { LANES, type LaneName, laneDlqEnv, laneMappingEnv, laneQueueEnv } from '#core/lanes.ts';
 import { MIN_RECOVERY_SECONDS } from '#core/limits.ts';
+import { METRIC_SERVICE_ENV } from '#core/metrics.ts';
 import { REPAIR_EVENT, SCHEDULE_SYNC_FILTER_PATTERN } from '#core/schedule-sync.ts';
 import { readSettings } from '#core/settings.ts';
 import type { MeteredRequest } from '../bench/meter.ts';
@@ -123,6 +124,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const resources = await provision({ prefix: options.prefix ?? 'sluice-local', workerTimeoutSeconds });
   if (options.ephemeral) stops.push(() => deprovision(resources));
   process.env.TABLE_NAME = resources.tableName;
+  // This deployment's metrics apart from any other's on the same emulator (as the stack name does on AWS).
+  process.env[METRIC_SERVICE_ENV] = resources.tableName.replace(/-tasks$/, '');
   for (const lane of LANES) {
     process.env[laneQueueEnv(lane.name)] = resources.queueUrls[lane.name];
     process.env[laneDlqEnv(lane.name)] = resources.dlqUrls[lane.name];

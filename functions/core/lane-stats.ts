@@ -6,7 +6,7 @@
  */
 import { type CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import { LANE_NAMES, type LaneName } from './lanes.ts';
-import { METRIC_NAMESPACE, METRIC_SERVICE, type MetricName } from './metrics.ts';
+import { METRIC_NAMESPACE, type MetricName, metricService } from './metrics.ts';
 
 import { STATS_PERIOD_SECONDS } from './stats-window.ts';
 
@@ -64,7 +64,13 @@ async function metricData(cloudwatch: CloudWatchClient, queries: MetricDataQuery
   return values;
 }
 
-export async function laneStats(cloudwatch: CloudWatchClient, minutes: number, now = Date.now()): Promise<LaneStats> {
+/** `service`: the deployment whose metrics to read (#core/metrics.ts). */
+export async function laneStats(
+  cloudwatch: CloudWatchClient,
+  minutes: number,
+  service = metricService(),
+  now = Date.now(),
+): Promise<LaneStats> {
   const periodMs = STATS_PERIOD_SECONDS * 1000;
   const end = Math.ceil((now + 1) / periodMs) * periodMs;
   const start = end - minutes * periodMs;
@@ -77,7 +83,7 @@ export async function laneStats(cloudwatch: CloudWatchClient, minutes: number, n
           Namespace: METRIC_NAMESPACE,
           MetricName: metric,
           Dimensions: [
-            { Name: 'service', Value: METRIC_SERVICE },
+            { Name: 'service', Value: service },
             { Name: 'lane', Value: lane },
           ],
         },

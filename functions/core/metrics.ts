@@ -42,7 +42,14 @@ export const METRICS = {
 
 export type MetricName = keyof typeof METRICS;
 export const METRIC_NAMESPACE = 'Sluice';
-export const METRIC_SERVICE = 'sluice';
+/**
+ * The `service` dimension of every metric: the deployment's name (the stack sets it to the stack
+ * name on every function), so two deployments in one account and region keep their metrics,
+ * alarms and stats apart. Without the variable (tests, a bare function) it is `sluice`.
+ */
+export const METRIC_SERVICE_ENV = 'SLUICE_METRIC_SERVICE';
+export const DEFAULT_METRIC_SERVICE = 'sluice';
+export const metricService = (): string => process.env[METRIC_SERVICE_ENV] || DEFAULT_METRIC_SERVICE;
 
 /** What a status after an attempt means, as a metric name. */
 export const OUTCOME_METRIC: Partial<Record<string, MetricName>> = {

@@ -5,7 +5,7 @@
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { laneFor } from '#core/lanes.ts';
-import { METRIC_NAMESPACE, METRIC_SERVICE, METRICS, type MetricName } from '#core/metrics.ts';
+import { METRIC_NAMESPACE, METRICS, type MetricName, metricService } from '#core/metrics.ts';
 import type { TaskRecord } from '#core/model.ts';
 import type { TickOutcome } from '#core/schedule-firing.ts';
 
@@ -23,7 +23,17 @@ const metricsLogger = {
   },
   error: console.error,
 };
-const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: METRIC_SERVICE, logger: metricsLogger });
+/** One Metrics per service name (a process running several local deployments sees several). */
+const byService = new Map<string, Metrics>();
+const metrics = (): Metrics => {
+  const service = metricService();
+  let found = byService.get(service);
+  if (!found) {
+    found = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: service, logger: metricsLogger });
+    byService.set(service, found);
+  }
+  return found;
+};
 
 export type Dimensions = Record<string, string>;
 
@@ -35,7 +45,7 @@ export const taskDimensions = (task: Pick<TaskRecord, 'priority' | 'runtime' | '
 /** Emit one value of a metric; `dimensions` must hold every dimension its sets name. */
 export function emit(name: MetricName, dimensions: Dimensions, value = 1): void {
   const definition = METRICS[name];
-  const metric = metrics.singleMetric();
+  const metric = metrics().singleMetric();
   for (const set of definition.dimensionSets) {
     metric.addDimensions(Object.fromEntries(set.map((d) => [d, dimensions[d] ?? 'unknown'])));
   }
