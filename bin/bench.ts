@@ -24,7 +24,7 @@ const { startLocalRuntime } = await import('./local/runtime.ts');
 const { provision } = await import('./local/provision.ts');
 const { meterStream } = await import('./bench/stream-meter.ts');
 const { measureBundles } = await import('./bench/bundles.ts');
-const { ANCHORS, PRICES, TASK_COMPUTE } = await import('./bench/prices.ts');
+const { ANCHORS, PRICES, taskCostLines } = await import('./bench/prices.ts');
 const { IDEMPOTENT_TYPE } = await import('./bench/idempotent-task.ts');
 const { summarizeRounds } = await import('./bench/rounds.ts');
 
@@ -294,15 +294,7 @@ function laneLatencies(tasks: Task[]): ProfileResult['latencyMs'] {
 }
 
 function costPerMillion(profile: ProfileResult) {
-  const r = profile.requestsPerTask;
-  const lines = {
-    apiGateway: r.apiGateway * PRICES.apiGatewayHttpPerRequest,
-    lambdaRequests: r.lambdaInvocations * PRICES.lambdaPerRequest,
-    taskCompute: TASK_COMPUTE.seconds * TASK_COMPUTE.memoryGb * PRICES.lambdaArmPerGbSecond,
-    sqs: r.sqs * PRICES.sqsPerRequest,
-    dynamodbWrites: r.dynamodbWru * PRICES.dynamodbPerWru,
-    dynamodbReads: r.dynamodbRru * PRICES.dynamodbPerRru,
-  };
+  const lines = taskCostLines(profile.requestsPerTask);
   const perMillion = Object.fromEntries(Object.entries(lines).map(([k, v]) => [k, round(v * 1e6, 3)])) as Record<
     keyof typeof lines,
     number

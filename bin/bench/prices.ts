@@ -35,3 +35,21 @@ export const ANCHORS = [
 
 /** The task the cost model assumes runs inside the worker: 100 ms at 256 MB on arm64. */
 export const TASK_COMPUTE = { seconds: 0.1, memoryGb: 0.25 } as const;
+
+/** What one task's requests cost, by line, in dollars (the bench and the scale model price alike). */
+export function taskCostLines(perTask: {
+  apiGateway: number;
+  lambdaInvocations: number;
+  sqs: number;
+  dynamodbWru: number;
+  dynamodbRru: number;
+}): Record<'apiGateway' | 'lambdaRequests' | 'taskCompute' | 'sqs' | 'dynamodbWrites' | 'dynamodbReads', number> {
+  return {
+    apiGateway: perTask.apiGateway * PRICES.apiGatewayHttpPerRequest,
+    lambdaRequests: perTask.lambdaInvocations * PRICES.lambdaPerRequest,
+    taskCompute: TASK_COMPUTE.seconds * TASK_COMPUTE.memoryGb * PRICES.lambdaArmPerGbSecond,
+    sqs: perTask.sqs * PRICES.sqsPerRequest,
+    dynamodbWrites: perTask.dynamodbWru * PRICES.dynamodbPerWru,
+    dynamodbReads: perTask.dynamodbRru * PRICES.dynamodbPerRru,
+  };
+}

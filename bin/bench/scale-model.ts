@@ -15,7 +15,7 @@ import { DEFAULT_API_THROTTLING } from '#core/limits.ts';
 import { DEFAULT_RECONCILE } from '#core/reconcile.ts';
 import { readSettings, SETTINGS } from '#core/settings.ts';
 import { SWEEP_SHARDS } from '#core/sweep-index.ts';
-import { PRICES, TASK_COMPUTE } from './prices.ts';
+import { PRICES, TASK_COMPUTE, taskCostLines } from './prices.ts';
 
 /**
  * AWS's documented figures (default quotas where they can be raised).
@@ -459,12 +459,7 @@ function limitsAt(load: number, config: ScaleConfiguration, perTask: PerTaskRequ
 function costPerMillion(perTask: PerTaskRequests, timings: Timings): Record<string, number> {
   const looks = DEFAULT_RECONCILE.rungsMs.length;
   const lines = {
-    apiGateway: perTask.apiGateway * PRICES.apiGatewayHttpPerRequest,
-    lambdaRequests: perTask.lambdaInvocations * PRICES.lambdaPerRequest,
-    taskCompute: TASK_COMPUTE.seconds * TASK_COMPUTE.memoryGb * PRICES.lambdaArmPerGbSecond,
-    sqs: perTask.sqs * PRICES.sqsPerRequest,
-    dynamodbWrites: perTask.dynamodbWru * PRICES.dynamodbPerWru,
-    dynamodbReads: perTask.dynamodbRru * PRICES.dynamodbPerRru,
+    ...taskCostLines(perTask),
     // The bench leaves the sweeper out (a fixed cost at its rates); at scale its looks are per task.
     reconcileReads: looks * (timings.taskItemBytes / 4096) * 0.5 * PRICES.dynamodbPerRru,
   };
