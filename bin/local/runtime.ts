@@ -105,6 +105,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const stops: (() => Promise<void>)[] = [];
   let stopEmulator = async () => {};
   process.env.AWS_REGION ??= 'us-east-1';
+  // Before the first client (provisioning's): the SDK's Node-version notice is not the user's to act on here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   if (!process.env.AWS_ENDPOINT_URL && !process.env.SLUICE_REAL_AWS) {
     const moto = await startMoto({ quiet: true });
     stopEmulator = moto.stop;
@@ -167,7 +169,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   process.env.SUBNETS = 'local';
   process.env.SLUICE_CONTAINERS = 'enabled';
   process.env.POWERTOOLS_LOG_LEVEL ??= options.quiet ? 'ERROR' : 'WARN';
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
   // The deployed handlers, imported only now that their environment is set.
   const intake = await import('#handlers/intake.ts');
