@@ -9,6 +9,13 @@ import { handlerEntry, SluiceFunction } from './sluice-function.ts';
 export interface DeadLettersProps {
   readonly table: ITable;
   readonly deadLetterQueues: Readonly<Record<LaneName, IQueue>>;
+  /**
+   * Reserved concurrency for the dead-letter function (its cap). A reservation fails to deploy in
+   * an account whose concurrency quota is at its minimum (new accounts), so none by default; dead
+   * letters are rare and their handling is a few writes.
+   * @default none (the mappings set no MaximumConcurrency either: AWS keeps 2 idle pollers a mapping, not 5)
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /** Drains every lane's DLQ: a task whose message kept crashing its worker ends FAILED (`poison`). */
@@ -21,9 +28,9 @@ export class DeadLetters extends Construct {
       entry: handlerEntry('dead-letter'),
       description: 'Sluice dead letters: marks poison tasks FAILED',
       timeout: Duration.seconds(30),
-      // Its cap is its own reserved concurrency, not the mappings' MaximumConcurrency: with that
-      // set AWS keeps 5 pollers per idle mapping, without it as few as 2 (SQS requests idle).
-      reservedConcurrentExecutions: 2,
+      // No MaximumConcurrency on its mappings: with one AWS keeps 5 pollers per idle mapping,
+      // without as few as 2 (SQS requests idle). A cap, if wanted, is a reservation.
+      reservedConcurrentExecutions: props.reservedConcurrency,
       tableAccess: { table: props.table, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] },
     });
     for (const lane of LANE_NAMES) {

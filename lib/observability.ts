@@ -26,6 +26,8 @@ export interface ObservabilityProps {
   /** Stream records the dispatcher gave up on. */
   readonly dispatchFailures: IQueue;
   readonly worker: IFunction;
+  /** The dead-letter function, whose failures (it cannot run at all) get an alarm of their own. @default none */
+  readonly deadLetter?: IFunction;
   readonly functions: Readonly<Record<string, IFunction>>;
   /** Recurring schedules: their group (Scheduler's delivery metrics) and the queue of schedule work that failed. */
   readonly schedules?: { readonly group: IScheduleGroup; readonly failures: IQueue };
@@ -121,10 +123,10 @@ export class Observability extends Construct {
       created.addAlarmAction(new SnsAction(this.topic));
       this.alarms.push(created);
     };
-    // The dead-letter function drains the DLQs within seconds and counts each message it handles
-    // (DeadLettered, service-wide total): one alarm on that instead of one per DLQ (each alarm
-    // metric costs $0.10 a month). Should the function itself fail, its mapping retries and its
-    // errors show; the DLQs keep their messages 14 days.
+    // The dead-letter function drains the DLQs within seconds and counts each message it receives,
+    // handled or not (DeadLettered, service-wide total): one alarm on that instead of one per DLQ
+    // (each alarm metric costs $0.10 a month). A function that cannot run at all emits nothing:
+    // the dead-letter errors alarm below covers that; the DLQs keep their messages 14 days.
     alarm('DeadLetters', {
       alarmDescription: "Messages reached a lane's DLQ: tasks whose worker kept crashing (the task's lane is the metric's lane dimension)",
       metric: sluiceMetric(service, 'DeadLettered').with({ period: Duration.minutes(1) }),
@@ -162,6 +164,15 @@ export class Observability extends Construct {
         props.schedules.failures,
         'Schedule ticks that created no task (undeliverable, or the fire function kept failing), or schedule changes the sync gave up on',
       );
+    }
+    if (props.deadLetter) {
+      alarm('DeadLetterErrors', {
+        alarmDescription: 'The dead-letter function fails (it cannot start, or times out): dead letters wait in their DLQ',
+        metric: props.deadLetter.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+      });
     }
     alarm('WorkerErrorRate', {
       alarmDescription: 'Worker invocations failing (infrastructure errors, not task errors)',

@@ -154,6 +154,7 @@ export class TaskScheduler extends Construct {
       dispatchFailures: this.dispatcher.failures,
       dashboard: props.dashboard,
       worker: this.workers.handler,
+      deadLetter: this.deadLetters.handler,
       schedules: this.schedules,
       functions: {
         intake: this.api.handler,

@@ -24,7 +24,10 @@ async function api<T>(method: string, path: string, body?: unknown): Promise<T> 
   return parsed as T;
 }
 
-/** Polls `load` every `ms` while mounted; keeps the last value while a refresh is on its way. */
+/**
+ * Polls `load` every `ms` while mounted and the page is visible (a hidden tab costs no reads: some
+ * of them are CloudWatch's, billed per metric); keeps the last value while a refresh is on its way.
+ */
 function usePolled<T>(load: () => Promise<T>, ms: number, deps: unknown[]): { value?: T; error?: string; reload: () => void } {
   const [value, setValue] = useState<T>();
   const [error, setError] = useState<string>();
@@ -44,10 +47,17 @@ function usePolled<T>(load: () => Promise<T>, ms: number, deps: unknown[]): { va
         },
       );
     run();
-    const timer = setInterval(run, ms);
+    const timer = setInterval(() => {
+      if (!document.hidden) run();
+    }, ms);
+    const onVisible = () => {
+      if (!document.hidden) run();
+    };
+    document.addEventListener('visibilitychange', onVisible);
     return () => {
       live = false;
       clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisible);
     };
   }, [...deps, tick]);
   return { value, error, reload: () => setTick((t) => t + 1) };
@@ -177,7 +187,8 @@ function Overview() {
     [],
   );
   const lanes = usePolled(() => api<{ items: LaneView[] }>('GET', '/lanes'), 3000, []);
-  const stats = usePolled(() => api<StatsView>('GET', '/stats?minutes=60'), 10_000, []);
+  // Per-minute series: a refresh every 30 s is plenty (the API shares what it read for a minute on AWS).
+  const stats = usePolled(() => api<StatsView>('GET', '/stats?minutes=60'), 30_000, []);
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Overview</h1>
@@ -213,7 +224,7 @@ function Overview() {
           {(lanes.value?.items ?? []).map((l) => (
             <tr key={l.name}>
               <th scope="row">
-                <a href={`#/tasks?priority=${l.name}`}>{l.name}</a>
+                {(PRIORITIES as readonly string[]).includes(l.name) ? <a href={`#/tasks?priority=${l.name}`}>{l.name}</a> : l.name}
               </th>
               <td data-lane-state={l.name} title={l.changedAt ? `by ${l.changedBy} at ${when(l.changedAt)}` : l.mappingState}>
                 {l.paused ? `paused${l.changedBy ? ` by ${l.changedBy}` : ''}` : 'consuming'}

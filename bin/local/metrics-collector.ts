@@ -6,6 +6,7 @@
  * GetMetricData (GET /stats) reads what it would read on AWS.
  */
 import { Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { CloudWatchClient, type MetricDatum, PutMetricDataCommand, type StandardUnit } from '@aws-sdk/client-cloudwatch';
 
 interface EmfDirective {
@@ -34,6 +35,8 @@ export function emfData(line: string): Map<string, MetricDatum[]> | undefined {
       const values = (Array.isArray(raw) ? raw : [raw]).filter((v): v is number => typeof v === 'number');
       if (values.length === 0) continue;
       for (const set of directive.Dimensions) {
+        // CloudWatch Logs skips a line whose dimension has no value; so does this.
+        if (set.some((name) => typeof doc[name] !== 'string' || doc[name] === '')) continue;
         data.push({
           MetricName: metric.Name,
           Unit: metric.Unit as StandardUnit | undefined,
@@ -67,18 +70,32 @@ export class MetricsCollector {
   take(line: string): boolean {
     const data = emfData(line);
     if (!data) return false;
-    for (const [namespace, datums] of data) this.pending.set(namespace, [...(this.pending.get(namespace) ?? []), ...datums]);
+    for (const [namespace, datums] of data) {
+      const pending = this.pending.get(namespace);
+      if (pending) pending.push(...datums);
+      else this.pending.set(namespace, datums);
+    }
     return true;
   }
 
   /** A writable that collects EMF lines and passes the rest to `out` (a container's or child's stdout). */
   sink(out: NodeJS.WritableStream | undefined): Writable {
     let rest = '';
+    // A character split across two chunks is decoded whole; a last line without a newline is kept.
+    const decoder = new StringDecoder('utf8');
+    const pass = (line: string) => {
+      if (!this.take(line)) out?.write(`${line}\n`);
+    };
     return new Writable({
       write: (chunk: Buffer, _encoding, done) => {
-        const lines = (rest + chunk.toString('utf8')).split('\n');
+        const lines = (rest + decoder.write(chunk)).split('\n');
         rest = lines.pop() ?? '';
-        for (const line of lines) if (!this.take(line)) out?.write(`${line}\n`);
+        for (const line of lines) pass(line);
+        done();
+      },
+      final: (done) => {
+        const last = rest + decoder.end();
+        if (last) pass(last);
         done();
       },
     });

@@ -50,7 +50,7 @@ export interface Provisioned {
   dlqArns: Record<LaneName, string>;
   /** The EventBridge Scheduler schedule group the stack owns. */
   scheduleGroup: string;
-  /** Each lane's event source mapping (UUID), registered with the Lambda API: its Enabled switch pauses the lane (none with SLUICE_LOCAL_MAPPINGS=off). */
+  /** Each lane's event source mapping (UUID), registered with the Lambda API: its Enabled switch pauses the lane (none unless SLUICE_LOCAL_MAPPINGS=on). */
   mappings: Partial<Record<LaneName, string>>;
   /** The functions and role the mappings name (they only exist for the mappings: their code never runs there). */
   functionNames: string[];
@@ -157,11 +157,13 @@ export async function provision({ prefix, workerTimeoutSeconds = WORKER_TIMEOUT_
   dynamodb.destroy();
   sqs.destroy();
   scheduler.destroy();
-  // An endpoint that runs SQS mappings itself (LocalStack) would run the placeholders: opt out.
+  // Only on the project's own moto, which stores SQS mappings without running them: an endpoint
+  // that runs them (LocalStack, stock moto, an account) would run the placeholders against the
+  // lanes — failed invocations, receives counted toward the DLQ. Whoever boots that moto says so.
   const { mappings, functionNames, roleName } =
-    process.env.SLUICE_LOCAL_MAPPINGS === 'off'
-      ? { mappings: {}, functionNames: [], roleName: undefined }
-      : await registerMappings(prefix, queueArns);
+    process.env[LOCAL_MAPPINGS_ENV] === 'on'
+      ? await registerMappings(prefix, queueArns)
+      : { mappings: {}, functionNames: [], roleName: undefined };
   return {
     tableName,
     streamArn: table.LatestStreamArn as string,
@@ -175,6 +177,9 @@ export async function provision({ prefix, workerTimeoutSeconds = WORKER_TIMEOUT_
     roleName,
   };
 }
+
+/** `on`: register each lane's event source mapping with the endpoint's Lambda API (set by whoever boots the project's moto). */
+export const LOCAL_MAPPINGS_ENV = 'SLUICE_LOCAL_MAPPINGS';
 
 /** The smallest valid zip archive (an empty one): the registered functions' code never runs. */
 const EMPTY_ZIP = Uint8Array.from([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]);

@@ -24,7 +24,7 @@ import { MappingSwitch, SqsEventSource, StreamEventSource } from './event-source
 import { matchesFilter } from './filter.ts';
 import { FunctionHost, InvocationError } from './function-host.ts';
 import { MetricsCollector } from './metrics-collector.ts';
-import { deprovision, type Provisioned, provision } from './provision.ts';
+import { deprovision, LOCAL_MAPPINGS_ENV, type Provisioned, provision } from './provision.ts';
 import { SchedulerEmulator } from './scheduler-emulator.ts';
 
 export interface LocalRuntimeOptions {
@@ -111,6 +111,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const moto = await startMoto({ quiet: true });
     stopEmulator = moto.stop;
     process.env.AWS_ENDPOINT_URL = moto.endpoint;
+    // The project's moto stores SQS mappings without running them: the lanes' switches can be registered there.
+    process.env[LOCAL_MAPPINGS_ENV] ??= 'on';
     log(`[sluice] emulator: moto on ${moto.endpoint} (pid ${moto.pid})`);
   }
   if (process.env.AWS_ENDPOINT_URL) {
@@ -145,6 +147,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   process.env[SCHEDULER_TARGET_ENV.roleArn] = `arn:aws:iam::000000000000:role/${resources.scheduleGroup}-scheduler`;
   // Demos and tests need not wait minutes: locally `every` goes down to 5 s.
   process.env.SLUICE_MIN_EVERY_SECONDS ??= '5';
+  // The emulator computes queue ages on every read and bills nothing: the console need not wait a minute.
+  process.env.SLUICE_OPERATIONS_CACHE_MS ??= '1000';
   const taskModules = [...(options.taskModules ?? [])];
   for (const module of taskModules) await import(pathToFileURL(module).href);
 

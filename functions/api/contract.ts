@@ -252,7 +252,7 @@ const laneSwitch = (action: 'pause' | 'resume', summary: string) =>
     path: `/lanes/{lane}/${action}`,
     summary,
     responses: { 200: { description: 'the lane', body: LaneViewSchema } },
-    errors: [404],
+    errors: [404, 409],
     function: 'operations',
   }) as const satisfies RouteDefinition;
 

@@ -131,3 +131,11 @@ export class LaneNotFound extends SluiceError {
     super(`lane ${lane}: ${why}`);
   }
 }
+
+/** The lane's mapping is changing state (AWS refuses another change until it settles). */
+export class LaneSwitchBusy extends SluiceError {
+  readonly code = 'lane-switch-busy';
+  constructor(readonly lane: string) {
+    super(`lane ${lane}: its event source mapping is still changing state; try again in a few seconds`);
+  }
+}

@@ -10,7 +10,7 @@
  */
 import { GetEventSourceMappingCommand, type LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { LaneNotFound } from './errors.ts';
+import { LaneNotFound, LaneSwitchBusy } from './errors.ts';
 import { LANE_NAMES, type LaneName } from './lanes.ts';
 
 const PARTITION = 'LANESWITCH';
@@ -48,7 +48,12 @@ export class LaneSwitches {
 
   /** Flip the lane's switch (idempotent), then record who did it. */
   async set(lane: LaneName, paused: boolean, actor: string, now = Date.now()): Promise<LaneSwitchState> {
-    const out = await this.lambda.send(new UpdateEventSourceMappingCommand({ UUID: this.mapping(lane), Enabled: !paused }));
+    const uuid = this.mapping(lane);
+    const out = await this.lambda.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: !paused })).catch((error: Error) => {
+      // A mapping still Enabling/Disabling/Updating takes no other change until it settles.
+      if (error.name === 'ResourceInUseException' || error.name === 'ResourceConflictException') throw new LaneSwitchBusy(lane);
+      throw error;
+    });
     const at = new Date(now).toISOString();
     await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: PARTITION, id: lane, paused, by: actor, at } }));
     // AWS answers with the transition under way (Disabling / Enabling).

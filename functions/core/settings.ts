@@ -114,6 +114,15 @@ export const SETTINGS = {
     readBy: ['intake', 'schedule fire', 'dispatcher'],
     meaning: "how long a function keeps the limits API's limits before reading them again (a new limit applies within it)",
   },
+  operationsCacheMs: {
+    env: 'SLUICE_OPERATIONS_CACHE_MS',
+    default: 60_000,
+    min: 0,
+    max: 600_000,
+    readBy: ['operations', 'npm start'],
+    meaning:
+      "how long the operations function shares the lanes' ages and the stats it read from CloudWatch (billed per metric read; SQS publishes ages each minute); the local runtime uses 1 s",
+  },
   writeShards: {
     env: 'SLUICE_WRITE_SHARDS',
     default: DEFAULT_WRITE_SHARDS,
@@ -146,8 +155,9 @@ export function readSettings<K extends SettingName>(names: readonly K[], env: No
     const definition: SettingDefinition = SETTINGS[name];
     const raw = env[definition.env];
     const value = raw === undefined || raw === '' ? definition.default : Number(raw);
-    if (!Number.isFinite(value) || value < definition.min || value > definition.max) {
-      problems.push(`${definition.env} must be a number from ${definition.min} to ${definition.max}, got "${raw}"`);
+    // Every setting is a whole number (counts, shards, milliseconds, seconds, percent).
+    if (!Number.isInteger(value) || value < definition.min || value > definition.max) {
+      problems.push(`${definition.env} must be a whole number from ${definition.min} to ${definition.max}, got "${raw}"`);
     }
     values[name] = value;
   }

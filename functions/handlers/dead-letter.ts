@@ -13,17 +13,27 @@ import { emit, taskDimensions } from './telemetry.ts';
 const logger = new Logger({ serviceName: 'sluice-dead-letter' });
 const processor = new BatchProcessor(EventType.SQS);
 
+/**
+ * Every message counts (DeadLettered, which the dead-letters alarm reads), handled or not: a
+ * handler that keeps failing on it (throttling, a broken deploy) must still page someone. A retried
+ * failure counts again, so the alarm stays on while it fails.
+ */
 async function handleRecord(record: SQSRecord): Promise<void> {
-  let message: ReturnType<typeof parseMessage>;
+  let lane = 'unknown';
   try {
-    message = parseMessage(record.body);
-  } catch {
-    logger.error('not a task message; dropped', { body: record.body.slice(0, 200) });
-    return;
+    let message: ReturnType<typeof parseMessage>;
+    try {
+      message = parseMessage(record.body);
+    } catch {
+      logger.error('not a task message; dropped', { body: record.body.slice(0, 200) });
+      return;
+    }
+    const { outcome, task } = await recoverDeadLetter(getStore(), message, Number(record.attributes.ApproximateReceiveCount ?? 0));
+    if (task) lane = taskDimensions(task).lane;
+    logger.warn('dead letter handled', { taskId: message.id, version: message.v, outcome, status: task?.status });
+  } finally {
+    emit('DeadLettered', { lane });
   }
-  const { outcome, task } = await recoverDeadLetter(getStore(), message, Number(record.attributes.ApproximateReceiveCount ?? 0));
-  logger.warn('dead letter handled', { taskId: message.id, version: message.v, outcome, status: task?.status });
-  emit('DeadLettered', { lane: task ? taskDimensions(task).lane : 'unknown' });
 }
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>

@@ -9,6 +9,7 @@ import {
   InvalidRequest,
   InvalidTransition,
   LaneNotFound,
+  LaneSwitchBusy,
   LimitNotFound,
   MalformedJson,
   MethodNotAllowed,
@@ -109,7 +110,13 @@ function statusOf(error: unknown): number {
   )
     return 404;
   if (error instanceof MethodNotAllowed) return 405;
-  if (error instanceof InvalidTransition || error instanceof IdempotencyKeyReused || error instanceof ScheduleExists) return 409;
+  if (
+    error instanceof InvalidTransition ||
+    error instanceof IdempotencyKeyReused ||
+    error instanceof ScheduleExists ||
+    error instanceof LaneSwitchBusy
+  )
+    return 409;
   if (error instanceof PayloadTooLarge) return 413;
   if (error instanceof UnsupportedMediaType) return 415;
   if (error instanceof StoreBusy) return 503;

@@ -11,9 +11,9 @@ describe('the idle cost', () => {
     const resources = Template.fromStack(new SluiceStack(new App(), 'Idle')).toJSON().Resources;
     const { breakdown, usdPerMonth } = idleCost(resources, { rru: 10, sqsRequests: 3 });
     const line = (item: string) => breakdown.find((l) => l.item === item);
-    // Dead letters (one for all DLQs), 5 lane ages, dispatch failures, schedule failures, worker error rate, sweeper recoveries.
-    expect(line('CloudWatch alarms')?.count).toBe(10);
-    expect(line('CloudWatch alarms')?.usdPerMonth).toBe(1.1); // the error-rate alarm evaluates two metrics
+    // Dead letters (one for all DLQs), dead-letter errors, 5 lane ages, dispatch failures, schedule failures, worker error rate, sweeper recoveries.
+    expect(line('CloudWatch alarms')?.count).toBe(11);
+    expect(line('CloudWatch alarms')?.usdPerMonth).toBe(1.2); // the error-rate alarm evaluates two metrics
     expect(line('KMS customer-managed keys')).toMatchObject({ count: 1, usdPerMonth: 1 });
     expect(line('CloudWatch dashboards')).toMatchObject({ count: 0, usdPerMonth: 0 });
     // Every lane's mapping and every DLQ's; the lanes' set a maximum concurrency (5 idle pollers

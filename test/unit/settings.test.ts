@@ -23,10 +23,17 @@ describe('settings', () => {
     });
   });
 
-  it('refuses values that are not numbers or out of bounds, naming every one', () => {
-    const read = () => readSettings(['recoverySeconds', 'containerCap'], { SLUICE_RECOVERY_SECONDS: '1', CONTAINER_CAP: 'ten' });
+  it('refuses values that are not whole numbers or out of bounds, naming every one', () => {
+    const read = () =>
+      readSettings(['recoverySeconds', 'containerCap', 'writeShards'], {
+        SLUICE_RECOVERY_SECONDS: '1',
+        CONTAINER_CAP: 'ten',
+        SLUICE_WRITE_SHARDS: '12.5',
+      });
     expect(read).toThrow(ConfigurationError);
-    expect(read).toThrow(/SLUICE_RECOVERY_SECONDS must be a number from 3 to 3600, got "1".*CONTAINER_CAP must be a number/);
+    expect(read).toThrow(
+      /SLUICE_RECOVERY_SECONDS must be a whole number from 3 to 3600, got "1".*CONTAINER_CAP must be a whole number.*SLUICE_WRITE_SHARDS must be a whole number from 1 to 128, got "12.5"/,
+    );
   });
 
   it('are documented in the README exactly as the table defines them', () => {
