@@ -117,20 +117,28 @@ describe('fair share between tenants in a lane', () => {
       await Promise.all([0, 1].map(() => submitMany(100, { type: 'sleep', payload: { ms: 2000 }, priority: 'low', tenant: 'big' })))
     ).flatMap((r) => r.body.items.map((t) => t.id));
     const small = (await submitMany(5, { type: 'echo', priority: 'low', tenant: 'small' })).body.items.map((t) => t.id);
-    for (;;) {
-      const tasks = await listAll('tenant=small');
-      if (small.every((id) => tasks.find((t) => t.id === id)?.status === 'SUCCEEDED')) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    // Bounded waits that say, when they give up, what the unfinished tasks were doing (a stuck
+    // waiter and a slow machine look alike from a timeout alone).
+    const deadline = Date.now() + 160_000;
+    const unfinished = async (tenant: string, ids: string[]) => {
+      const tasks = await listAll(`tenant=${tenant}`);
+      const left = ids.filter((id) => tasks.find((t) => t.id === id)?.status !== 'SUCCEEDED');
+      if (left.length > 0 && Date.now() > deadline) {
+        const states = left.slice(0, 10).map((id) => {
+          const t = tasks.find((x) => x.id === id);
+          return { id, status: t?.status, version: t?.version, attempt: t?.attempt, waitingFor: t?.waitingFor };
+        });
+        throw new Error(`${left.length} ${tenant} tasks unfinished: ${JSON.stringify(states)}`);
+      }
+      return left.length;
+    };
+    while ((await unfinished('small', small)) > 0) await new Promise((r) => setTimeout(r, 250));
     const bigTasks = (await listAll('tenant=big')).filter((t) => big.includes(t.id));
     // Each tenant holds at most 80 % of the lane (40 of 50): the rest of big's work waits parked.
     expect(bigTasks.filter((t) => t.startedAt !== null).length).toBeLessThanOrEqual(80);
     expect(bigTasks.filter((t) => t.status === 'QUEUED' && t.waitingFor?.scope === 'lane').length).toBeGreaterThan(30);
     // Then all of big's work runs (polled gently: 200 pollers would starve the emulator).
-    for (let unfinished = big.length; unfinished > 0; await new Promise((r) => setTimeout(r, 1000))) {
-      const tasks = await listAll('tenant=big');
-      unfinished = big.filter((id) => tasks.find((t) => t.id === id)?.status !== 'SUCCEEDED').length;
-    }
+    while ((await unfinished('big', big)) > 0) await new Promise((r) => setTimeout(r, 1000));
   }, 180_000);
 });
 
