@@ -39,7 +39,7 @@ const pause = (ms: number, signal: AbortSignal) =>
 
 /**
  * A mapping's Enabled switch as the Lambda API holds it (UpdateEventSourceMapping flips it), read
- * before each long poll (at most four times a second); a poll under way ends and its messages are
+ * before each long poll (at most once a second, as a busy lane polls many times a second); a poll under way ends and its messages are
  * handled, as on AWS. A failed read keeps the last state seen.
  */
 export class MappingSwitch {
@@ -49,7 +49,7 @@ export class MappingSwitch {
 
   constructor(
     readonly uuid: string,
-    refreshMs = 250,
+    refreshMs = 1000,
   ) {
     this.refreshMs = refreshMs;
   }
