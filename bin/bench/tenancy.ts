@@ -10,7 +10,7 @@ type Task = { id: string; status: string; createdAt: number; startedAt?: number;
 export interface TenancyDeps {
   url: string;
   /** Read tasks with the harness's own client (not metered). */
-  readTask: (id: string) => Promise<Task>;
+  readTasks: (ids: readonly string[]) => Promise<Task[]>;
   /** Requests the worker environments metered since the last call. */
   drainWorkerMeter: () => number;
 }
@@ -37,16 +37,14 @@ async function submit(url: string, n: number, task: Record<string, unknown>): Pr
   return ids;
 }
 
-/** Polls every task until it is finished (gently: one read at a time). */
+/** Polls the unfinished tasks (in batch reads, four times a second) until every one is finished. */
 async function finished(deps: TenancyDeps, ids: string[], timeoutMs = 900_000): Promise<Task[]> {
   const done = new Map<string, Task>();
   const deadline = Date.now() + timeoutMs;
   while (done.size < ids.length) {
     if (Date.now() > deadline) throw new Error(`${ids.length - done.size} tasks did not finish`);
-    for (const id of ids) {
-      if (done.has(id)) continue;
-      const task = await deps.readTask(id);
-      if (task && ['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(task.status)) done.set(id, task);
+    for (const task of await deps.readTasks(ids.filter((id) => !done.has(id)))) {
+      if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(task.status)) done.set(task.id, task);
     }
     if (done.size < ids.length) await new Promise((r) => setTimeout(r, 250));
   }

@@ -24,17 +24,18 @@ function abortController(): AbortController {
 }
 
 const region = () => process.env.AWS_REGION ?? 'us-east-1';
+/** Waits `ms`, or less if the signal aborts (its listener is removed either way: pollers pause forever). */
 const pause = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    const stop = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', stop, { once: true });
   });
 
 /**
@@ -213,17 +214,36 @@ export interface StreamSourceOptions {
   pollIntervalMs?: number;
 }
 
-/** Reads every shard of a stream in order and invokes the function with ordered batches. */
+/**
+ * GetRecords' largest page. Like Lambda's poller, a shard is read in whole pages and only the
+ * matching records count towards a batch: reading it `batchSize` records at a time would make a
+ * consumer with a narrow filter (the schedule sync) ask the emulator dozens of times a second, and
+ * a change wait behind every page of records its consumer never sees.
+ */
+const GET_RECORDS_LIMIT = 1000;
+/** Matching records read ahead of the function before the reader waits for it. */
+const READ_AHEAD = 2000;
+
+/**
+ * Reads every shard of a stream in order and invokes the function with ordered batches of the
+ * matching records, reading ahead while it runs; a batch that fails (or reports a failed record)
+ * is retried from its first failed record before anything after it is delivered.
+ */
 export class StreamEventSource {
   private readonly streams = new DynamoDBStreamsClient({ region: region() });
   private readonly stopping = abortController();
   private readonly shards = new Map<string, Promise<void>>();
+  /** Matching records read and not yet delivered, in stream order. */
+  private readonly queue: _Record[] = [];
+  private readonly wakeUps: (() => void)[] = [];
   private discovery: Promise<void> | undefined;
+  private feeder: Promise<void> | undefined;
 
   constructor(private readonly options: StreamSourceOptions) {}
 
   start(): void {
     this.discovery = this.discover();
+    this.feeder = this.feed();
   }
 
   private async discover(): Promise<void> {
@@ -242,16 +262,23 @@ export class StreamEventSource {
     }
   }
 
-  private async iterator(shardId: string, after?: string, at?: string): Promise<string | undefined> {
+  private async iterator(shardId: string): Promise<string | undefined> {
     const out = await this.streams.send(
-      new GetShardIteratorCommand({
-        StreamArn: this.options.streamArn,
-        ShardId: shardId,
-        ShardIteratorType: at ? 'AT_SEQUENCE_NUMBER' : after ? 'AFTER_SEQUENCE_NUMBER' : 'TRIM_HORIZON',
-        SequenceNumber: at ?? after,
-      }),
+      new GetShardIteratorCommand({ StreamArn: this.options.streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
     );
     return out.ShardIterator;
+  }
+
+  /** Resolves when records were read or delivered (or after `ms`). */
+  private drained(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wakeUps.push(resolve);
+      void pause(ms, this.stopping.signal).then(resolve);
+    });
+  }
+
+  private notify(): void {
+    for (const wake of this.wakeUps.splice(0)) wake();
   }
 
   private async readShard(shardId: string): Promise<void> {
@@ -259,10 +286,11 @@ export class StreamEventSource {
     const interval = this.options.pollIntervalMs ?? 250;
     let iterator = await this.iterator(shardId);
     while (iterator && !signal.aborted) {
+      while (this.queue.length >= READ_AHEAD && !signal.aborted) await this.drained(interval);
       let records: _Record[];
       let next: string | undefined;
       try {
-        const out = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: this.options.batchSize }));
+        const out = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: GET_RECORDS_LIMIT }));
         records = out.Records ?? [];
         next = out.NextShardIterator;
       } catch (error) {
@@ -271,17 +299,28 @@ export class StreamEventSource {
         await pause(500, signal);
         continue;
       }
-      const selected = records.filter(this.options.filter);
-      if (selected.length > 0) {
-        const retryFrom = await this.deliver(selected);
-        if (retryFrom) {
-          iterator = await this.iterator(shardId, undefined, retryFrom);
-          await pause(200, signal);
-          continue;
-        }
-      }
+      this.queue.push(...records.filter(this.options.filter));
+      this.notify();
       iterator = next;
-      if (records.length < this.options.batchSize) await pause(interval, signal);
+      if (records.length < GET_RECORDS_LIMIT) await pause(interval, signal);
+    }
+  }
+
+  /** The records in order, a batch at a time, each retried from its first failure. */
+  private async feed(): Promise<void> {
+    const { signal } = this.stopping;
+    const queue = this.queue;
+    while (!signal.aborted) {
+      if (queue.length === 0) {
+        await this.drained(1000);
+        continue;
+      }
+      const batch = queue.slice(0, this.options.batchSize);
+      const retryFrom = await this.deliver(batch);
+      const failedAt = retryFrom === undefined ? -1 : batch.findIndex((r) => r.dynamodb?.SequenceNumber === retryFrom);
+      queue.splice(0, failedAt < 0 ? batch.length : failedAt);
+      this.notify();
+      if (failedAt >= 0) await pause(200, signal);
     }
   }
 
@@ -299,8 +338,9 @@ export class StreamEventSource {
 
   async stop(): Promise<void> {
     this.stopping.abort();
+    this.notify();
     await this.discovery;
-    await Promise.allSettled(this.shards.values());
+    await Promise.allSettled([...this.shards.values(), this.feeder]);
     this.streams.destroy();
   }
 }

@@ -175,32 +175,37 @@ export class Admission {
     await Promise.all([...byLimit.values()].map(({ limit, holders }) => this.giveBackMany(limit, holders, now)));
   }
 
+  /**
+   * The holders' slots go to as many oldest waiters: one read of the waiters, the hand-overs
+   * written side by side (20 pairs a write: disjoint holders of one item), the waiter items removed
+   * together and the waiters woken together.
+   */
   private async giveBackMany(limit: AppliedLimit, holders: readonly string[], now: number): Promise<void> {
-    for (let i = 0; i < holders.length; i += 20) await this.handOverChunk(limit, holders.slice(i, i + 20), now);
-  }
-
-  private async handOverChunk(limit: AppliedLimit, holders: readonly string[], now: number): Promise<void> {
     if (holders.length === 1) return this.giveBack(limit, holders[0], now);
     const waiters = await this.nextWaiters(limit, holders.length, new Set(holders));
     const pairs = waiters.map((w, i) => ({ from: holders[i], to: w }));
-    if (
-      pairs.length > 0 &&
-      (await this.limits.handOverMany(
-        limit.id,
-        pairs.map((p) => ({ from: p.from, to: p.to.task.id })),
-        now,
-      ))
-    ) {
+    const chunks = Array.from({ length: Math.ceil(pairs.length / 20) }, (_, i) => pairs.slice(i * 20, i * 20 + 20));
+    const handed = await Promise.all(
+      chunks.map((chunk) =>
+        this.limits.handOverMany(
+          limit.id,
+          chunk.map((p) => ({ from: p.from, to: p.to.task.id })),
+          now,
+        ),
+      ),
+    );
+    const moved = chunks.filter((_, i) => handed[i]).flat();
+    if (moved.length > 0) {
       await this.limits.unparkMany(
         limit.id,
-        waiters.map((w) => w.sortKey),
+        moved.map((p) => p.to.sortKey),
       );
-      const woken = await Promise.all(waiters.map((w) => this.wake(w.task, `slot-free: ${describe(limit)}`, now)));
+      const woken = await Promise.all(moved.map((p) => this.wake(p.to.task, `slot-free: ${describe(limit)}`, now)));
       // A waiter that moved on meanwhile holds a slot it will not use: give it back the slow way.
-      for (const [i, ok] of woken.entries()) if (!ok) await this.giveBack(limit, waiters[i].task.id, now);
-    } else {
-      for (const p of pairs) await this.giveBack(limit, p.from, now);
+      for (const [i, ok] of woken.entries()) if (!ok) await this.giveBack(limit, moved[i].to.task.id, now);
     }
+    // Whatever the fast path could not settle goes back one by one, which looks again.
+    for (const p of chunks.filter((_, i) => !handed[i]).flat()) await this.giveBack(limit, p.from, now);
     for (const holder of holders.slice(pairs.length)) await this.giveBack(limit, holder, now);
   }
 

@@ -127,7 +127,8 @@ async function deferForRate(message: TaskMessage, until: number, options: Messag
  * instead of two — at the price that a duplicate delivery may run it twice.
  */
 export async function processMessage(message: TaskMessage, options: MessageOptions): Promise<MessageOutcome> {
-  if (message.i && options.lazyStartMs && (options.receiveCount ?? 1) <= 1) {
+  // A rate-limited start always goes through the gate and a start write, idempotent or not.
+  if (message.i && !message.r && options.lazyStartMs && (options.receiveCount ?? 1) <= 1) {
     const seen = await options.store.findForMessage(message.id, message.v);
     if (seen?.status === 'QUEUED' && seen.version === message.v && options.registry.isIdempotent(seen.type)) {
       const running: TaskRecord = { ...seen, status: 'RUNNING', attempt: message.a, startedAt: Date.now() };
@@ -138,14 +139,18 @@ export async function processMessage(message: TaskMessage, options: MessageOptio
     const maybeOurs = seen && (seen.version === message.v || (seen.status === 'RUNNING' && seen.claim === message.v));
     if (!maybeOurs) return { kind: 'stale' };
   }
+  // The start is recorded at the time the rate gate counted it, so the task's startedAt and the
+  // gate's window agree (a slow start write cannot make recorded starts bunch up).
+  const now = Date.now();
   if (message.r && options.rateGate) {
     const rates = message.r.map(([id, limit, periodSeconds]) => ({ id, rate: { limit, periodSeconds } }));
-    const decision = await options.rateGate.check(rates, Date.now(), message.rr);
+    const decision = await options.rateGate.check(rates, now, message.rr);
     if (decision.kind === 'wait') return deferForRate(message, decision.until, options);
   }
   const claim = await claimMessage(message, options.store, options.actor, {
     leaseMs: options.lease.ms,
     workerTimeoutMs: options.workerTimeoutMs,
+    now,
   });
   if (claim.kind !== 'started') return claim;
   return { kind: 'ran', task: claim.task, report: await runAttempt(claim.task, options) };

@@ -126,13 +126,28 @@ export async function fillParked(changes: readonly TableChange[], admission: Adm
   return merge(results);
 }
 
-/** SendMessageBatch takes ten messages of one queue: group by lane, then chunk. */
+/**
+ * One lane's messages, the tenants taken in turn (each tenant's in stream order): a tenant whose
+ * backlog was woken in the same batch as another tenant's few tasks does not put all of its
+ * messages ahead of them in the queue. SQS fair queues do this on AWS by `MessageGroupId`; a
+ * queue that does not (the emulator, ElasticMQ) then gets the same order from here.
+ */
+export function tenantsInTurn(items: readonly PendingDispatch[]): PendingDispatch[] {
+  const byGroup = new Map<string, PendingDispatch[]>();
+  for (const p of items) byGroup.set(p.dispatch.group, [...(byGroup.get(p.dispatch.group) ?? []), p]);
+  const groups = [...byGroup.values()];
+  const longest = Math.max(0, ...groups.map((g) => g.length));
+  return Array.from({ length: longest }, (_, i) => groups.flatMap((g) => (i < g.length ? [g[i]] : []))).flat();
+}
+
+/** SendMessageBatch takes ten messages of one queue: group by lane, tenants in turn, then chunk. */
 export function laneBatches(pending: readonly PendingDispatch[]): { lane: LaneName; items: PendingDispatch[] }[] {
   const byLane = new Map<LaneName, PendingDispatch[]>();
   for (const p of pending) byLane.set(p.dispatch.lane, [...(byLane.get(p.dispatch.lane) ?? []), p]);
-  return [...byLane].flatMap(([lane, items]) =>
-    Array.from({ length: Math.ceil(items.length / 10) }, (_, i) => ({ lane, items: items.slice(i * 10, i * 10 + 10) })),
-  );
+  return [...byLane].flatMap(([lane, unordered]) => {
+    const items = tenantsInTurn(unordered);
+    return Array.from({ length: Math.ceil(items.length / 10) }, (_, i) => ({ lane, items: items.slice(i * 10, i * 10 + 10) }));
+  });
 }
 
 /** Streams are ordered: retrying from the earliest change not sent re-sends it and what follows. */

@@ -80,6 +80,18 @@ describe('worker', () => {
     expect(await store.get(task.id)).toMatchObject({ status: 'SUCCEEDED', version: 3 });
   });
 
+  it('puts an idempotent task with a rate limit through the gate and a start write, so the rate holds', async () => {
+    const rate: [string, number, number] = [`key/pipeline-rate-${Date.now()}`, 1, 60];
+    const [first, second] = await Promise.all(
+      [0, 1].map(async () => (await submitter.submit({ type: IDEMPOTENT, payload: { ms: 0 } }, { actor: 't' })).value),
+    );
+    await work(sqsEvent([{ id: first.id, v: 1, a: 1, i: 1, r: [rate] }]), lambdaContext());
+    expect(await store.get(first.id)).toMatchObject({ status: 'SUCCEEDED', version: 3 });
+    await work(sqsEvent([{ id: second.id, v: 1, a: 1, i: 1, r: [rate] }]), lambdaContext());
+    expect(await store.get(second.id)).toMatchObject({ status: 'QUEUED', version: 2 });
+    expect((await store.events(second.id)).map((e) => e.reason)).toContainEqual(expect.stringMatching(/^rate-limited: /));
+  });
+
   it('writes the start of an idempotent task that outlives the lazy-start window, so it shows RUNNING', async () => {
     const task = (await submitter.submit({ type: IDEMPOTENT, payload: { ms: 5000 } }, { actor: 't' })).value;
     const run = work(sqsEvent([{ id: task.id, v: 1, a: 1, i: 1 }]), lambdaContext());

@@ -86,4 +86,20 @@ describe('dispatching a batch of changes', () => {
     expect(retryFrom(['120', '1000', '105'])).toBe('105');
     expect(retryFrom([])).toBeUndefined();
   });
+
+  it("takes a lane's tenants in turn, each tenant's messages in stream order", async () => {
+    const { laneBatches, planDispatches } = await import('#core/dispatching.ts');
+    const { taskRecord } = await import('../support/factories.ts');
+    // Tenant a's backlog of 12, woken in the same batch as b's 3 and before them in the stream.
+    const tenants = [...Array(12).fill('a'), 'b', 'b', 'b'];
+    const changes = tenants.map((tenant, i) => ({
+      sequence: String(100 + i),
+      image: taskRecord({ id: `${tenant}${i}`, status: 'QUEUED', priority: 'low', version: 1, tenant }),
+    }));
+    const batches = laneBatches(planDispatches(changes, Date.now()));
+    expect(batches.map((b) => b.items.map((p) => p.dispatch.message.id))).toEqual([
+      ['a0', 'b12', 'a1', 'b13', 'a2', 'b14', 'a3', 'a4', 'a5', 'a6'],
+      ['a7', 'a8', 'a9', 'a10', 'a11'],
+    ]);
+  });
 });
