@@ -9,7 +9,7 @@ import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { functionOf, matchRoute, ROUTES } from '#api/contract.ts';
 import { SCHEDULER_TARGET_ENV } from '#core/config.ts';
-import { DISPATCHER_FILTER_PATTERNS } from '#core/dispatch.ts';
+import { DISPATCHER_FILTER_PATTERNS, DISPATCHER_STREAM_MAPPING } from '#core/dispatch.ts';
 import { LANES, type LaneName, laneDlqEnv, laneMappingEnv, laneQueueEnv } from '#core/lanes.ts';
 import { MIN_RECOVERY_SECONDS } from '#core/limits.ts';
 import { METRIC_SERVICE_ENV } from '#core/metrics.ts';
@@ -247,7 +247,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   const stream = new StreamEventSource({
     streamArn: resources.streamArn,
-    batchSize: 100,
+    batchSize: DISPATCHER_STREAM_MAPPING.batchSize,
     filter: (record: _Record) => DISPATCHER_FILTER_PATTERNS.some((p) => matchesFilter(p, record as unknown as Record<string, unknown>)),
     invoke: timed('dispatcher', (event: DynamoDBStreamEvent) => dispatcher.handler(event)),
     onError: onError('dispatcher'),
