@@ -180,7 +180,7 @@ _serialize_dynamo = DynamoResult.execute_result
 def _plain(value):
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
+    if isinstance(value, (list, set, frozenset)):
         return [_plain(v) for v in value]
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode("ascii")

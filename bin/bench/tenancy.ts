@@ -71,6 +71,26 @@ export async function fairnessProfile(deps: TenancyDeps, backlog: number, small 
   };
 }
 
+export type FairnessRound = Awaited<ReturnType<typeof fairnessProfile>>;
+
+/**
+ * Fairness from several rounds of the same scenario, each on a fresh runtime: where B's inserts
+ * land in A's cycle of releases decides one round's figure (0.8–2.5 s behind the same backlog in
+ * runs here), so the bench reports every round and takes the median round — by B's wait over the
+ * idle wait — as the figure, as it does for efficiency.
+ */
+export function summarizeFairness(rounds: readonly FairnessRound[]) {
+  if (rounds.length === 0) throw new Error('no fairness rounds');
+  const ratio = (r: FairnessRound) => r.smallTenantWaitP50Ms / Math.max(1, r.idleWaitP50Ms);
+  const order = rounds.map((_, i) => i).sort((a, b) => ratio(rounds[a]) - ratio(rounds[b]));
+  const median = rounds[order[Math.floor((order.length - 1) / 2)]];
+  return {
+    ...median,
+    ratio: Math.round(ratio(median) * 100) / 100,
+    rounds: rounds.map((r) => ({ ...r, ratio: Math.round(ratio(r) * 100) / 100 })),
+  };
+}
+
 /** The most intervals [start, end) open at once. */
 function maxOverlap(tasks: Task[]): number {
   const edges = tasks.flatMap((t) => [

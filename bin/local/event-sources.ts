@@ -221,29 +221,18 @@ export interface StreamSourceOptions {
  * a change wait behind every page of records its consumer never sees.
  */
 const GET_RECORDS_LIMIT = 1000;
-/** Matching records read ahead of the function before the reader waits for it. */
-const READ_AHEAD = 2000;
 
-/**
- * Reads every shard of a stream in order and invokes the function with ordered batches of the
- * matching records, reading ahead while it runs; a batch that fails (or reports a failed record)
- * is retried from its first failed record before anything after it is delivered.
- */
+/** Reads every shard of a stream in order and invokes the function with ordered batches of the matching records. */
 export class StreamEventSource {
   private readonly streams = new DynamoDBStreamsClient({ region: region() });
   private readonly stopping = abortController();
   private readonly shards = new Map<string, Promise<void>>();
-  /** Matching records read and not yet delivered, in stream order. */
-  private readonly queue: _Record[] = [];
-  private readonly wakeUps: (() => void)[] = [];
   private discovery: Promise<void> | undefined;
-  private feeder: Promise<void> | undefined;
 
   constructor(private readonly options: StreamSourceOptions) {}
 
   start(): void {
     this.discovery = this.discover();
-    this.feeder = this.feed();
   }
 
   private async discover(): Promise<void> {
@@ -262,23 +251,16 @@ export class StreamEventSource {
     }
   }
 
-  private async iterator(shardId: string): Promise<string | undefined> {
+  private async iterator(shardId: string, at?: string): Promise<string | undefined> {
     const out = await this.streams.send(
-      new GetShardIteratorCommand({ StreamArn: this.options.streamArn, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' }),
+      new GetShardIteratorCommand({
+        StreamArn: this.options.streamArn,
+        ShardId: shardId,
+        ShardIteratorType: at ? 'AT_SEQUENCE_NUMBER' : 'TRIM_HORIZON',
+        SequenceNumber: at,
+      }),
     );
     return out.ShardIterator;
-  }
-
-  /** Resolves when records were read or delivered (or after `ms`). */
-  private drained(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.wakeUps.push(resolve);
-      void pause(ms, this.stopping.signal).then(resolve);
-    });
-  }
-
-  private notify(): void {
-    for (const wake of this.wakeUps.splice(0)) wake();
   }
 
   private async readShard(shardId: string): Promise<void> {
@@ -286,7 +268,6 @@ export class StreamEventSource {
     const interval = this.options.pollIntervalMs ?? 250;
     let iterator = await this.iterator(shardId);
     while (iterator && !signal.aborted) {
-      while (this.queue.length >= READ_AHEAD && !signal.aborted) await this.drained(interval);
       let records: _Record[];
       let next: string | undefined;
       try {
@@ -299,28 +280,19 @@ export class StreamEventSource {
         await pause(500, signal);
         continue;
       }
-      this.queue.push(...records.filter(this.options.filter));
-      this.notify();
-      iterator = next;
-      if (records.length < GET_RECORDS_LIMIT) await pause(interval, signal);
-    }
-  }
-
-  /** The records in order, a batch at a time, each retried from its first failure. */
-  private async feed(): Promise<void> {
-    const { signal } = this.stopping;
-    const queue = this.queue;
-    while (!signal.aborted) {
-      if (queue.length === 0) {
-        await this.drained(1000);
+      // The page's matching records in order, a batch at a time; a failure is retried from its record.
+      const selected = records.filter(this.options.filter);
+      let retryFrom: string | undefined;
+      for (let i = 0; i < selected.length && !retryFrom; i += this.options.batchSize) {
+        retryFrom = await this.deliver(selected.slice(i, i + this.options.batchSize));
+      }
+      if (retryFrom) {
+        iterator = await this.iterator(shardId, retryFrom);
+        await pause(200, signal);
         continue;
       }
-      const batch = queue.slice(0, this.options.batchSize);
-      const retryFrom = await this.deliver(batch);
-      const failedAt = retryFrom === undefined ? -1 : batch.findIndex((r) => r.dynamodb?.SequenceNumber === retryFrom);
-      queue.splice(0, failedAt < 0 ? batch.length : failedAt);
-      this.notify();
-      if (failedAt >= 0) await pause(200, signal);
+      iterator = next;
+      if (records.length < GET_RECORDS_LIMIT) await pause(interval, signal);
     }
   }
 
@@ -338,9 +310,8 @@ export class StreamEventSource {
 
   async stop(): Promise<void> {
     this.stopping.abort();
-    this.notify();
     await this.discovery;
-    await Promise.allSettled([...this.shards.values(), this.feeder]);
+    await Promise.allSettled(this.shards.values());
     this.streams.destroy();
   }
 }

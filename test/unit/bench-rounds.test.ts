@@ -20,3 +20,23 @@ describe('summarizeRounds', () => {
     expect(() => summarizeRounds([])).toThrow();
   });
 });
+
+describe('summarizeFairness', () => {
+  const round = (small: number, idle: number) => ({
+    backlog: 400,
+    smallTenantTasks: 20,
+    smallTenantWaitP50Ms: small,
+    smallTenantWaitP99Ms: small + 100,
+    idleWaitP50Ms: idle,
+    bigTenantTasksPerSecond: 17,
+  });
+
+  it("takes the round with the median ratio of B's wait to the idle wait, whole, and keeps every round", async () => {
+    const { summarizeFairness } = await import('../../bin/bench/tenancy.ts');
+    const summary = summarizeFairness([round(780, 465), round(2540, 271), round(842, 400)]);
+    // Ratios 1.68, 9.37, 2.11: the median round is the third, its figures taken together.
+    expect(summary).toMatchObject({ smallTenantWaitP50Ms: 842, smallTenantWaitP99Ms: 942, idleWaitP50Ms: 400, ratio: 2.11 });
+    expect(summary.rounds.map((r) => r.ratio)).toEqual([1.68, 9.37, 2.11]);
+    expect(() => summarizeFairness([])).toThrow();
+  });
+});
