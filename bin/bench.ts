@@ -27,6 +27,7 @@ process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
 const { startMoto } = await import('./emulator.mjs');
 const { drainMeter } = await import('./bench/meter.ts');
 const { taskKey } = await import('#core/ids.ts');
+const { readInBatches } = await import('#core/batch-write.ts');
 const { startLocalRuntime } = await import('./local/runtime.ts');
 const { provision } = await import('./local/provision.ts');
 const { meterStream } = await import('./bench/stream-meter.ts');
@@ -144,18 +145,7 @@ async function readTask(table: string, id: string): Promise<Task> {
 
 /** Many tasks in one BatchGetItem a hundred, so a harness polling a backlog barely loads the emulator it measures. */
 async function readTasks(table: string, ids: readonly string[]): Promise<Task[]> {
-  const found: Task[] = [];
-  for (let i = 0; i < ids.length; i += 100) {
-    let keys: Record<string, unknown>[] | undefined = ids.slice(i, i + 100).map(taskKey);
-    while (keys?.length) {
-      const out: BatchGetCommandOutput = await harnessDb.send(
-        new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
-      );
-      found.push(...((out.Responses?.[table] ?? []) as Task[]));
-      keys = out.UnprocessedKeys?.[table]?.Keys;
-    }
-  }
-  return found;
+  return (await readInBatches(harnessDb, table, ids.map(taskKey), 'tasks')) as Task[];
 }
 
 /** Resolves when every task is in a terminal state; returns them. */

@@ -23,12 +23,18 @@ export interface ThroughputSummary {
 
 const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-/** Each round's ratio and the median round (an odd count: the middle one; even: the lower middle). */
+/** Which of several measured values is the median (an odd count: the middle one; even: the lower middle). */
+export function medianIndex(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('no rounds');
+  const order = values.map((_, i) => i).sort((a, b) => values[a] - values[b]);
+  return order[Math.floor((order.length - 1) / 2)];
+}
+
+/** Each round's ratio and the median round. */
 export function summarizeRounds(rounds: readonly ThroughputRound[]): ThroughputSummary {
   if (rounds.length === 0) throw new Error('no throughput rounds');
   const ratios = rounds.map((r) => r.tasksPerSecond / r.rawSdkTasksPerSecond);
-  const order = ratios.map((_, i) => i).sort((a, b) => ratios[a] - ratios[b]);
-  const middle = order[Math.floor((order.length - 1) / 2)];
+  const middle = medianIndex(ratios);
   const median = rounds[middle];
   return {
     tasksPerSecond: round(median.tasksPerSecond, 1),

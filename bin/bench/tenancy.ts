@@ -4,6 +4,7 @@
  * limit's most starts in any window.
  */
 import { drainMeter } from './meter.ts';
+import { medianIndex } from './rounds.ts';
 
 type Task = { id: string; status: string; createdAt: number; startedAt?: number; finishedAt?: number };
 
@@ -81,14 +82,10 @@ export type FairnessRound = Awaited<ReturnType<typeof fairnessProfile>>;
  */
 export function summarizeFairness(rounds: readonly FairnessRound[]) {
   if (rounds.length === 0) throw new Error('no fairness rounds');
-  const ratio = (r: FairnessRound) => r.smallTenantWaitP50Ms / Math.max(1, r.idleWaitP50Ms);
-  const order = rounds.map((_, i) => i).sort((a, b) => ratio(rounds[a]) - ratio(rounds[b]));
-  const median = rounds[order[Math.floor((order.length - 1) / 2)]];
-  return {
-    ...median,
-    ratio: Math.round(ratio(median) * 100) / 100,
-    rounds: rounds.map((r) => ({ ...r, ratio: Math.round(ratio(r) * 100) / 100 })),
-  };
+  const ratios = rounds.map((r) => r.smallTenantWaitP50Ms / Math.max(1, r.idleWaitP50Ms));
+  const middle = medianIndex(ratios);
+  const shown = (ratio: number) => Math.round(ratio * 100) / 100;
+  return { ...rounds[middle], ratio: shown(ratios[middle]), rounds: rounds.map((r, i) => ({ ...r, ratio: shown(ratios[i]) })) };
 }
 
 /** The most intervals [start, end) open at once. */

@@ -11,7 +11,7 @@
  */
 import { encodeEvent } from './history.ts';
 import type { LimitStore } from './limit-store.ts';
-import { waiterQueuedAt, waiterSortKey } from './limit-store.ts';
+import { HAND_OVER_MAX, waiterQueuedAt, waiterSortKey } from './limit-store.ts';
 import { isTerminal, type TaskRecord } from './model.ts';
 import type { TaskStore } from './store.ts';
 import { type AppliedLimit, type LimitDefinition, limitId, limitsFor, type TenancySettings } from './tenancy.ts';
@@ -177,14 +177,16 @@ export class Admission {
 
   /**
    * The holders' slots go to as many oldest waiters: one read of the waiters, the hand-overs
-   * written side by side (20 pairs a write: disjoint holders of one item), the waiter items removed
+   * written side by side (HAND_OVER_MAX pairs a write: disjoint holders of one item), the waiter items removed
    * together and the waiters woken together.
    */
   private async giveBackMany(limit: AppliedLimit, holders: readonly string[], now: number): Promise<void> {
     if (holders.length === 1) return this.giveBack(limit, holders[0], now);
     const waiters = await this.nextWaiters(limit, holders.length, new Set(holders));
     const pairs = waiters.map((w, i) => ({ from: holders[i], to: w }));
-    const chunks = Array.from({ length: Math.ceil(pairs.length / 20) }, (_, i) => pairs.slice(i * 20, i * 20 + 20));
+    const chunks = Array.from({ length: Math.ceil(pairs.length / HAND_OVER_MAX) }, (_, i) =>
+      pairs.slice(i * HAND_OVER_MAX, (i + 1) * HAND_OVER_MAX),
+    );
     const handed = await Promise.all(
       chunks.map((chunk) =>
         this.limits.handOverMany(

@@ -126,6 +126,17 @@ export async function fillParked(changes: readonly TableChange[], admission: Adm
   return merge(results);
 }
 
+/** Items by key, each group in the order given (first seen, first in the map). */
+function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group) group.push(item);
+    else groups.set(key(item), [item]);
+  }
+  return groups;
+}
+
 /**
  * One lane's messages, the tenants taken in turn (each tenant's in stream order): a tenant whose
  * backlog was woken in the same batch as another tenant's few tasks does not put all of its
@@ -133,18 +144,14 @@ export async function fillParked(changes: readonly TableChange[], admission: Adm
  * queue that does not (the emulator, ElasticMQ) then gets the same order from here.
  */
 export function tenantsInTurn(items: readonly PendingDispatch[]): PendingDispatch[] {
-  const byGroup = new Map<string, PendingDispatch[]>();
-  for (const p of items) byGroup.set(p.dispatch.group, [...(byGroup.get(p.dispatch.group) ?? []), p]);
-  const groups = [...byGroup.values()];
+  const groups = [...groupBy(items, (p) => p.dispatch.group).values()];
   const longest = Math.max(0, ...groups.map((g) => g.length));
   return Array.from({ length: longest }, (_, i) => groups.flatMap((g) => (i < g.length ? [g[i]] : []))).flat();
 }
 
 /** SendMessageBatch takes ten messages of one queue: group by lane, tenants in turn, then chunk. */
 export function laneBatches(pending: readonly PendingDispatch[]): { lane: LaneName; items: PendingDispatch[] }[] {
-  const byLane = new Map<LaneName, PendingDispatch[]>();
-  for (const p of pending) byLane.set(p.dispatch.lane, [...(byLane.get(p.dispatch.lane) ?? []), p]);
-  return [...byLane].flatMap(([lane, unordered]) => {
+  return [...groupBy(pending, (p) => p.dispatch.lane)].flatMap(([lane, unordered]) => {
     const items = tenantsInTurn(unordered);
     return Array.from({ length: Math.ceil(items.length / 10) }, (_, i) => ({ lane, items: items.slice(i * 10, i * 10 + 10) }));
   });

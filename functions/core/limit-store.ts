@@ -47,6 +47,9 @@ export const waiterSortKey = (priority: Priority, queuedAt: number, taskId: stri
 /** When the task a waiter item stands for was queued. */
 export const waiterQueuedAt = (sortKey: string): number => Number(sortKey.split('#')[1]);
 
+/** Slots moved in one hand-over write (its expression stays well under DynamoDB's 4 KB). */
+export const HAND_OVER_MAX = 20;
+
 export class LimitStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -173,11 +176,11 @@ export class LimitStore {
   }
 
   /**
-   * Move several slots in one write (all or none, up to 20 pairs): false when a `from` did not
-   * hold its slot or a `to` already holds one.
+   * Move several slots in one write (all or none, up to HAND_OVER_MAX pairs): false when a `from`
+   * did not hold its slot or a `to` already holds one.
    */
   async handOverMany(id: string, pairs: readonly { from: string; to: string }[], now: number): Promise<boolean> {
-    if (pairs.length === 0 || pairs.length > 20) return false;
+    if (pairs.length === 0 || pairs.length > HAND_OVER_MAX) return false;
     const names = Object.fromEntries(
       pairs.flatMap((p, i) => [
         [`#f${i}`, holder(p.from)],
