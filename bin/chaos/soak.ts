@@ -209,14 +209,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const ids = [...accepted.keys()].slice(-40);
       return ids.length ? { id: ids[Math.floor(rand() * ids.length)] } : undefined;
     };
+    // A kill drawn while no worker is busy is owed, and done at the next tick that finds one busy:
+    // on a loaded machine busy moments are rarer, and the run must hurt as much there.
+    let owedKills = 0;
+    const killWorker = () => {
+      const busy = [...runtime.workers.values()].flatMap((host) => host.busy());
+      if (busy.length === 0) return false;
+      process.kill(busy[Math.floor(rand() * busy.length)], 'SIGKILL');
+      report.injected.workerKills++;
+      return true;
+    };
     while (Date.now() < chaosEnd) {
       await new Promise((r) => setTimeout(r, intervalMs));
+      if (owedKills > 0 && killWorker()) owedKills--;
       const roll = rand();
       if (roll < 0.45) {
-        const busy = [...runtime.workers.values()].flatMap((host) => host.busy());
-        if (busy.length === 0) continue;
-        process.kill(busy[Math.floor(rand() * busy.length)], 'SIGKILL');
-        report.injected.workerKills++;
+        if (!killWorker()) owedKills++;
       } else if (roll < 0.5) {
         const running = runtime.containers.running();
         if (running.length === 0) continue;

@@ -35,17 +35,27 @@ function usePolled<T>(load: () => Promise<T>, ms: number, deps: unknown[]): { va
   // The caller names what `load` depends on (`deps`).
   useEffect(() => {
     let live = true;
-    const run = () =>
-      load().then(
-        (v) => {
-          if (!live) return;
-          setValue(v);
-          setError(undefined);
-        },
-        (e: Error) => {
-          if (live) setError(e.message);
-        },
-      );
+    // One load at a time: when the API is slower than the period, ticks are skipped rather than
+    // piling requests up behind the browser's six connections per host (where a click's POST waits too).
+    let loading = false;
+    const run = () => {
+      if (loading) return;
+      loading = true;
+      load()
+        .then(
+          (v) => {
+            if (!live) return;
+            setValue(v);
+            setError(undefined);
+          },
+          (e: Error) => {
+            if (live) setError(e.message);
+          },
+        )
+        .finally(() => {
+          loading = false;
+        });
+    };
     run();
     const timer = setInterval(() => {
       if (!document.hidden) run();
@@ -174,16 +184,19 @@ function LaneSwitch({ lane, onDone }: { lane: LaneView; onDone: () => void }) {
 }
 
 function Overview() {
-  // Counts per status from the listing (a page of up to 100: "100+" beyond).
+  // Counts per status from the listing (a page of up to 100: "100+" beyond), one status after
+  // another: a listing reads a day's partitions, so these are the overview's dearest reads, and
+  // nine at once would hold every connection the browser opens to the API.
   const counts = usePolled(
-    async () =>
-      Promise.all(
-        STATUSES.map(async (status) => {
-          const page = await api<Page<TaskView>>('GET', `/tasks?status=${status}&limit=100`);
-          return { status, count: page.items.length, more: page.cursor !== null };
-        }),
-      ),
-    3000,
+    async () => {
+      const found: { status: string; count: number; more: boolean }[] = [];
+      for (const status of STATUSES) {
+        const page = await api<Page<TaskView>>('GET', `/tasks?status=${status}&limit=100`);
+        found.push({ status, count: page.items.length, more: page.cursor !== null });
+      }
+      return found;
+    },
+    5000,
     [],
   );
   const lanes = usePolled(() => api<{ items: LaneView[] }>('GET', '/lanes'), 3000, []);

@@ -327,12 +327,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   everyInterval('sweeper', 'sweeper', () => sweeper.handler());
 
   const port = options.port ?? Number(process.env.PORT ?? 3000);
+  // Requests still being handled when the server stops: awaited, so none reads the tables after teardown.
+  const handling = new Set<Promise<unknown>>();
   const { server, url } = await serveHttpApi(
     // API Gateway's part: each route goes to the function the contract names.
     timed('intake', (event: APIGatewayProxyEventV2) => {
       const match = matchRoute(event.requestContext.http.method, event.rawPath);
       const serving = match.kind === 'found' && functionOf(ROUTES[match.operation]) === 'operations' ? operations : intake;
-      return serving.handler(event);
+      const response = serving.handler(event);
+      handling.add(response);
+      void response.finally(() => handling.delete(response)).catch(() => {});
+      return response;
     }),
     port,
     undefined,
@@ -343,6 +348,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+      }).then(async () => {
+        await Promise.allSettled(handling);
       }),
   );
 

@@ -140,14 +140,23 @@ describe('the console', () => {
 
   it('pauses the low lane from the overview: its tasks wait, and run after resume', async () => {
     await open('#/');
+    // The switch's own answer first (on a loaded machine the emulator takes seconds), then the table.
+    const paused = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/lanes/low/pause'), {
+      timeout: 30_000,
+    });
     await page.getByRole('button', { name: 'pause the low lane' }).click();
+    expect((await paused).status()).toBe(200);
     await expect.poll(() => page.locator('[data-lane-state="low"]').textContent(), { timeout: 10_000 }).toBe('paused by local');
     await expect.poll(async () => runtime.consumers.get('low')?.consuming, { timeout: 10_000 }).toBe(false);
     const tasks = await Promise.all([1, 2].map((n) => api.submit({ type: 'echo', payload: { n }, priority: 'low' })));
     // Both wait in the lane's queue, visible to SQS and unreceived.
     await expect.poll(() => page.locator('[data-lane-visible="low"]').textContent(), { timeout: 15_000 }).toBe('2');
     for (const t of tasks) expect((await api.get(t.id)).status).toBe('QUEUED');
+    const resumed = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/lanes/low/resume'), {
+      timeout: 30_000,
+    });
     await page.getByRole('button', { name: 'resume the low lane' }).click();
+    expect((await resumed).status()).toBe(200);
     await expect.poll(() => page.locator('[data-lane-state="low"]').textContent(), { timeout: 10_000 }).toBe('consuming');
     for (const t of tasks) await api.waitFor(t.id, ['SUCCEEDED']);
   });
