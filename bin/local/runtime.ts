@@ -343,14 +343,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     undefined,
     consoleAssets,
   );
-  stops.unshift(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }).then(async () => {
-        await Promise.allSettled(handling);
-      }),
+  stops.unshift(() =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }).then(async () => {
+      await Promise.allSettled(handling);
+    }),
   );
 
   let stopped: Promise<void> | undefined;
