@@ -45,6 +45,11 @@ const checks = [
   ['no overlapping executions', report.overlaps.length === 0, `${report.overlaps.length} overlaps in ${report.executions} executions`],
   ['no unexplained outcome', report.unexplained.length === 0, `${report.unexplained.length} unexplained`],
   ['recoveries within the bound', report.recoveryMs.max <= report.boundMs, `max ${report.recoveryMs.max} ms, bound ${report.boundMs} ms`],
+  [
+    'recoveries after a held message was lost within the worker timeout plus the bound',
+    report.heldKillRecoveryMs.max <= report.windowBoundMs,
+    `n=${report.heldKillRecoveryMs.count}, max ${report.heldKillRecoveryMs.max} ms, bound ${report.windowBoundMs} ms`,
+  ],
 ] as const;
 console.log(
   `seed ${report.seed}: ${report.tasks.accepted}/${report.tasks.submitted} tasks accepted ${JSON.stringify(report.tasks.byType)}`,

@@ -49,11 +49,18 @@ let nextId = 0;
 export class FunctionHost {
   private readonly idle: Environment[] = [];
   private readonly all = new Set<ChildProcess>();
-  private readonly invoking = new Set<ChildProcess>();
+  /** The environments running an invocation right now, with the event each was given. */
+  private readonly invoking = new Map<ChildProcess, unknown>();
 
   /** Process ids of the environments running an invocation right now. */
   busy(): number[] {
-    return [...this.invoking].map((c) => c.pid ?? -1).filter((pid) => pid > 0);
+    return [...this.invoking.keys()].map((c) => c.pid ?? -1).filter((pid) => pid > 0);
+  }
+
+  /** The event the environment with this process id is running (undefined: none). */
+  eventOf(pid: number): unknown {
+    for (const [child, event] of this.invoking) if (child.pid === pid) return event;
+    return undefined;
   }
 
   constructor(private readonly options: FunctionHostOptions) {}
@@ -104,7 +111,7 @@ export class FunctionHost {
     }
     await env.ready;
     const { child } = env;
-    this.invoking.add(child);
+    this.invoking.set(child, event);
     const id = ++nextId;
     const deadline = Date.now() + this.options.timeoutMs;
     try {
