@@ -18,9 +18,10 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { laneDefinition } from '#core/lanes.ts';
 import { DEFAULT_CONTAINER_CAP, DEFAULT_RECOVERY_SECONDS, LAUNCHER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { METRIC_SERVICE_ENV } from '#core/metrics.ts';
 import { settingsEnvironment } from '#core/settings.ts';
 import { acknowledge, nagRendering } from './nag.ts';
-import { handlerEntry, PROJECT_ROOT, SluiceFunction } from './sluice-function.ts';
+import { handlerEntry, metricServiceOf, PROJECT_ROOT, SluiceFunction } from './sluice-function.ts';
 import type { LaneMapping } from './workers.ts';
 
 export interface LongJobsProps {
@@ -104,6 +105,8 @@ export class LongJobs extends Construct {
       logging: LogDrivers.awsLogs({ streamPrefix: 'runner', logGroup: new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH }) }),
       environment: {
         TABLE_NAME: props.table.tableName,
+        // Its metrics are the deployment's, as the functions' are (GET /stats, the dashboard).
+        [METRIC_SERVICE_ENV]: metricServiceOf(this),
         ...settingsEnvironment({ containerCap: cap, recoverySeconds: props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS }),
       },
       stopTimeout: Duration.seconds(30),

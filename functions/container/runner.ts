@@ -18,6 +18,7 @@ import { attemptLeaseMs } from '#core/limits.ts';
 import { readSettings } from '#core/settings.ts';
 import { TaskStore } from '#core/store.ts';
 import { taskRegistry } from '#tasks/index.ts';
+import { emitAttempt } from '../handlers/telemetry.ts';
 import { leaseGuard } from '../runtime/lease-fence.ts';
 
 export const EXIT = { succeeded: 0, failed: 10, cancelled: 11, paused: 12, handedBack: 13, stale: 20, runnerError: 70 } as const;
@@ -72,6 +73,9 @@ export async function main(): Promise<number> {
       leaseGuard,
     });
     logger.info('attempt ended', { taskId: message.id, outcome: end.kind, status: final?.status ?? 'superseded' });
+    // EMF lines on stdout, like the worker's: the awslogs driver sends them to CloudWatch Logs,
+    // which extracts the metrics from any log group (locally the runtime reads the container's stdout).
+    emitAttempt(task, final);
     switch (end.kind) {
       case 'succeeded':
         return EXIT.succeeded;

@@ -5,7 +5,7 @@
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { laneFor } from '#core/lanes.ts';
-import { METRIC_NAMESPACE, METRICS, type MetricName, metricService } from '#core/metrics.ts';
+import { METRIC_NAMESPACE, METRICS, type MetricName, metricService, OUTCOME_METRIC } from '#core/metrics.ts';
 import type { TaskRecord } from '#core/model.ts';
 import type { TickOutcome } from '#core/schedule-firing.ts';
 
@@ -41,6 +41,21 @@ export const taskDimensions = (task: Pick<TaskRecord, 'priority' | 'runtime' | '
   lane: laneFor(task.priority, task.runtime),
   type: task.type,
 });
+
+/**
+ * One attempt's metrics, wherever it ran (a Lambda worker or a container): its start and queue
+ * wait, then its outcome and run time once it has one.
+ */
+export function emitAttempt(task: TaskRecord, final: TaskRecord | undefined): void {
+  const dimensions = taskDimensions(task);
+  emit('Started', dimensions);
+  emit('QueueWait', dimensions, (task.startedAt ?? 0) - (task.queuedAt ?? task.createdAt));
+  const metric = final && OUTCOME_METRIC[final.status];
+  if (final && metric) {
+    emit(metric, dimensions);
+    emit('RunDuration', dimensions, (final.finishedAt ?? final.updatedAt) - (task.startedAt ?? final.updatedAt));
+  }
+}
 
 /** Emit one value of a metric; `dimensions` must hold every dimension its sets name. */
 export function emit(name: MetricName, dimensions: Dimensions, value = 1): void {

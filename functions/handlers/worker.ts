@@ -22,7 +22,7 @@ import { VisibilityKeeper } from '#core/visibility.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { leaseGuard } from '../runtime/lease-fence.ts';
 import { getStore, perEnvironment } from './services.ts';
-import { emit, taskDimensions } from './telemetry.ts';
+import { emit, emitAttempt, taskDimensions } from './telemetry.ts';
 
 const logger = new Logger({ serviceName: 'sluice-worker' });
 const rateGate = perEnvironment(() => new RateGate(new LimitStore(dynamo(), tableName())));
@@ -90,13 +90,7 @@ async function handleRecord(record: SQSRecord, batch: BatchState): Promise<void>
   const { final, end, abandoned } = outcome.report;
   if (abandoned) batch.abandoned.push(task.id);
   logger.info('attempt ended', { ...keys, outcome: end.kind, status: final?.status ?? 'superseded' });
-  emit('Started', dimensions);
-  emit('QueueWait', dimensions, (task.startedAt ?? 0) - (task.queuedAt ?? task.createdAt));
-  const metric = final && OUTCOME_METRIC[final.status];
-  if (final && metric) {
-    emit(metric, dimensions);
-    emit('RunDuration', dimensions, (final.finishedAt ?? final.updatedAt) - (task.startedAt ?? final.updatedAt));
-  }
+  emitAttempt(task, final);
 }
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

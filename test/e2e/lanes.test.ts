@@ -8,7 +8,7 @@
 import { GetEventSourceMappingCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../bin/local/runtime.ts';
-import { type Api, startRuntime } from '../support/runtime.ts';
+import { type Api, startRuntime, until } from '../support/runtime.ts';
 
 let runtime: LocalRuntime;
 let api: Api;
@@ -30,16 +30,6 @@ type Lane = {
 };
 const lane = async (name: string) =>
   (await api.request<{ items: Lane[] }>('GET', '/lanes')).body.items.find((l) => l.name === name) as Lane;
-const until = async <T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await read();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`${what}: last seen ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    last = await read();
-  }
-  return last;
-};
 
 describe('lane pause and resume', () => {
   it('stops consuming a paused lane (its tasks wait in the queue), and runs them on resume', async () => {
