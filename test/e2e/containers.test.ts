@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatsView } from '#api/contract.ts';
 import type { LocalRuntime } from '../../bin/local/runtime.ts';
-import { type Api, startRuntime, type Task, until } from '../support/runtime.ts';
+import { eventually } from '../support/factories.ts';
+import { type Api, startRuntime, type Task } from '../support/runtime.ts';
 
 process.env.SLUICE_CANCEL_GRACE_MS = '1000';
 
@@ -45,10 +46,10 @@ describe('long jobs in containers', () => {
     // The container's metrics reach GET /stats as a worker's do: the long lane counts it.
     const long = (s: StatsView) => s.lanes.find((l) => l.name === 'long');
     const total = (values: number[] | undefined) => (values ?? []).reduce((a, b) => a + b, 0);
-    const stats = await until(
+    const stats = await eventually(
       async () => (await api.request<StatsView>('GET', '/stats?minutes=5')).body,
       (s) => total(long(s)?.succeeded) >= 1,
-      'the long lane counts the container task',
+      30_000, // the long lane counts the container task
     );
     expect(total(long(stats)?.started)).toBeGreaterThanOrEqual(1);
     expect(long(stats)?.runTimeP50Ms.some((v) => typeof v === 'number' && v >= 500)).toBe(true);

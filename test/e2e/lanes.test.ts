@@ -8,7 +8,8 @@
 import { GetEventSourceMappingCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../bin/local/runtime.ts';
-import { type Api, startRuntime, until } from '../support/runtime.ts';
+import { eventually } from '../support/factories.ts';
+import { type Api, startRuntime } from '../support/runtime.ts';
 
 let runtime: LocalRuntime;
 let api: Api;
@@ -46,18 +47,18 @@ describe('lane pause and resume', () => {
     lambda.destroy();
     expect(mapping.State).toBe('Disabled');
     // The poller has seen the switch and its last long poll has ended (AWS: Disabling → Disabled).
-    await until(
+    await eventually(
       async () => runtime.consumers.get('low')?.consuming,
       (c) => c === false,
-      'the low lane stops receiving',
+      30_000, // the low lane stops receiving
     );
 
     const tasks = await Promise.all([1, 2, 3].map((n) => api.submit({ type: 'echo', payload: { n }, priority: 'low' })));
     // All three reach the queue and stay there, visible: nothing receives them.
-    const waiting = await until(
+    const waiting = await eventually(
       () => lane('low'),
       (l) => l.visible === 3 && l.oldestQueuedAgeSeconds >= 1,
-      'the paused lane holds its three tasks',
+      30_000, // the paused lane holds its three tasks
     );
     expect(waiting).toMatchObject({ paused: true, inFlight: 0, changedBy: 'local' });
     for (const t of tasks) expect((await api.get(t.id)).status).toBe('QUEUED');
@@ -100,10 +101,10 @@ describe('GET /stats', () => {
     // This runtime's metrics are its own (their service is its name), whoever else shares the
     // emulator's CloudWatch: exactly these tasks are counted in the normal lane.
     expect(sum(normal(before).submitted)).toBe(0);
-    const after = await until(
+    const after = await eventually(
       read,
       (s) => sum(normal(s).submitted) === 5 && sum(normal(s).succeeded) === 4 && sum(normal(s).failed) === 1,
-      'the stats count the tasks',
+      30_000, // the stats count the tasks
     );
     const series = normal(after);
     expect(sum(series.started)).toBe(5);

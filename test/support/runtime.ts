@@ -56,15 +56,3 @@ export function apiClient(url: string): Api {
   };
   return api;
 }
-
-/** Reads until `done` holds (every 100 ms), and fails with the last value seen after `timeoutMs`. */
-export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await read();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`${what}: last seen ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    last = await read();
-  }
-  return last;
-}
