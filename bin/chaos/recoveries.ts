@@ -24,7 +24,7 @@ export interface Gap {
   nextBegin: number;
   /** The attempt the next execution runs (its own start is not a point of the gap). */
   nextAttempt: number;
-  /** The history's attempt starts (to RUNNING) of this task. */
+  /** The history's attempt starts (QUEUED → RUNNING) of this task. */
   starts: readonly { at: number; attempt: number }[];
   /** When workers holding a message of this task were killed, and which. */
   holderKills: readonly { at: number; pid: number }[];

@@ -236,7 +236,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       // The tasks whose messages the killed invocation held (the analysis splits their gaps here).
       for (const record of (host.eventOf(pid) as Partial<SQSEvent> | undefined)?.Records ?? []) {
         const id = (JSON.parse(record.body) as { id?: string }).id;
-        if (id) holderKills.set(id, [...(holderKills.get(id) ?? []), { at, pid }]);
+        if (!id) continue;
+        const kills = holderKills.get(id) ?? [];
+        kills.push({ at, pid });
+        holderKills.set(id, kills);
       }
       process.kill(pid, 'SIGKILL');
       report.injected.workerKills++;
@@ -381,7 +384,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         }
         if (prev.ended) continue;
         const starts = (eventsOf.get(id) ?? [])
-          .filter((e) => e.to === 'RUNNING')
+          // Attempt starts only (a takeover is recorded as RUNNING → QUEUED → RUNNING); a pause or
+          // cancel request on a running task (RUNNING → RUNNING) is no sign of life.
+          .filter((e) => e.from === 'QUEUED' && e.to === 'RUNNING')
           .map((e) => ({ at: Date.parse(e.at), attempt: e.attempt }));
         const gap = {
           lastMark: prev.last,
