@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --out FILE] [-- --only tenancy|cost]`: measures Sluice on the
+ * `npm run bench [-- --quick] [-- --out FILE] [-- --only tenancy|cost|idle]`: measures Sluice on the
  * local runtime and the emulator — requests per task counted on the SDK clients the handlers use,
  * write units from the table's stream, cost per million tasks from those counts and the price
  * table (for a default task type and for one that opts out of the exclusive start), throughput
@@ -20,6 +20,7 @@ process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
 const { startMoto } = await import('./emulator.mjs');
 const { drainMeter } = await import('./bench/meter.ts');
 const { taskKey } = await import('#core/ids.ts');
+const { SETTINGS } = await import('#core/settings.ts');
 const { readInBatches } = await import('#core/batch-write.ts');
 const { startLocalRuntime } = await import('./local/runtime.ts');
 const { provision } = await import('./local/provision.ts');
@@ -41,7 +42,7 @@ if (args.includes('--scale-model')) {
 }
 const quick = args.includes('--quick');
 // `--only PROFILE`: one part of the run alone (minutes instead of the whole run).
-const ONLY = ['tenancy', 'cost'] as const;
+const ONLY = ['tenancy', 'cost', 'idle'] as const;
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 if (only !== undefined && !(ONLY as readonly string[]).includes(only)) {
   console.error(`--only takes one of: ${ONLY.join(', ')}`);
@@ -514,9 +515,8 @@ async function priorityIsolation(): Promise<{
 }
 
 log(`${quick ? 'quick' : 'full'} run, ${TASKS} tasks per profile, emulator ${endpoint}`);
-if (only === 'tenancy') {
-  const tenancy = await tenancyProfiles();
-  console.log(JSON.stringify(tenancy, null, 2));
+if (only === 'tenancy' || only === 'idle') {
+  console.log(JSON.stringify(only === 'idle' ? await idleProfile() : await tenancyProfiles(), null, 2));
   await stopMoto?.();
   process.exit(0);
 }
@@ -576,32 +576,51 @@ const result = {
 
 /**
  * What the default deployment costs with nothing to do: its resources counted from the template,
- * and one sweeper pass on an idle runtime metered for the reads and receives it makes.
+ * and the sweeper's passes on an idle runtime metered for the reads, writes and receives they
+ * make — one cadence of them at the deployed setting: the first runs the backstops, the rest not.
  */
 async function idleProfile() {
+  const everyPasses = SETTINGS.backstopEveryPasses.default;
+  const local = process.env[SETTINGS.backstopEveryPasses.env];
+  process.env[SETTINGS.backstopEveryPasses.env] = String(everyPasses);
   const runtime = await startRuntime('idle');
-  let pass: { rru: number; sqsRequests: number };
+  const passes: { rru: number; wru: number; sqsRequests: number }[] = [];
   try {
     drainMeter();
     const sweeper = await import('#handlers/sweeper.ts');
-    await sweeper.handler();
-    const metered = drainMeter();
-    pass = {
-      rru: round(
-        metered.reduce((n, m) => n + (m.rru ?? 0), 0),
-        2,
-      ),
-      sqsRequests: metered.filter((m) => m.service === 'sqs').reduce((n, m) => n + (m.sqsRequests ?? 1), 0),
-    };
+    for (let i = 0; i < everyPasses; i++) {
+      const done = await sweeper.handler();
+      if (done.backstops !== (i === 0)) throw new Error(`idle: pass ${i + 1} ran the backstops: ${done.backstops}`);
+      const metered = drainMeter();
+      passes.push({
+        rru: round(
+          metered.reduce((n, m) => n + (m.rru ?? 0), 0),
+          2,
+        ),
+        // The sweeper's writes when idle are the reconciliation's markers: a few bytes, a unit each.
+        wru: metered.filter((m) => m.service === 'dynamodb' && /^(Put|Update|Delete)Item$/.test(m.operation) && m.failedWru === undefined)
+          .length,
+        sqsRequests: metered.filter((m) => m.service === 'sqs').reduce((n, m) => n + (m.sqsRequests ?? 1), 0),
+      });
+    }
   } finally {
     await runtime.stop();
+    if (local === undefined) delete process.env[SETTINGS.backstopEveryPasses.env];
+    else process.env[SETTINGS.backstopEveryPasses.env] = local;
   }
+  const [withBackstops, plain] = passes;
+  const backstop = {
+    rru: round(withBackstops.rru - plain.rru, 2),
+    wru: withBackstops.wru - plain.wru,
+    sqsRequests: withBackstops.sqsRequests - plain.sqsRequests,
+    everyPasses,
+  };
   const { App } = await import('aws-cdk-lib');
   const { Template } = await import('aws-cdk-lib/assertions');
   const { SluiceStack } = await import('../lib/sluice-stack.ts');
   const { idleCost } = await import('./bench/idle.ts');
   const template = Template.fromStack(new SluiceStack(new App(), 'Idle')).toJSON() as { Resources: Record<string, { Type: string }> };
-  return { ...idleCost(template.Resources, pass), sweeperPass: pass };
+  return { ...idleCost(template.Resources, plain, backstop), sweeperPass: plain, sweeperBackstops: backstop };
 }
 
 /** What a schedule tick costs (its task excluded: that is a task like any other). */

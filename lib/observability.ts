@@ -17,35 +17,30 @@ import type { IScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { LANE_NAMES, type LaneName } from '#core/lanes.ts';
+import { LANE_NAMES, LANES, type LaneName, watchedBySweeper } from '#core/lanes.ts';
 import { METRIC_NAMESPACE, METRICS, type MetricName } from '#core/metrics.ts';
 import { metricServiceOf } from './sluice-function.ts';
 
 export interface ObservabilityProps {
   readonly lanes: Readonly<Record<LaneName, IQueue>>;
-  /** Stream records the dispatcher gave up on. */
-  readonly dispatchFailures: IQueue;
   readonly worker: IFunction;
-  /** The dead-letter function, whose failures (it cannot run at all) get an alarm of their own. @default none */
-  readonly deadLetter?: IFunction;
+  /** The sweeper, whose `Attention` metric one alarm reads, and whose own failures another. */
+  readonly sweeper: IFunction;
   readonly functions: Readonly<Record<string, IFunction>>;
-  /** Recurring schedules: their group (Scheduler's delivery metrics) and the queue of schedule work that failed. */
+  /** Recurring schedules: their group and failure queue (the dashboard's schedule widgets). */
   readonly schedules?: { readonly group: IScheduleGroup; readonly failures: IQueue };
   /**
-   * Alarm when a lane's oldest message is older than this many seconds.
-   * @default critical 120, high 600, normal 1800, low 3600, long 3600
+   * Alarm when the critical lane's oldest message is older than this many seconds (the other
+   * lanes' waits the sweeper watches: their `behindSeconds` in #core/lanes.ts).
+   * @default 120 (the critical lane's `behindSeconds`)
    */
-  readonly maxMessageAgeSeconds?: Partial<Record<LaneName, number>>;
+  readonly criticalMaxAgeSeconds?: number;
   /**
-   * Alarm when more than this percentage of worker invocations fail (over 5 minutes).
+   * Alarm when worker invocations fail (infrastructure errors, not task errors) more than this many
+   * times in 5 minutes.
    * @default 5
    */
-  readonly workerErrorRatePercent?: number;
-  /**
-   * Alarm when the sweeper recovers more than this many tasks in 5 minutes.
-   * @default 10
-   */
-  readonly recoveriesPer5Minutes?: number;
+  readonly workerErrorsPer5Minutes?: number;
   /**
    * A CloudWatch dashboard of lanes, outcomes and functions ($3.00 a month beyond an account's
    * first three; the console and GET /stats show the lanes and outcomes without it).
@@ -53,8 +48,6 @@ export interface ObservabilityProps {
    */
   readonly dashboard?: boolean;
 }
-
-const DEFAULT_AGE: Record<LaneName, number> = { critical: 120, high: 600, normal: 1800, low: 3600, long: 3600 };
 
 /**
  * A metric Sluice emits, read under one of the dimension sets it is emitted with (#core/metrics.ts):
@@ -123,72 +116,39 @@ export class Observability extends Construct {
       created.addAlarmAction(new SnsAction(this.topic));
       this.alarms.push(created);
     };
-    // The dead-letter function drains the DLQs within seconds and counts each message it receives,
-    // handled or not (DeadLettered, service-wide total): one alarm on that instead of one per DLQ
-    // (each alarm metric costs $0.10 a month). A function that cannot run at all emits nothing:
-    // the dead-letter errors alarm below covers that; the DLQs keep their messages 14 days.
-    alarm('DeadLetters', {
-      alarmDescription: "Messages reached a lane's DLQ: tasks whose worker kept crashing (the task's lane is the metric's lane dimension)",
-      metric: sluiceMetric(service, 'DeadLettered').with({ period: Duration.minutes(1) }),
+    // Each alarm costs $0.10 a month per metric it reads: four metrics watch everything.
+    // What the sweeper finds (dead letters, failure queues holding messages, lanes falling behind,
+    // many recoveries) is one metric, emitted only when there is something: one alarm for all.
+    alarm('NeedsAttention', {
+      alarmDescription:
+        "The sweeper found something to look at: its log's 'needs attention' lines and the metric's reason dimension say what (dead-letter, dispatch-failures, schedule-failures, lane-behind, recoveries)",
+      metric: sluiceMetric(service, 'Attention').with({ period: Duration.minutes(1) }),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
     });
-    for (const lane of LANE_NAMES) {
-      alarm(`${lane}OldestMessage`, {
-        alarmDescription: `The ${lane} lane is falling behind`,
-        metric: props.lanes[lane].metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
-        threshold: props.maxMessageAgeSeconds?.[lane] ?? DEFAULT_AGE[lane],
+    // A sweeper that cannot work sends none of that: its invocations fail (it fails a pass with a
+    // failed step too). Fifteen minutes of failures, so one throttled pass pages nobody.
+    alarm('SweeperFailing', {
+      alarmDescription: 'The sweeper has failed for 15 minutes: no recoveries, dead letters or attention signals meanwhile',
+      metric: props.sweeper.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+    });
+    for (const lane of LANES.filter((l) => !watchedBySweeper(l))) {
+      alarm(`${lane.name}OldestMessage`, {
+        alarmDescription: `The ${lane.name} lane is falling behind`,
+        metric: props.lanes[lane.name].metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: (lane.name === 'critical' ? props.criticalMaxAgeSeconds : undefined) ?? lane.behindSeconds,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 3,
       });
     }
-    // A failure queue nothing drains: alarm while it holds anything (it receives nothing, so
-    // NumberOfMessagesReceived would stay at 0), until someone has looked.
-    const alarmWhileWaiting = (name: string, queue: IQueue, alarmDescription: string) =>
-      alarm(name, {
-        alarmDescription,
-        metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-      });
-    alarmWhileWaiting(
-      'DispatchFailures',
-      props.dispatchFailures,
-      'The dispatcher gave up on stream records: queued tasks without a message',
-    );
-    if (props.schedules) {
-      alarmWhileWaiting(
-        'ScheduleFailures',
-        props.schedules.failures,
-        'Schedule ticks that created no task (undeliverable, or the fire function kept failing), or schedule changes the sync gave up on',
-      );
-    }
-    if (props.deadLetter) {
-      alarm('DeadLetterErrors', {
-        alarmDescription: 'The dead-letter function fails (it cannot start, or times out): dead letters wait in their DLQ',
-        metric: props.deadLetter.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-      });
-    }
-    alarm('WorkerErrorRate', {
-      alarmDescription: 'Worker invocations failing (infrastructure errors, not task errors)',
-      metric: new MathExpression({
-        expression: '100 * errors / MAX([invocations, 1])',
-        usingMetrics: { errors: props.worker.metricErrors(), invocations: props.worker.metricInvocations() },
-        period: Duration.minutes(5),
-      }),
-      threshold: props.workerErrorRatePercent ?? 5,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-    });
-    alarm('SweeperRecoveries', {
-      alarmDescription: 'The sweeper is recovering many tasks: containers dying or launches failing',
-      metric: sluiceMetric(service, 'Recovered').with({ period: Duration.minutes(5) }),
-      threshold: props.recoveriesPer5Minutes ?? 10,
+    alarm('WorkerErrors', {
+      alarmDescription: 'Worker invocations failing (infrastructure errors, not task errors: a broken deploy, timeouts, out of memory)',
+      metric: props.worker.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: props.workerErrorsPer5Minutes ?? 5,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
     });
@@ -226,6 +186,7 @@ export class Observability extends Construct {
         right: [
           sluiceMetric(service, 'Recovered').with({ label: 'recovered' }),
           sluiceMetric(service, 'Reconciled').with({ label: 'reconciled' }),
+          sluiceMetric(service, 'Attention').with({ label: 'needs attention' }),
         ],
       }),
       new GraphWidget({

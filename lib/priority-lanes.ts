@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { LANE_NAMES, LANES, type LaneName, laneQueueEnv } from '#core/lanes.ts';
+import { LANE_NAMES, LANES, type LaneName, laneDlqEnv, laneQueueEnv } from '#core/lanes.ts';
 import { laneVisibilitySeconds, MAX_SQS_RETENTION_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { acknowledge } from './nag.ts';
 
@@ -55,7 +55,7 @@ export class PriorityLanes extends Construct {
       // received to half the recovery bound and renews that while it works on it, which is what
       // brings a dead worker's tasks back within the bound.
       dlqs[lane.name] = dlq;
-      acknowledge(dlq, 'Serverless::Serverless-SQSRedrivePolicy', 'A lane DLQ is the end of the line; the dead-letter function drains it.');
+      acknowledge(dlq, 'Serverless::Serverless-SQSRedrivePolicy', 'A lane DLQ is the end of the line; the sweeper drains it.');
     }
     this.queues = queues;
     this.deadLetterQueues = dlqs;
@@ -65,4 +65,9 @@ export class PriorityLanes extends Construct {
 /** The LANE_<NAME>_URL variables a function needs to address every lane. */
 export function laneEnvironment(lanes: Readonly<Record<LaneName, IQueue>>): Record<string, string> {
   return Object.fromEntries(LANE_NAMES.map((lane) => [laneQueueEnv(lane), lanes[lane].queueUrl]));
+}
+
+/** The LANE_<NAME>_DLQ_URL variables a function needs to address every lane's DLQ. */
+export function deadLetterEnvironment(dlqs: Readonly<Record<LaneName, IQueue>>): Record<string, string> {
+  return Object.fromEntries(LANE_NAMES.map((lane) => [laneDlqEnv(lane), dlqs[lane].queueUrl]));
 }

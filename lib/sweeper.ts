@@ -4,18 +4,33 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FAILURE_QUEUE_ENV, type FailureQueue } from '#core/attention.ts';
 import { LANE_NAMES, type LaneName } from '#core/lanes.ts';
 import { DEFAULT_RECOVERY_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
-import { settingsEnvironment } from '#core/settings.ts';
+import { checkSettingProp, settingsEnvironment } from '#core/settings.ts';
 import type { LongJobs } from './long-jobs.ts';
 import { acknowledge } from './nag.ts';
-import { laneEnvironment } from './priority-lanes.ts';
+import { deadLetterEnvironment, laneEnvironment } from './priority-lanes.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
 
 export interface SweeperProps {
   readonly table: ITable;
   /** Lanes the sweeper looks into for aging (it receives, deletes and releases a few messages). */
   readonly lanes: Readonly<Record<LaneName, IQueue>>;
+  /** The lanes' DLQs, which its backstops drain (each message's task is recovered or failed). */
+  readonly deadLetterQueues: Readonly<Record<LaneName, IQueue>>;
+  /** Queues nothing drains, whose waiting messages its backstops report as needing attention. @default none */
+  readonly failureQueues?: Readonly<Partial<Record<FailureQueue, IQueue>>>;
+  /**
+   * Run the backstops (the reconciliation, the DLQs, the failure queues) every this many passes.
+   * @default 5 (every five minutes)
+   */
+  readonly backstopEveryPasses?: number;
+  /**
+   * Recoveries in one pass beyond which the attention metric (and its alarm) goes off.
+   * @default 2
+   */
+  readonly recoveriesPerPass?: number;
   /** Containers it recovers, when the deployment runs long jobs. */
   readonly longJobs?: LongJobs;
   /**
@@ -31,13 +46,19 @@ export interface SweeperProps {
   readonly recoverySeconds?: number;
 }
 
-/** Promotes due SCHEDULED tasks and recovers expired leases, reading only the sparse sweep index. */
+/**
+ * Promotes due SCHEDULED tasks, recovers expired leases (reading only the sparse sweep index) and
+ * ages waiting tasks each pass; every few passes, the backstops: the reconciliation, the DLQs'
+ * dead letters, the failure queues. What needs someone it emits as the `Attention` metric.
+ */
 export class Sweeper extends Construct {
   readonly handler: SluiceFunction;
   readonly rule: Rule;
 
   constructor(scope: Construct, id: string, props: SweeperProps) {
     super(scope, id);
+    checkSettingProp('Sweeper', 'backstopEveryPasses', 'backstopEveryPasses', props.backstopEveryPasses);
+    checkSettingProp('Sweeper', 'recoveriesPerPass', 'recoveriesPerPass', props.recoveriesPerPass);
     this.handler = new SluiceFunction(this, 'Sweeper', {
       entry: handlerEntry('sweeper'),
       description: 'Sluice sweeper: due tasks, expired leases, aging',
@@ -47,13 +68,23 @@ export class Sweeper extends Construct {
       environment: {
         ...laneEnvironment(props.lanes),
         ...props.longJobs?.environment,
+        ...deadLetterEnvironment(props.deadLetterQueues),
+        ...Object.fromEntries(
+          (Object.entries(props.failureQueues ?? {}) as [FailureQueue, IQueue][]).map(([queue, q]) => [FAILURE_QUEUE_ENV[queue], q.queueUrl]),
+        ),
         ...settingsEnvironment({
           recoverySeconds: props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS,
           workerTimeoutSeconds: WORKER_TIMEOUT_SECONDS,
+          backstopEveryPasses: props.backstopEveryPasses,
+          recoveriesPerPass: props.recoveriesPerPass,
         }),
       },
     });
-    for (const lane of LANE_NAMES) props.lanes[lane].grantConsumeMessages(this.handler);
+    for (const lane of LANE_NAMES) {
+      props.lanes[lane].grantConsumeMessages(this.handler);
+      props.deadLetterQueues[lane].grantConsumeMessages(this.handler);
+    }
+    for (const queue of Object.values(props.failureQueues ?? {})) queue?.grant(this.handler, 'sqs:GetQueueAttributes');
     props.longJobs?.grantTaskControl(this.handler);
     this.rule = new Rule(this, 'Schedule', { schedule: Schedule.rate(props.interval ?? Duration.minutes(1)) });
     // A failed delivery is kept for inspection; the next run a minute later does the work anyway.

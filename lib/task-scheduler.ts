@@ -3,8 +3,7 @@ import { type CfnLogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { LaneName } from '#core/lanes.ts';
 import { DEFAULT_RECOVERY_SECONDS } from '#core/limits.ts';
-import { SETTINGS, settingsEnvironment } from '#core/settings.ts';
-import { DeadLetters } from './dead-letters.ts';
+import { checkSettingProp, settingsEnvironment } from '#core/settings.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { type ApiAuth, IntakeApi } from './intake-api.ts';
 import { LongJobs, type LongJobsProps } from './long-jobs.ts';
@@ -82,6 +81,12 @@ export interface TaskSchedulerProps {
    * @default { rateLimit: 1000, burstLimit: 2000 }
    */
   readonly apiThrottling?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Recoveries in one sweeper pass (a minute) beyond which the attention alarm goes off:
+   * containers dying, launches failing, workers lost.
+   * @default 2
+   */
+  readonly recoveriesPerPass?: number;
 }
 
 /** Sluice as one construct: table, lanes, API, dispatcher, workers and recurring schedules, wired together. */
@@ -93,7 +98,6 @@ export class TaskScheduler extends Construct {
   readonly workers: Workers;
   readonly sweeper: Sweeper;
   readonly longJobs: LongJobs | undefined;
-  readonly deadLetters: DeadLetters;
   readonly schedules: RecurringSchedules;
   readonly observability: Observability;
 
@@ -108,12 +112,7 @@ export class TaskScheduler extends Construct {
       throw new Error(`TaskScheduler: tenantConcurrency must be a whole number of at least 1, got ${tenantConcurrency}`);
     }
     const { writeShards, apiThrottling } = props;
-    const shardBounds = SETTINGS.writeShards;
-    if (writeShards !== undefined && (!Number.isInteger(writeShards) || writeShards < shardBounds.min || writeShards > shardBounds.max)) {
-      throw new Error(
-        `TaskScheduler: writeShards must be a whole number from ${shardBounds.min} to ${shardBounds.max}, got ${writeShards}`,
-      );
-    }
+    checkSettingProp('TaskScheduler', 'writeShards', 'writeShards', writeShards);
     if (apiThrottling && ![apiThrottling.rateLimit, apiThrottling.burstLimit].every((n) => Number.isInteger(n) && n >= 1)) {
       throw new Error(`TaskScheduler: apiThrottling takes whole numbers of at least 1, got ${JSON.stringify(apiThrottling)}`);
     }
@@ -131,6 +130,7 @@ export class TaskScheduler extends Construct {
       memorySize: props.workerMemorySize,
       recoverySeconds,
     });
+    this.schedules = new RecurringSchedules(this, 'Schedules', { table: this.table.table, containers: this.longJobs !== undefined });
     this.api = new IntakeApi(this, 'Api', {
       table: this.table.table,
       lanes: this.lanes,
@@ -145,16 +145,16 @@ export class TaskScheduler extends Construct {
       lanes: this.lanes.queues,
       longJobs: this.longJobs,
       recoverySeconds,
+      deadLetterQueues: this.lanes.deadLetterQueues,
+      failureQueues: { 'dispatch-failures': this.dispatcher.failures, 'schedule-failures': this.schedules.failures },
+      recoveriesPerPass: props.recoveriesPerPass,
     });
-    this.deadLetters = new DeadLetters(this, 'DeadLetters', { table: this.table.table, deadLetterQueues: this.lanes.deadLetterQueues });
-    this.schedules = new RecurringSchedules(this, 'Schedules', { table: this.table.table, containers: this.longJobs !== undefined });
 
     this.observability = new Observability(this, 'Observability', {
       lanes: this.lanes.queues,
-      dispatchFailures: this.dispatcher.failures,
       dashboard: props.dashboard,
       worker: this.workers.handler,
-      deadLetter: this.deadLetters.handler,
+      sweeper: this.sweeper.handler,
       schedules: this.schedules,
       functions: {
         intake: this.api.handler,
@@ -162,7 +162,6 @@ export class TaskScheduler extends Construct {
         dispatcher: this.dispatcher.handler,
         worker: this.workers.handler,
         sweeper: this.sweeper.handler,
-        deadLetter: this.deadLetters.handler,
         scheduleFire: this.schedules.fire,
         scheduleSync: this.schedules.sync,
         ...(this.longJobs ? { launcher: this.longJobs.launcher } : {}),
@@ -180,7 +179,7 @@ export class TaskScheduler extends Construct {
 
     acknowledgeFunctionDefaults(this);
     acknowledgeTableIndexes(this, Stack.of(this).getLogicalId(this.table.table.node.defaultChild as CfnElement));
-    for (const fn of [this.workers.handler, this.deadLetters.handler, ...(this.longJobs ? [this.longJobs.launcher] : [])]) {
+    for (const fn of [this.workers.handler, ...(this.longJobs ? [this.longJobs.launcher] : [])]) {
       acknowledge(
         fn,
         'Serverless::Serverless-LambdaEventSourceMappingDestination',

@@ -15,7 +15,6 @@ export const FUNCTIONS = [
   'worker',
   'launcher',
   'sweeper',
-  'dead-letter',
   'schedule-fire',
   'schedule-sync',
 ] as const;

@@ -1,7 +1,9 @@
 /**
  * What a deployment costs when nothing runs, counted from the synthesized template of the default
- * stack (never listed by hand) and priced from the table below. The sweeper's own requests per
- * pass are measured (one pass on an idle local runtime, through the request meter) and passed in.
+ * stack (never listed by hand) and priced from the table below. The sweeper's own requests are
+ * measured (a plain pass and a pass with the backstops, on an idle local runtime, through the
+ * request meter) and passed in; the failure queues its backstops look at are counted from the
+ * template (the local runtime has none).
  *
  * Sources (us-east-1 list prices, 2026-11-24):
  * - CloudWatch: a standard-resolution alarm $0.10 per metric it evaluates per month (an alarm on a
@@ -16,6 +18,7 @@
  *   AWS documents no request rate; this model assumes each idle poller makes one 20 s long poll
  *   after another (3 requests a minute), the longest wait SQS allows — a lower bound on requests.
  */
+import { FAILURE_QUEUE_ENV } from '#core/attention.ts';
 import { PRICES } from './prices.ts';
 
 const MINUTES_PER_MONTH = 43_830;
@@ -43,13 +46,26 @@ export interface IdleLine {
 export interface PassCost {
   /** DynamoDB read units one sweeper pass consumed. */
   rru: number;
+  /** DynamoDB write units it consumed (the reconciliation's markers: a unit each). */
+  wru: number;
   /** SQS requests one sweeper pass made. */
   sqsRequests: number;
 }
 
+/** What the backstops add to a pass, and how often they run. */
+export interface BackstopCost extends PassCost {
+  everyPasses: number;
+}
+
 const round = (n: number) => Math.round(n * 100) / 100;
 
-export function idleCost(resources: Record<string, Resource>, pass: PassCost): { usdPerMonth: number; breakdown: IdleLine[] } {
+const passUsd = (p: PassCost) => p.rru * PRICES.dynamodbPerRru + p.wru * PRICES.dynamodbPerWru + p.sqsRequests * PRICES.sqsPerRequest;
+
+export function idleCost(
+  resources: Record<string, Resource>,
+  pass: PassCost,
+  backstop: BackstopCost,
+): { usdPerMonth: number; breakdown: IdleLine[] } {
   const of = (type: string) => Object.values(resources).filter((r) => r.Type === type);
   const alarms = of('AWS::CloudWatch::Alarm');
   const alarmMetrics = alarms.reduce((n, a) => {
@@ -75,7 +91,13 @@ export function idleCost(resources: Record<string, Resource>, pass: PassCost): {
   // Other periodic functions (the schedule repair pass): their invocations, and one Query each.
   const otherPasses = perMonth(schedules.filter((r) => !targetsSweeper(r)));
   const functions = of('AWS::Lambda::Function');
-  const memoryGb = ((functions.find((f) => JSON.stringify(f).includes('sweeper'))?.Properties?.MemorySize as number) ?? 256) / 1024;
+  const sweeperFunction = functions.find((f) => JSON.stringify(f).includes('sweeper'));
+  const memoryGb = ((sweeperFunction?.Properties?.MemorySize as number) ?? 256) / 1024;
+  // The failure queues the backstops look at: one GetQueueAttributes each.
+  const sweeperEnvironment = (sweeperFunction?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+  const failureQueues = Object.values(FAILURE_QUEUE_ENV).filter((name) => name in sweeperEnvironment).length;
+  const backstopPasses = passesPerMonth / backstop.everyPasses;
+  const backstopPass = { ...backstop, sqsRequests: backstop.sqsRequests + failureQueues };
   const breakdown: IdleLine[] = [
     {
       item: 'CloudWatch alarms',
@@ -112,8 +134,14 @@ export function idleCost(resources: Record<string, Resource>, pass: PassCost): {
     {
       item: 'sweeper reads and aging looks',
       count: Math.round(passesPerMonth),
-      usdPerMonth: round(passesPerMonth * (pass.rru * PRICES.dynamodbPerRru + pass.sqsRequests * PRICES.sqsPerRequest)),
-      basis: `measured per pass: ${pass.rru} RRU, ${pass.sqsRequests} SQS requests`,
+      usdPerMonth: round(passesPerMonth * passUsd(pass)),
+      basis: `measured per pass: ${pass.rru} RRU, ${pass.wru} WRU, ${pass.sqsRequests} SQS requests`,
+    },
+    {
+      item: 'sweeper backstops (reconciliation, DLQs, failure queues)',
+      count: Math.round(backstopPasses),
+      usdPerMonth: round(backstopPasses * passUsd(backstopPass)),
+      basis: `every ${backstop.everyPasses} passes, measured beyond a plain pass: ${backstop.rru} RRU, ${backstop.wru} WRU, ${backstop.sqsRequests} SQS requests, and ${failureQueues} failure-queue looks (template)`,
     },
     {
       item: 'other periodic invocations (schedule repair)',

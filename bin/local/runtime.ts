@@ -149,6 +149,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   process.env.SLUICE_MIN_EVERY_SECONDS ??= '5';
   // The emulator computes queue ages on every read and bills nothing: the console need not wait a minute.
   process.env.SLUICE_OPERATIONS_CACHE_MS ??= '1000';
+  // The sweeper's backstops (the reconciliation, the DLQs) on every pass: a pass is seconds apart here.
+  process.env.SLUICE_BACKSTOP_EVERY_PASSES ??= '1';
   const taskModules = [...(options.taskModules ?? [])];
   for (const module of taskModules) await import(pathToFileURL(module).href);
 
@@ -178,7 +180,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const intake = await import('#handlers/intake.ts');
   const operations = await import('#handlers/operations.ts');
   const dispatcher = await import('#handlers/dispatcher.ts');
-  const deadLetter = await import('#handlers/dead-letter.ts');
   const launcher = await import('#handlers/launcher.ts');
   const sweeper = await import('#handlers/sweeper.ts');
   const scheduleFire = await import('#handlers/schedule-fire.ts');
@@ -296,16 +297,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     source.start();
     consumers.set(lane.name, source);
     stops.unshift(() => source.stop());
-    const dlq = new SqsEventSource({
-      queueUrl: resources.dlqUrls[lane.name],
-      queueArn: resources.dlqArns[lane.name],
-      batchSize: 10,
-      maxConcurrency: 1,
-      invoke: timed('dead-letter', (event: SQSEvent) => deadLetter.handler(event, lambdaContext('dead-letter', 30_000))),
-      onError: onError(`${lane.name} dead letters`),
-    });
-    dlq.start();
-    stops.unshift(() => dlq.stop());
   }
 
   const long = LANES.find((l) => l.consumer === 'launcher');

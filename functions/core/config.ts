@@ -2,6 +2,7 @@
  * Configuration read from the environment through typed helpers that fail loudly, once per
  * process (handlers call these lazily so tests and the local runtime can set the environment first).
  */
+import { FAILURE_QUEUE_ENV, type FailureQueue } from './attention.ts';
 import { LANE_NAMES, type LaneName, laneDlqEnv, laneMappingEnv, laneQueueEnv } from './lanes.ts';
 
 export class ConfigurationError extends Error {
@@ -20,7 +21,6 @@ export function laneQueueUrls(): Record<LaneName, string> {
   return Object.fromEntries(LANE_NAMES.map((lane) => [lane, requiredEnv(laneQueueEnv(lane))])) as Record<LaneName, string>;
 }
 
-/** Each lane's queue and dead-letter queue (the intake's GET /lanes). */
 /** Each consumed lane's event source mapping UUID (its pause switch); a lane without a consumer has none. */
 export function laneMappings(): Partial<Record<LaneName, string>> {
   return Object.fromEntries(
@@ -31,6 +31,7 @@ export function laneMappings(): Partial<Record<LaneName, string>> {
   );
 }
 
+/** Each lane's queue and dead-letter queue (GET /lanes). */
 export function laneQueuesWithDlq(): Record<LaneName, { url: string; dlqUrl: string }> {
   return Object.fromEntries(
     LANE_NAMES.map((lane) => [lane, { url: requiredEnv(laneQueueEnv(lane)), dlqUrl: requiredEnv(laneDlqEnv(lane)) }]),
@@ -66,3 +67,15 @@ export const SCHEDULER_TARGET_ENV = {
   roleArn: 'SCHEDULE_ROLE_ARN',
   deadLetterArn: 'SCHEDULE_DLQ_ARN',
 } as const;
+
+/** Each lane's dead-letter queue (the sweeper drains them). */
+export function laneDlqUrls(): Record<LaneName, string> {
+  return Object.fromEntries(LANE_NAMES.map((lane) => [lane, requiredEnv(laneDlqEnv(lane))])) as Record<LaneName, string>;
+}
+
+/** The failure queues the deployment has (the sweeper looks at them): unset ones it has not. */
+export function failureQueueUrls(): Partial<Record<FailureQueue, string>> {
+  return Object.fromEntries(
+    (Object.entries(FAILURE_QUEUE_ENV) as [FailureQueue, string][]).flatMap(([queue, env]) => (process.env[env] ? [[queue, process.env[env]]] : [])),
+  );
+}

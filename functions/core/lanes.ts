@@ -22,6 +22,11 @@ export interface LaneDefinition {
   readonly agingSeconds: number;
   /** Batching window (ESM MaximumBatchingWindowInSeconds): 0 keeps start latency minimal. */
   readonly batchingWindowSeconds: number;
+  /**
+   * A task queued longer than this means the lane is falling behind: someone should look. The
+   * critical lane's alarm reads SQS's age of its oldest message; the sweeper's looks watch the others.
+   */
+  readonly behindSeconds: number;
 }
 
 // Worker lanes send a message to their DLQ after 10 receives: a task's own attempts (which a
@@ -36,8 +41,18 @@ export const LANES: readonly LaneDefinition[] = [
     maxReceiveCount: 10,
     agingSeconds: 0,
     batchingWindowSeconds: 0,
+    behindSeconds: 120,
   },
-  { name: 'high', consumer: 'worker', batchSize: 10, maxConcurrency: 20, maxReceiveCount: 10, agingSeconds: 300, batchingWindowSeconds: 0 },
+  {
+    name: 'high',
+    consumer: 'worker',
+    batchSize: 10,
+    maxConcurrency: 20,
+    maxReceiveCount: 10,
+    agingSeconds: 300,
+    batchingWindowSeconds: 0,
+    behindSeconds: 600,
+  },
   {
     name: 'normal',
     consumer: 'worker',
@@ -46,11 +61,37 @@ export const LANES: readonly LaneDefinition[] = [
     maxReceiveCount: 10,
     agingSeconds: 900,
     batchingWindowSeconds: 0,
+    behindSeconds: 1800,
   },
-  { name: 'low', consumer: 'worker', batchSize: 10, maxConcurrency: 5, maxReceiveCount: 10, agingSeconds: 1800, batchingWindowSeconds: 0 },
+  {
+    name: 'low',
+    consumer: 'worker',
+    batchSize: 10,
+    maxConcurrency: 5,
+    maxReceiveCount: 10,
+    agingSeconds: 1800,
+    batchingWindowSeconds: 0,
+    behindSeconds: 3600,
+  },
   // The launcher holds messages back while the container cap is full, so they are received often.
-  { name: 'long', consumer: 'launcher', batchSize: 1, maxConcurrency: 2, maxReceiveCount: 100, agingSeconds: 0, batchingWindowSeconds: 0 },
+  {
+    name: 'long',
+    consumer: 'launcher',
+    batchSize: 1,
+    maxConcurrency: 2,
+    maxReceiveCount: 100,
+    agingSeconds: 0,
+    batchingWindowSeconds: 0,
+    behindSeconds: 3600,
+  },
 ];
+
+/**
+ * The lanes whose waits the sweeper watches by looking at a few messages each pass (it looks into
+ * the aging lanes anyway): all but critical, whose messages a look would hide for seconds and
+ * whose wait an alarm on SQS's own age metric watches instead.
+ */
+export const watchedBySweeper = (lane: LaneDefinition): boolean => lane.agingSeconds > 0 || lane.consumer === 'launcher';
 
 export function laneDefinition(name: LaneName): LaneDefinition {
   const lane = LANES.find((l) => l.name === name);
@@ -65,7 +106,7 @@ export function laneFor(priority: Priority, runtime: Runtime): LaneName {
 
 /** The environment variable that carries a lane's queue URL to the dispatcher. */
 export const laneQueueEnv = (lane: LaneName): string => `LANE_${lane.toUpperCase()}_URL`;
-/** The environment variable that carries a lane's dead-letter queue URL to the intake (GET /lanes). */
+/** The environment variable that carries a lane's dead-letter queue URL (GET /lanes, the sweeper's drain). */
 export const laneDlqEnv = (lane: LaneName): string => `LANE_${lane.toUpperCase()}_DLQ_URL`;
 
 /** Physical queue names, shared by the stack (as a prefix-free suffix) and the local runtime. */

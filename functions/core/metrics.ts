@@ -28,8 +28,10 @@ export const METRICS = {
   Recovered: { unit: 'Count', dimensionSets: [['reason'], []] },
   /** A task repaired by the reconciliation. */
   Reconciled: { unit: 'Count', dimensionSets: [['reason'], []] },
-  /** A message the dead-letter function handled, by lane, and in total. */
+  /** A message the sweeper drained from a lane's DLQ, handled or not, by lane, and in total. */
   DeadLettered: { unit: 'Count', dimensionSets: [['lane'], []] },
+  /** What the sweeper found that needs someone (#core/attention.ts), by reason, and in total: the alarm reads the total. */
+  Attention: { unit: 'Count', dimensionSets: [['reason'], []] },
   Promoted: { unit: 'Count', dimensionSets: [[]] },
   /** Schedule ticks delivered to the fire function (triggers included), and what each did. */
   ScheduleFired: { unit: 'Count', dimensionSets: [[]] },

@@ -120,7 +120,7 @@ export interface LostAttempt {
 /**
  * What to do with a RUNNING task whose attempt is gone (its worker or container died, its lease
  * expired): one decision for every place that finds such a task — a redelivered message, the
- * dead-letter handler, the sweeper and the reconciliation. A pending control request is honoured
+ * sweeper's dead-letter drain, the sweeper and the reconciliation. A pending control request is honoured
  * (the task is cancelled or paused); otherwise the task is queued again for a new attempt, or
  * FAILED as `poison` when its attempts are spent.
  */

@@ -4,6 +4,7 @@
  * start), the stack writes them from its props, and a test checks the README's configuration
  * table against this one.
  */
+import { DEFAULT_RECOVERIES_PER_PASS } from './attention.ts';
 import { ConfigurationError } from './config.ts';
 import { DEFAULT_WRITE_SHARDS } from './ids.ts';
 import {
@@ -134,6 +135,23 @@ export const SETTINGS = {
     meaning:
       "partition keys per day that new tasks are spread over (each takes at most 1,000 write units a second); every listing page costs one Query per shard and day it walks; only raise it on a live deployment: lowering hides the higher shards' tasks from listings and the reconciliation (the stack sets it from `writeShards`)",
   },
+  backstopEveryPasses: {
+    env: 'SLUICE_BACKSTOP_EVERY_PASSES',
+    default: 5,
+    min: 1,
+    max: 60,
+    readBy: ['sweeper', 'npm start'],
+    meaning:
+      'the sweeper runs its backstops (the reconciliation, draining the DLQs, looking at the failure queues) every this many passes: every 5 minutes on AWS; the local runtime uses 1',
+  },
+  recoveriesPerPass: {
+    env: 'SLUICE_RECOVERIES_PER_PASS',
+    default: DEFAULT_RECOVERIES_PER_PASS,
+    min: 0,
+    max: 10_000,
+    readBy: ['sweeper'],
+    meaning: 'recoveries in one sweeper pass beyond which the attention alarm goes off (the stack sets it from `recoveriesPerPass`)',
+  },
   sweepIntervalMs: {
     env: 'SLUICE_SWEEP_INTERVAL_MS',
     default: 5000,
@@ -172,4 +190,13 @@ export function settingsEnvironment(values: Partial<Settings<SettingName>>): Rec
       .filter(([, value]) => value !== undefined)
       .map(([name, value]) => [SETTINGS[name as SettingName].env, String(value)]),
   );
+}
+
+/** A construct prop that sets a setting: a whole number within the setting's bounds, or an error naming the prop. */
+export function checkSettingProp(owner: string, prop: string, name: SettingName, value: number | undefined): void {
+  if (value === undefined) return;
+  const { min, max } = SETTINGS[name];
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${owner}: ${prop} must be a whole number from ${min} to ${max}, got ${value}`);
+  }
 }

@@ -14,7 +14,7 @@ import { type ContainerSlots, slotHolder } from './container-slots.ts';
 import type { ContainerPlatform } from './containers.ts';
 import { parseMessage } from './dispatch.ts';
 import { StaleVersion } from './errors.ts';
-import { LANES, type LaneName } from './lanes.ts';
+import { LANES, type LaneName, watchedBySweeper } from './lanes.ts';
 import { LAUNCH_GRACE_SECONDS } from './limits.ts';
 import { isDue, PRIORITIES, type Priority, type TaskRecord } from './model.ts';
 import { recoverLost } from './recovery.ts';
@@ -25,6 +25,8 @@ export interface SweepReport {
   promoted: string[];
   recovered: { id: string; reason: string; status: string }[];
   aged: string[];
+  /** Lanes where a task the pass looked at had waited past the lane's `behindSeconds`. */
+  behind: LaneName[];
   /** What failed in this pass (one task's or one lane's failure never stops the rest). */
   errors: { where: string; error: unknown }[];
 }
@@ -54,7 +56,7 @@ export interface SweepDeps {
 
 export async function sweep(store: TaskStore, deps: SweepDeps = {}, now = Date.now()): Promise<SweepReport> {
   const ids = await store.dueForSweep(now);
-  const report: SweepReport = { examined: ids.length, promoted: [], recovered: [], aged: [], errors: [] };
+  const report: SweepReport = { examined: ids.length, promoted: [], recovered: [], aged: [], behind: [], errors: [] };
   for (const id of ids) {
     try {
       const task = await store.find(id);
@@ -126,14 +128,16 @@ async function apply(store: TaskStore, deps: SweepDeps, task: TaskRecord, decisi
 }
 
 /**
- * Look at a few messages of each lane that ages; raise the tasks that waited too long one lane.
+ * Look at a few messages of each watched lane (#core/lanes.ts `watchedBySweeper`): raise the
+ * tasks of aging lanes that waited too long one lane, and note a lane where one waited past its
+ * `behindSeconds`.
  * The sweeper owns a message only once it has replaced it — raised its task (the new version goes
  * to the new lane) or refreshed it — and deletes only those. Every other message goes back as it
  * came, whatever it looks like: a redelivered message of a running attempt is that attempt's
  * watchdog, and the worker, not the sweeper, decides what a message means.
  */
 async function age(store: TaskStore, lanes: NonNullable<SweepDeps['lanes']>, now: number, report: SweepReport): Promise<void> {
-  for (const lane of LANES.filter((l) => l.agingSeconds > 0 && l.consumer === 'worker')) {
+  for (const lane of LANES.filter(watchedBySweeper)) {
     const url = lanes.urls[lane.name];
     try {
       const out = await lanes.sqs.send(
@@ -182,7 +186,9 @@ async function ageOne(
   }
   const task = await store.find(message.id);
   if (task?.status !== 'QUEUED' || task.version !== message.v) return false;
-  if (now - (task.queuedAt ?? now) > lane.agingSeconds * 1000 && task.runtime === 'lambda') {
+  const waitedMs = now - (task.queuedAt ?? now);
+  if (waitedMs > lane.behindSeconds * 1000 && !report.behind.includes(lane.name)) report.behind.push(lane.name);
+  if (lane.agingSeconds > 0 && waitedMs > lane.agingSeconds * 1000 && task.runtime === 'lambda') {
     const priority = raised(task.priority);
     await store.transition(task, {
       action: 'reprioritise',

@@ -1,9 +1,16 @@
-/** Sweeper: runs every minute (EventBridge schedule; a timer locally). */
+/**
+ * Sweeper: runs every minute (EventBridge schedule; a timer locally). Its pass, then every few
+ * passes the backstops, then what needs attention as one metric. A step that failed (a lane it
+ * could not look into, a DLQ it could not drain) fails the invocation after the pass, so the
+ * sweeper's errors alarm sees a sweeper that cannot do its work, not only one that cannot start.
+ */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { attentionOf, Cadence, failuresWaiting } from '#core/attention.ts';
 import { dynamo, sqsClient } from '#core/clients.ts';
-import { laneQueueUrls, tableName } from '#core/config.ts';
+import { failureQueueUrls, laneDlqUrls, laneQueueUrls, tableName } from '#core/config.ts';
 import { ContainerSlots } from '#core/container-slots.ts';
 import { ContainerPlatform, containerConfig } from '#core/containers.ts';
+import { drainDeadLetters } from '#core/dead-letters.ts';
 import { attemptLeaseMs } from '#core/limits.ts';
 import { DEFAULT_RECONCILE, laneEmptiness, reconcile } from '#core/reconcile.ts';
 import { readSettings } from '#core/settings.ts';
@@ -12,7 +19,10 @@ import { getStore, perEnvironment } from './services.ts';
 import { emit } from './telemetry.ts';
 
 const logger = new Logger({ serviceName: 'sluice-sweeper' });
-const settings = perEnvironment(() => readSettings(['containerCap', 'recoverySeconds', 'workerTimeoutSeconds']));
+const settings = perEnvironment(() =>
+  readSettings(['containerCap', 'recoverySeconds', 'workerTimeoutSeconds', 'backstopEveryPasses', 'recoveriesPerPass']),
+);
+const backstops = perEnvironment(() => new Cadence(settings().backstopEveryPasses));
 const sweepDeps = perEnvironment(
   (): SweepDeps => ({
     lanes: { sqs: sqsClient(), urls: laneQueueUrls() },
@@ -32,36 +42,73 @@ const reconcileSettings = perEnvironment(() => ({
   workerTimeoutMs: settings().workerTimeoutSeconds * 1000,
 }));
 
-export const handler = async (): Promise<{
+/** What a pass did; the steps that failed are in the logs (and fail the invocation). */
+export interface SweepPass {
   examined: number;
   promoted: number;
   recovered: number;
   aged: number;
+  /** Whether this pass ran the backstops. */
+  backstops: boolean;
   reconciled: number;
-}> => {
+  deadLetters: number;
+  attention: string[];
+}
+
+export const handler = async (): Promise<SweepPass> => {
   const deps = sweepDeps();
-  const report = await sweep(getStore(), deps);
-  const reconciled = await reconcile(getStore(), laneEmptiness(sqsClient(), laneQueueUrls()), reconcileSettings());
-  for (const r of reconciled.repaired) {
-    logger.warn('task reconciled', { taskId: r.id, reason: r.reason, status: r.status });
-    emit('Reconciled', { reason: r.reason });
+  const store = getStore();
+  const report = await sweep(store, deps);
+  const stepErrors = [...report.errors];
+  const backstop = backstops().next();
+  let reconciled = 0;
+  let deadLetters = 0;
+  let waiting = {};
+  if (backstop) {
+    const repairs = await reconcile(store, laneEmptiness(sqsClient(), laneQueueUrls()), reconcileSettings());
+    for (const r of repairs.repaired) {
+      logger.warn('task reconciled', { taskId: r.id, reason: r.reason, status: r.status });
+      emit('Reconciled', { reason: r.reason });
+    }
+    reconciled = repairs.repaired.length;
+    const drain = await drainDeadLetters(store, sqsClient(), laneDlqUrls());
+    for (const d of drain.received) {
+      logger.warn('dead letter handled', { taskId: d.taskId, lane: d.lane, outcome: d.outcome });
+      emit('DeadLettered', { lane: d.lane });
+    }
+    deadLetters = drain.received.length;
+    const failures = await failuresWaiting(sqsClient(), failureQueueUrls());
+    waiting = failures.waiting;
+    stepErrors.push(...repairs.errors, ...drain.errors, ...failures.errors);
   }
-  for (const e of reconciled.errors) logger.error('reconcile step failed', { where: e.where, error: e.error as Error });
   for (const r of report.recovered) {
     logger.warn('task recovered', { taskId: r.id, reason: r.reason, status: r.status });
     emit('Recovered', { reason: r.reason.split('/')[0] });
   }
-  for (const e of report.errors) logger.error('sweep step failed', { where: e.where, error: e.error as Error });
   if (report.promoted.length) emit('Promoted', {}, report.promoted.length);
   if (report.aged.length) emit('Aged', {}, report.aged.length);
+  const attention = attentionOf(
+    { deadLetters, failuresWaiting: waiting, lanesBehind: report.behind, recovered: report.recovered.length },
+    settings().recoveriesPerPass,
+  );
+  for (const a of attention) {
+    logger.warn('needs attention', { reason: a.reason, count: a.count, ...(a.reason === 'lane-behind' ? { lanes: report.behind } : {}) });
+    emit('Attention', { reason: a.reason }, a.count);
+  }
   if (report.examined + report.aged.length > 0) {
     logger.info('sweep', { examined: report.examined, promoted: report.promoted.length, aged: report.aged.length });
   }
+  for (const e of stepErrors) logger.error('sweep step failed', { where: e.where, error: e.error as Error });
+  // Per-task failures are in the errors too: a task that moved meanwhile is not among them.
+  if (stepErrors.length > 0) throw new Error(`sweep: ${stepErrors.length} step(s) failed: ${stepErrors.map((e) => e.where).join(', ')}`);
   return {
     examined: report.examined,
     promoted: report.promoted.length,
     recovered: report.recovered.length,
     aged: report.aged.length,
-    reconciled: reconciled.repaired.length,
+    backstops: backstop,
+    reconciled,
+    deadLetters,
+    attention: attention.map((a) => a.reason),
   };
 };
