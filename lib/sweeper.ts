@@ -70,7 +70,10 @@ export class Sweeper extends Construct {
         ...props.longJobs?.environment,
         ...deadLetterEnvironment(props.deadLetterQueues),
         ...Object.fromEntries(
-          (Object.entries(props.failureQueues ?? {}) as [FailureQueue, IQueue][]).map(([queue, q]) => [FAILURE_QUEUE_ENV[queue], q.queueUrl]),
+          (Object.entries(props.failureQueues ?? {}) as [FailureQueue, IQueue][]).map(([queue, q]) => [
+            FAILURE_QUEUE_ENV[queue],
+            q.queueUrl,
+          ]),
         ),
         ...settingsEnvironment({
           recoverySeconds: props.recoverySeconds ?? DEFAULT_RECOVERY_SECONDS,

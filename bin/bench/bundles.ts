@@ -8,16 +8,7 @@ import { build } from 'esbuild';
 import { LAMBDA_BUNDLE } from '../../lib/bundling.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-export const FUNCTIONS = [
-  'intake',
-  'operations',
-  'dispatcher',
-  'worker',
-  'launcher',
-  'sweeper',
-  'schedule-fire',
-  'schedule-sync',
-] as const;
+export const FUNCTIONS = ['intake', 'operations', 'dispatcher', 'worker', 'launcher', 'sweeper', 'schedule-fire', 'schedule-sync'] as const;
 
 export interface BundleReport {
   name: string;

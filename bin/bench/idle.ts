@@ -94,7 +94,8 @@ export function idleCost(
   const sweeperFunction = functions.find((f) => JSON.stringify(f).includes('sweeper'));
   const memoryGb = ((sweeperFunction?.Properties?.MemorySize as number) ?? 256) / 1024;
   // The failure queues the backstops look at: one GetQueueAttributes each.
-  const sweeperEnvironment = (sweeperFunction?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+  const sweeperEnvironment =
+    (sweeperFunction?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
   const failureQueues = Object.values(FAILURE_QUEUE_ENV).filter((name) => name in sweeperEnvironment).length;
   const backstopPasses = passesPerMonth / backstop.everyPasses;
   const backstopPass = { ...backstop, sqsRequests: backstop.sqsRequests + failureQueues };

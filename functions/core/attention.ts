@@ -32,7 +32,10 @@ export interface PassFindings {
 /** Recoveries in one pass beyond which someone should look (containers dying, launches failing). */
 export const DEFAULT_RECOVERIES_PER_PASS = 2;
 
-export function attentionOf(findings: PassFindings, recoveriesPerPass = DEFAULT_RECOVERIES_PER_PASS): { reason: AttentionReason; count: number }[] {
+export function attentionOf(
+  findings: PassFindings,
+  recoveriesPerPass = DEFAULT_RECOVERIES_PER_PASS,
+): { reason: AttentionReason; count: number }[] {
   const found: { reason: AttentionReason; count: number }[] = [];
   if (findings.deadLetters > 0) found.push({ reason: 'dead-letter', count: findings.deadLetters });
   for (const [queue, waiting] of Object.entries(findings.failuresWaiting) as [FailureQueue, number][]) {
@@ -53,9 +56,13 @@ export async function failuresWaiting(
   for (const [queue, url] of Object.entries(urls) as [FailureQueue, string][]) {
     try {
       const out = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed'] }),
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed'],
+        }),
       );
-      waiting[queue] = Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0);
+      waiting[queue] =
+        Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0);
     } catch (error) {
       errors.push({ where: queue, error });
     }

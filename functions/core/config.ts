@@ -76,6 +76,8 @@ export function laneDlqUrls(): Record<LaneName, string> {
 /** The failure queues the deployment has (the sweeper looks at them): unset ones it has not. */
 export function failureQueueUrls(): Partial<Record<FailureQueue, string>> {
   return Object.fromEntries(
-    (Object.entries(FAILURE_QUEUE_ENV) as [FailureQueue, string][]).flatMap(([queue, env]) => (process.env[env] ? [[queue, process.env[env]]] : [])),
+    (Object.entries(FAILURE_QUEUE_ENV) as [FailureQueue, string][]).flatMap(([queue, env]) =>
+      process.env[env] ? [[queue, process.env[env]]] : [],
+    ),
   );
 }

@@ -2,6 +2,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FAILURE_QUEUE_ENV } from '#core/attention.ts';
 import { SCHEDULER_TARGET_ENV } from '#core/config.ts';
 import { SCHEDULE_SYNC_FILTER_PATTERN } from '#core/schedule-sync.ts';
 import { SluiceStack } from '../../lib/sluice-stack.ts';
@@ -206,16 +207,10 @@ describe('recurring schedules', () => {
     expect(one('AWS::Lambda::EventSourceMapping', 'SluiceSchedulesSync')[1].DependsOn).toContain(groupId);
   });
 
-  it('alarm while the failures queue holds anything (nothing drains it)', () => {
+  it('have the sweeper look at the failures queue (nothing drains it; waiting messages raise the attention alarm)', () => {
     const [failuresId] = one('AWS::SQS::Queue', 'SluiceSchedulesFailures');
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [failuresId, 'QueueName'] } }],
-      Statistic: 'Maximum',
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
-      AlarmActions: [{ Ref: one('AWS::SNS::Topic', 'SluiceObservabilityAlarms')[0] }],
-    });
+    const [, sweeper] = one('AWS::Lambda::Function', 'SluiceSweepSweeper');
+    expect(sweeper.Properties.Environment.Variables[FAILURE_QUEUE_ENV['schedule-failures']]).toEqual({ Ref: failuresId });
   });
 
   it('put a Schedules row on the dashboard: fired, created, skipped and repaired, and Scheduler’s deliveries for the group', () => {

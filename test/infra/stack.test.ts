@@ -2,7 +2,8 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LANES } from '#core/lanes.ts';
+import { FAILURE_QUEUE_ENV } from '#core/attention.ts';
+import { LANES, laneDefinition, laneDlqEnv } from '#core/lanes.ts';
 import { laneVisibilitySeconds } from '#core/limits.ts';
 import { SluiceStack } from '../../lib/sluice-stack.ts';
 
@@ -294,11 +295,28 @@ describe('recovery', () => {
     expect(actionsOf('SweepSweeper')).toContain('dynamodb:Query');
   });
 
-  it('drains every lane DLQ into the dead-letter handler', () => {
-    const dlqMappings = resourcesOf('AWS::Lambda::EventSourceMapping').filter(([, m]) =>
-      JSON.stringify(m.Properties.FunctionName).includes('DeadLetter'),
-    );
-    expect(dlqMappings).toHaveLength(LANES.length);
+  it('has the sweeper drain every lane DLQ (no mapping polls them) and look at the failure queues', () => {
+    const mappings = resourcesOf('AWS::Lambda::EventSourceMapping').map(([, m]) => JSON.stringify(m.Properties.EventSourceArn));
+    expect(mappings.filter((arn) => arn.includes('dlq'))).toEqual([]);
+    const [, sweeper] = resourcesOf('AWS::Lambda::Function').find(([id]) => id.includes('SweepSweeper')) ?? [];
+    const variables = sweeper?.Properties.Environment.Variables as Record<string, unknown>;
+    for (const lane of LANES) expect(JSON.stringify(variables[laneDlqEnv(lane.name)])).toContain(`SluiceLanes${lane.name}dlq`);
+    expect(JSON.stringify(variables[FAILURE_QUEUE_ENV['dispatch-failures']])).toContain('SluiceDispatchFailures');
+    expect(JSON.stringify(variables[FAILURE_QUEUE_ENV['schedule-failures']])).toContain('SluiceSchedulesFailures');
+    const statements = policyStatementsOf('SweepSweeper');
+    const receiving = statements.filter((s) => [s.Action].flat().includes('sqs:ReceiveMessage'));
+    for (const lane of LANES) expect(JSON.stringify(receiving.map((s) => s.Resource))).toContain(`SluiceLanes${lane.name}dlq`);
+    const looking = statements.filter((s) => [s.Action].flat().includes('sqs:GetQueueAttributes')).map((s) => JSON.stringify(s.Resource));
+    expect(looking.some((r) => r.includes('SluiceDispatchFailures'))).toBe(true);
+    expect(looking.some((r) => r.includes('SluiceSchedulesFailures'))).toBe(true);
+  });
+
+  it('refuses a recovery threshold outside its setting’s bounds', () => {
+    for (const recoveriesPerPass of [-1, 1.5]) {
+      expect(() => new SluiceStack(new App(), 'BadRecoveries', { scheduler: { recoveriesPerPass } })).toThrow(
+        /recoveriesPerPass must be a whole number from 0 to 10000/,
+      );
+    }
   });
 });
 
@@ -353,12 +371,21 @@ describe('long jobs', () => {
 });
 
 describe('observability', () => {
-  it('alarms on every dead letter the dead-letter function handles (one alarm for all DLQs), to one topic', () => {
+  it('alarms on four metrics, to one topic: what the sweeper finds, the sweeper failing, worker errors, the critical lane’s age', () => {
     const alarms = resourcesOf('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-    const dlqAlarms = alarms.filter((a) => a.MetricName === 'DeadLettered' && a.Statistic === 'Sum' && a.Threshold === 0);
-    expect(dlqAlarms).toHaveLength(1);
+    const attention = alarms.filter((a) => a.MetricName === 'Attention' && a.Statistic === 'Sum' && a.Threshold === 0);
+    expect(attention).toHaveLength(1);
     // Its service is the stack's name: another deployment in the account has its own.
-    expect(dlqAlarms[0].Dimensions).toEqual([{ Name: 'service', Value: 'Test' }]);
+    expect(attention[0].Dimensions).toEqual([{ Name: 'service', Value: 'Test' }]);
+    const errorsOf = (fn: string) =>
+      alarms.filter((a) => a.MetricName === 'Errors' && JSON.stringify(a.Dimensions).includes(fn) && a.Statistic === 'Sum');
+    expect(errorsOf('SweepSweeper')).toMatchObject([{ Threshold: 0, Period: 300, EvaluationPeriods: 3 }]);
+    expect(errorsOf('WorkWorker')).toMatchObject([{ Threshold: 5, Period: 300 }]);
+    const ages = alarms.filter((a) => a.MetricName === 'ApproximateAgeOfOldestMessage');
+    expect(ages).toHaveLength(1);
+    expect(ages[0]).toMatchObject({ Threshold: laneDefinition('critical').behindSeconds, EvaluationPeriods: 3 });
+    expect(JSON.stringify(ages[0].Dimensions)).toContain('SluiceLanescritical');
+    expect(alarms).toHaveLength(4);
     for (const a of alarms) expect(JSON.stringify(a.AlarmActions)).toContain('ObservabilityAlarms');
     expect(Object.keys(template.findOutputs('*')).some((k) => k.includes('AlarmTopicArn'))).toBe(true);
   });
@@ -386,25 +413,9 @@ describe('observability', () => {
     for (const s of statements.filter((s) => s.Effect === 'Deny')) expect(JSON.stringify(s.Condition)).toContain('aws:SecureTransport');
   });
 
-  it('alarms on the age of each lane’s oldest message and on the worker error rate', () => {
-    const alarms = resourcesOf('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-    expect(alarms.filter((a) => a.MetricName === 'ApproximateAgeOfOldestMessage')).toHaveLength(LANES.length);
-    expect(alarms.some((a) => JSON.stringify(a.Metrics ?? []).includes('errors / MAX'))).toBe(true);
-  });
-
   it('builds a dashboard only when asked ($3 a month)', () => {
     expect(resourcesOf('AWS::CloudWatch::Dashboard')).toHaveLength(0);
     const withDashboard = Template.fromStack(new SluiceStack(new App(), 'WithDashboard', { scheduler: { dashboard: true } }));
     expect(Object.keys(withDashboard.findResources('AWS::CloudWatch::Dashboard'))).toHaveLength(1);
-  });
-
-  it('sets no MaximumConcurrency on the dead-letter mappings (idle pollers: 2 a mapping, not 5) and reserves nothing (new accounts could not deploy it)', () => {
-    const [, fn] = resourcesOf('AWS::Lambda::Function').find(([id]) => id.includes('DeadLetter')) ?? [];
-    expect(fn?.Properties.ReservedConcurrentExecutions).toBeUndefined();
-    const dlqMappings = resourcesOf('AWS::Lambda::EventSourceMapping').filter(([, m]) =>
-      JSON.stringify(m.Properties.FunctionName).includes('DeadLetter'),
-    );
-    expect(dlqMappings).toHaveLength(LANES.length);
-    for (const [, m] of dlqMappings) expect(m.Properties.ScalingConfig).toBeUndefined();
   });
 });

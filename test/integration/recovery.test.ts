@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failuresWaiting } from '#core/attention.ts';
 import { processMessage } from '#core/claiming.ts';
 import { TaskControl } from '#core/control.ts';
-import { recoverDeadLetter } from '#core/dead-letters.ts';
+import { drainDeadLetters, recoverDeadLetter } from '#core/dead-letters.ts';
+import { laneDefinition } from '#core/lanes.ts';
 import type { TaskStore } from '#core/store.ts';
 import type { TaskSubmitter } from '#core/submission.ts';
 import { sweep } from '#core/sweeper.ts';
@@ -58,6 +60,30 @@ describe('aging', () => {
       actor: 'sweeper',
     });
   });
+
+  it('notes a lane where a task it looked at waited past the lane’s behindSeconds (the attention alarm’s lane-behind)', async () => {
+    const { SQSClient } = await import('@aws-sdk/client-sqs');
+    const { handler: dispatch } = await import('#handlers/dispatcher.ts');
+    const { marshall } = await import('@aws-sdk/util-dynamodb');
+    const task = await submit({ type: 'echo', priority: 'high' });
+    await dispatch({
+      Records: [{ dynamodb: { SequenceNumber: '2', NewImage: marshall(task, { removeUndefinedValues: true }) as never } }],
+    });
+    const lanes = { sqs: new SQSClient({ useQueueUrlAsEndpoint: false }), urls: resources.queueUrls };
+    const behind = laneDefinition('high').behindSeconds * 1000;
+    // Past its aging limit but not behind: raised, and no lane noted.
+    const raisedOnly = await sweep(store, { lanes }, Date.now() + behind / 2 + 60_000);
+    expect(raisedOnly).toMatchObject({ aged: [task.id], behind: [] });
+    const raised = await store.get(task.id);
+    expect(raised).toMatchObject({ priority: 'critical', version: 2 });
+    const stale = await submit({ type: 'echo', priority: 'high' });
+    await dispatch({
+      Records: [{ dynamodb: { SequenceNumber: '3', NewImage: marshall(stale, { removeUndefinedValues: true }) as never } }],
+    });
+    const late = await sweep(store, { lanes }, Date.now() + behind + 60_000);
+    expect(late.behind).toEqual(['high']);
+    expect(late.aged).toEqual([stale.id]);
+  });
 });
 
 describe('dead letters', () => {
@@ -89,6 +115,51 @@ describe('dead letters', () => {
     const again = await store.get(task.id);
     expect(again).toMatchObject({ status: 'QUEUED', version: 2 });
     expect((await recoverDeadLetter(store, { id: task.id, v: 1, a: 1 }, 5)).outcome).toBe('stale');
+  });
+});
+
+describe('the DLQ drain', () => {
+  it('recovers each dead letter’s task, deletes the message, drops what is no task message, and counts every one', async () => {
+    const { SQSClient, SendMessageCommand, GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
+    const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+    const task = await submit({ type: 'echo', maxAttempts: 3 });
+    await store.start({ id: task.id, v: 1, a: 1 }, 'system', { set: { leaseUntil: Date.now() - 1 } });
+    const url = resources.dlqUrls.normal;
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify({ id: task.id, v: 1, a: 1 }) }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'not a task' }));
+    const drain = await drainDeadLetters(store, sqs, { normal: url });
+    expect(drain.errors).toEqual([]);
+    expect(drain.received.map((r) => r.outcome).sort()).toEqual(['dropped', 'recovered']);
+    expect(drain.received.every((r) => r.lane === 'normal')).toBe(true);
+    expect(await store.get(task.id)).toMatchObject({ status: 'QUEUED', attempt: 1, error: { code: 'worker-lost' } });
+    expect((await store.events(task.id)).at(-1)).toMatchObject({ from: 'RUNNING', to: 'QUEUED', reason: 'dead-letter', actor: 'system' });
+    const left = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    expect(left.Attributes).toMatchObject({ ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' });
+  });
+
+  it('reports a DLQ it cannot read, and goes on with the others', async () => {
+    const { SQSClient } = await import('@aws-sdk/client-sqs');
+    const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+    const missing = `${resources.dlqUrls.low}-gone`;
+    const drain = await drainDeadLetters(store, sqs, { low: missing, high: resources.dlqUrls.high });
+    expect(drain.errors.map((e) => e.where)).toEqual(['dead letters low']);
+    expect(drain.received).toEqual([]);
+  });
+
+  it('counts what waits in a failure queue', async () => {
+    const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
+    const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+    // A DLQ of this test's stack stands in for a failure queue: the look is the same.
+    const url = resources.dlqUrls.critical;
+    expect((await failuresWaiting(sqs, { 'dispatch-failures': url })).waiting).toEqual({ 'dispatch-failures': 0 });
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: '{"stream":"record"}' }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: '{"stream":"record"}', DelaySeconds: 60 }));
+    expect(await failuresWaiting(sqs, { 'dispatch-failures': url })).toEqual({ waiting: { 'dispatch-failures': 2 }, errors: [] });
   });
 });
 
