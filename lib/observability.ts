@@ -84,6 +84,14 @@ export class Observability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
+    for (const [prop, value] of Object.entries({
+      criticalMaxAgeSeconds: props.criticalMaxAgeSeconds,
+      workerErrorsPer5Minutes: props.workerErrorsPer5Minutes,
+    })) {
+      if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
+        throw new Error(`Observability: ${prop} must be a whole number of at least 0, got ${value}`);
+      }
+    }
     const service = metricServiceOf(this);
     // CloudWatch must encrypt what it publishes: the AWS-managed key alias/aws/sns cannot grant it
     // that (its policy is AWS's), so alarms on such a topic change state and notify no one.
