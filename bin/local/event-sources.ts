@@ -270,6 +270,7 @@ export class StreamEventSource {
     while (iterator && !signal.aborted) {
       let records: _Record[];
       let next: string | undefined;
+      const polledAt = Date.now();
       try {
         const out = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: GET_RECORDS_LIMIT }));
         records = out.Records ?? [];
@@ -292,7 +293,10 @@ export class StreamEventSource {
         continue;
       }
       iterator = next;
-      if (records.length < GET_RECORDS_LIMIT) await pause(interval, signal);
+      // Lambda polls a shard at a base rate of 4 a second and resumes as soon as an invocation
+      // succeeds: the next poll is due a base interval after this one began, not after the
+      // invocation ended (which would poll a busy shard less often than AWS does).
+      if (records.length < GET_RECORDS_LIMIT) await pause(Math.max(0, interval - (Date.now() - polledAt)), signal);
     }
   }
 
