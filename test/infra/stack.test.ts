@@ -419,3 +419,28 @@ describe('observability', () => {
     expect(Object.keys(withDashboard.findResources('AWS::CloudWatch::Dashboard'))).toHaveLength(1);
   });
 });
+
+describe('the observability construct', () => {
+  it('refuses thresholds that are not whole numbers of at least 0', async () => {
+    const { Stack } = await import('aws-cdk-lib');
+    const { Code, Function: LambdaFunction, Runtime } = await import('aws-cdk-lib/aws-lambda');
+    const { Queue } = await import('aws-cdk-lib/aws-sqs');
+    const { Observability } = await import('../../lib/observability.ts');
+    const stack = new Stack(new App(), 'Bare');
+    const fn = new LambdaFunction(stack, 'Fn', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('0') });
+    const lanes = Object.fromEntries(LANES.map((l) => [l.name, new Queue(stack, l.name)])) as Record<
+      (typeof LANES)[number]['name'],
+      InstanceType<typeof Queue>
+    >;
+    const props = { lanes, worker: fn, sweeper: fn, functions: {} };
+    expect(() => new Observability(stack, 'BadAge', { ...props, criticalMaxAgeSeconds: -1 })).toThrow(
+      /criticalMaxAgeSeconds must be a whole number/,
+    );
+    expect(() => new Observability(stack, 'BadErrors', { ...props, workerErrorsPer5Minutes: 2.5 })).toThrow(
+      /workerErrorsPer5Minutes must be a whole number/,
+    );
+    new Observability(stack, 'Good', { ...props, criticalMaxAgeSeconds: 60, workerErrorsPer5Minutes: 0 });
+    const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    expect(alarms.find((a) => a.MetricName === 'ApproximateAgeOfOldestMessage')?.Threshold).toBe(60);
+  });
+});
