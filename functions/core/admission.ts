@@ -91,9 +91,10 @@ export class Admission {
     // task never admitted before (version 1) that is not among them — it did not take its slot at
     // intake — cannot hold one, and parks without asking again.
     const full = new Map<string, ReadonlySet<string>>();
+    const held = await this.heldSlots(tasks, now);
     for (let i = 0; i < tasks.length; i += ADMISSION_CHUNK) {
       await Promise.all(
-        tasks.slice(i, i + ADMISSION_CHUNK).map(async (task) => results.set(task.id, await this.admitOne(task, now, parked, full))),
+        tasks.slice(i, i + ADMISSION_CHUNK).map(async (task) => results.set(task.id, await this.admitOne(task, now, parked, full, held))),
       );
     }
     const byLimit = new Map<string, { limit: AppliedLimit; waiters: { sortKey: string; taskId: string }[] }>();
@@ -113,20 +114,41 @@ export class Admission {
     return (await this.admitAll([task], now)).get(task.id) as AdmissionResult;
   }
 
+  /**
+   * The holders of each concurrency limit that several of the batch's tasks share, or that a task
+   * woken for it may already hold: one consistent read per such limit. A task found among them
+   * holds its slot already (taken at intake, or handed over when it was woken), which a take
+   * would only confirm with a failed conditional write — a write unit and a round trip each, in
+   * front of every send of the batch.
+   */
+  private async heldSlots(tasks: readonly TaskRecord[], now: number): Promise<Map<string, ReadonlySet<string>>> {
+    const candidates = new Map<string, number>();
+    for (const task of tasks) {
+      for (const limit of (await this.applicable(task, now)).filter((l) => l.concurrency !== undefined)) {
+        // A first version alone takes its slot; a woken one (a later version) may hold one already.
+        candidates.set(limit.id, (candidates.get(limit.id) ?? 0) + (task.version > 1 ? 2 : 1));
+      }
+    }
+    const read = [...candidates].filter(([, weight]) => weight > 1).map(([id]) => id);
+    const states = await Promise.all(read.map((id) => this.limits.state(id)));
+    return new Map(read.map((id, i) => [id, new Set(states[i].holders.map((h) => h.taskId))]));
+  }
+
   private async admitOne(
     task: TaskRecord,
     now: number,
     parked: { limit: AppliedLimit; sortKey: string; taskId: string }[],
     full: Map<string, ReadonlySet<string>>,
+    held: ReadonlyMap<string, ReadonlySet<string>>,
   ): Promise<AdmissionResult> {
     const applied = await this.applicable(task, now);
     const taken: AppliedLimit[] = [];
     for (const limit of applied.filter((l) => l.concurrency !== undefined)) {
-      const holders = full.get(limit.id);
-      if (holders?.has(task.id)) {
-        taken.push(limit); // it took its slot at intake
+      if (held.get(limit.id)?.has(task.id) || full.get(limit.id)?.has(task.id)) {
+        taken.push(limit); // it holds its slot already (taken at intake, or handed to it)
         continue;
       }
+      const holders = full.get(limit.id);
       const outcome = holders && task.version === 1 ? undefined : await this.takeOrReclaim(limit, task.id, now);
       if (outcome === true) {
         taken.push(limit);
@@ -134,7 +156,7 @@ export class Admission {
       }
       if (outcome) full.set(limit.id, new Set(outcome.holders.map((h) => h.taskId)));
       // Full. A waiting task holds nothing: its other slots go to tasks that can run.
-      for (const held of taken) await this.giveBack(held, task.id, now);
+      for (const holding of taken) await this.giveBack(holding, task.id, now);
       try {
         await this.tasks.annotate(task, {
           reason: `waiting-for-slot: ${describe(limit)}`,

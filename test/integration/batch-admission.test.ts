@@ -5,7 +5,7 @@
  * wakes the oldest waiters once slots are free — also after a holder gave its slot back before
  * the waiters existed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Admission, BatchAdmission, LimitCatalog } from '#core/admission.ts';
 import { dynamo } from '#core/clients.ts';
 import { TaskControl } from '#core/control.ts';
@@ -159,5 +159,28 @@ describe('a batch submission sharing a limit', () => {
     const paused = await control.apply(waiting.id, { action: 'pause' }, 'tester');
     expect(paused.waitingFor).toBeUndefined();
     expect((await store.get(waiting.id)).waitingFor).toBeUndefined();
+  });
+
+  it('admits the tasks that hold their slots already (taken at intake) with one read of the limit, not a take each', async () => {
+    await setLimit('held', 3);
+    const tasks = await submitBatch('held', 3);
+    expect(tasks.every((t) => t.waitingFor === undefined)).toBe(true);
+    const takes = vi.spyOn(limits, 'take');
+    const reads = vi.spyOn(limits, 'state');
+    try {
+      const results = await admission.admitAll(tasks);
+      expect(tasks.map((t) => results.get(t.id)?.kind)).toEqual(['admitted', 'admitted', 'admitted']);
+      expect(takes).not.toHaveBeenCalled();
+      // One read for each limit they share: the tenant's own, and its share of the lane.
+      expect(reads.mock.calls.map(([id]) => id).sort()).toEqual(['lane#normal#held', 'tenant#held']);
+      // A task of the limit that holds nothing still takes its slot (and is parked: the limit is full).
+      const [late] = await submitBatch('held', 1);
+      expect((await admission.admitAll([late])).get(late.id)?.kind).toBe('parked');
+      expect(takes).toHaveBeenCalled();
+    } finally {
+      takes.mockRestore();
+      reads.mockRestore();
+    }
+    expect((await limits.state('tenant#held')).running).toBe(3);
   });
 });
