@@ -11,9 +11,8 @@
 import { GetEventSourceMappingCommand, type LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { LaneNotFound, LaneSwitchBusy } from './errors.ts';
+import { LANE_SWITCH_PARTITION } from './lane-pauses.ts';
 import { LANE_NAMES, type LaneName } from './lanes.ts';
-
-const PARTITION = 'LANESWITCH';
 
 export interface LaneSwitchState {
   paused: boolean;
@@ -55,7 +54,7 @@ export class LaneSwitches {
       throw error;
     });
     const at = new Date(now).toISOString();
-    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: PARTITION, id: lane, paused, by: actor, at } }));
+    await this.db.send(new PutCommand({ TableName: this.table, Item: { pk: LANE_SWITCH_PARTITION, id: lane, paused, by: actor, at } }));
     // AWS answers with the transition under way (Disabling / Enabling).
     return { paused, mappingState: out.State ?? (paused ? 'Disabled' : 'Enabled'), changedBy: actor, changedAt: at };
   }
@@ -64,7 +63,11 @@ export class LaneSwitches {
   async states(): Promise<Record<LaneName, LaneSwitchState>> {
     const [records, ...mappings] = await Promise.all([
       this.db.send(
-        new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': PARTITION } }),
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': LANE_SWITCH_PARTITION },
+        }),
       ),
       ...LANE_NAMES.map(async (lane) => {
         const uuid = this.mappings[lane];

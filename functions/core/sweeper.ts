@@ -50,8 +50,12 @@ export interface SweepDeps {
   slots?: ContainerSlots;
   /** How long until a launch still starting is looked at again. @default 60 s */
   launchCheckMs?: number;
-  /** Lane queues to look into for aging. */
-  lanes?: { sqs: SQSClient; urls: Record<LaneName, string> };
+  /**
+   * Lane queues to look into for aging, and which lanes are paused: a paused lane's tasks wait in
+   * it, neither raised out of it nor reported as falling behind. Read only when a look finds a
+   * task old enough to matter, once a pass.
+   */
+  lanes?: { sqs: SQSClient; urls: Record<LaneName, string>; paused?: () => Promise<ReadonlySet<LaneName>> };
 }
 
 export async function sweep(store: TaskStore, deps: SweepDeps = {}, now = Date.now()): Promise<SweepReport> {
@@ -136,7 +140,14 @@ async function apply(store: TaskStore, deps: SweepDeps, task: TaskRecord, decisi
  * came, whatever it looks like: a redelivered message of a running attempt is that attempt's
  * watchdog, and the worker, not the sweeper, decides what a message means.
  */
-async function age(store: TaskStore, lanes: NonNullable<SweepDeps['lanes']>, now: number, report: SweepReport): Promise<void> {
+async function age(store: TaskStore, deps: NonNullable<SweepDeps['lanes']>, now: number, report: SweepReport): Promise<void> {
+  // Read once a pass, and only when a look finds a task old enough for it to matter.
+  let paused: Promise<ReadonlySet<LaneName>> | undefined;
+  const isPaused = async (lane: LaneName): Promise<boolean> => {
+    paused ??= deps.paused?.() ?? Promise.resolve(new Set<LaneName>());
+    return (await paused).has(lane);
+  };
+  const lanes = { ...deps, isPaused };
   for (const lane of LANES.filter(watchedBySweeper)) {
     const url = lanes.urls[lane.name];
     try {
@@ -153,7 +164,15 @@ async function age(store: TaskStore, lanes: NonNullable<SweepDeps['lanes']>, now
       for (const m of out.Messages ?? []) {
         let replaced = false;
         try {
-          replaced = await ageOne(store, lane, m.Body ?? '', Number(m.Attributes?.ApproximateReceiveCount ?? 0), now, report);
+          replaced = await ageOne(
+            store,
+            lane,
+            m.Body ?? '',
+            Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+            now,
+            report,
+            lanes.isPaused,
+          );
         } catch (error) {
           if (!(error instanceof StaleVersion)) report.errors.push({ where: `aging ${lane.name}`, error });
         }
@@ -177,6 +196,7 @@ async function ageOne(
   receiveCount: number,
   now: number,
   report: SweepReport,
+  isPaused: (lane: LaneName) => Promise<boolean>,
 ): Promise<boolean> {
   let message: ReturnType<typeof parseMessage>;
   try {
@@ -187,8 +207,12 @@ async function ageOne(
   const task = await store.find(message.id);
   if (task?.status !== 'QUEUED' || task.version !== message.v) return false;
   const waitedMs = now - (task.queuedAt ?? now);
-  if (waitedMs > lane.behindSeconds * 1000 && !report.behind.includes(lane.name)) report.behind.push(lane.name);
-  if (lane.agingSeconds > 0 && waitedMs > lane.agingSeconds * 1000 && task.runtime === 'lambda') {
+  const behind = waitedMs > lane.behindSeconds * 1000;
+  const due = lane.agingSeconds > 0 && waitedMs > lane.agingSeconds * 1000 && task.runtime === 'lambda';
+  // A paused lane's tasks wait in it: that is what the pause is for.
+  const waits = (behind || due) && (await isPaused(lane.name));
+  if (behind && !waits && !report.behind.includes(lane.name)) report.behind.push(lane.name);
+  if (due && !waits) {
     const priority = raised(task.priority);
     await store.transition(task, {
       action: 'reprioritise',

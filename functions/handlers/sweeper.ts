@@ -11,6 +11,7 @@ import { failureQueueUrls, laneDlqUrls, laneQueueUrls, tableName } from '#core/c
 import { ContainerSlots } from '#core/container-slots.ts';
 import { ContainerPlatform, containerConfig } from '#core/containers.ts';
 import { drainDeadLetters } from '#core/dead-letters.ts';
+import { lanesPausedThroughSluice } from '#core/lane-pauses.ts';
 import { attemptLeaseMs } from '#core/limits.ts';
 import { DEFAULT_RECONCILE, laneEmptiness, reconcile } from '#core/reconcile.ts';
 import { readSettings } from '#core/settings.ts';
@@ -25,7 +26,7 @@ const settings = perEnvironment(() =>
 const backstops = perEnvironment(() => new Cadence(settings().backstopEveryPasses));
 const sweepDeps = perEnvironment(
   (): SweepDeps => ({
-    lanes: { sqs: sqsClient(), urls: laneQueueUrls() },
+    lanes: { sqs: sqsClient(), urls: laneQueueUrls(), paused: () => lanesPausedThroughSluice(dynamo(), tableName()) },
     ...(process.env.CLUSTER_ARN
       ? {
           platform: new ContainerPlatform(containerConfig()),

@@ -3,6 +3,7 @@ import { failuresWaiting } from '#core/attention.ts';
 import { processMessage } from '#core/claiming.ts';
 import { TaskControl } from '#core/control.ts';
 import { drainDeadLetters, recoverDeadLetter } from '#core/dead-letters.ts';
+import { LANE_SWITCH_PARTITION, lanesPausedThroughSluice } from '#core/lane-pauses.ts';
 import { laneDefinition } from '#core/lanes.ts';
 import type { TaskStore } from '#core/store.ts';
 import type { TaskSubmitter } from '#core/submission.ts';
@@ -115,6 +116,38 @@ describe('dead letters', () => {
     const again = await store.get(task.id);
     expect(again).toMatchObject({ status: 'QUEUED', version: 2 });
     expect((await recoverDeadLetter(store, { id: task.id, v: 1, a: 1 }, 5)).outcome).toBe('stale');
+  });
+});
+
+describe('aging a paused lane', () => {
+  it('leaves a paused lane’s tasks waiting in it: neither raised nor reported behind, until it is resumed', async () => {
+    const { SQSClient } = await import('@aws-sdk/client-sqs');
+    const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { dynamo } = await import('#core/clients.ts');
+    const { handler: dispatch } = await import('#handlers/dispatcher.ts');
+    const { marshall } = await import('@aws-sdk/util-dynamodb');
+    const setPaused = (paused: boolean) =>
+      dynamo().send(
+        new PutCommand({
+          TableName: resources.tableName,
+          Item: { pk: LANE_SWITCH_PARTITION, id: 'normal', paused, by: 'tester', at: new Date().toISOString() },
+        }),
+      );
+    const task = await submit({ type: 'echo', priority: 'normal' });
+    await dispatch({
+      Records: [{ dynamodb: { SequenceNumber: '4', NewImage: marshall(task, { removeUndefinedValues: true }) as never } }],
+    });
+    const lanes = {
+      sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
+      urls: resources.queueUrls,
+      paused: () => lanesPausedThroughSluice(dynamo(), resources.tableName),
+    };
+    const late = Date.now() + laneDefinition('normal').behindSeconds * 1000 + 60_000;
+    await setPaused(true);
+    expect(await sweep(store, { lanes }, late)).toMatchObject({ aged: [], behind: [], errors: [] });
+    expect(await store.get(task.id)).toMatchObject({ priority: 'normal', version: 1 });
+    await setPaused(false);
+    expect(await sweep(store, { lanes }, late)).toMatchObject({ aged: [task.id], behind: ['normal'] });
   });
 });
 
