@@ -150,13 +150,16 @@ async function age(store: TaskStore, deps: NonNullable<SweepDeps['lanes']>, now:
   const lanes = { ...deps, isPaused };
   for (const lane of LANES.filter(watchedBySweeper)) {
     const url = lanes.urls[lane.name];
+    // A look into a lane that does not age only peeks (its messages stay visible): the launcher,
+    // which holds messages back while the container cap is full, must never find them hidden.
+    const peek = lane.agingSeconds === 0;
     try {
       const out = await lanes.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: url,
           MaxNumberOfMessages: 10,
           // Short: a message this pass fails to hand back (the call fails) is back in seconds.
-          VisibilityTimeout: 5,
+          VisibilityTimeout: peek ? 0 : 5,
           WaitTimeSeconds: 0,
           MessageSystemAttributeNames: ['ApproximateReceiveCount'],
         }),
@@ -176,6 +179,7 @@ async function age(store: TaskStore, deps: NonNullable<SweepDeps['lanes']>, now:
         } catch (error) {
           if (!(error instanceof StaleVersion)) report.errors.push({ where: `aging ${lane.name}`, error });
         }
+        if (peek && !replaced) continue; // still visible: nothing to hand back
         // One message's failed hand-back must not keep the others out of sight.
         const handBack = replaced
           ? lanes.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }))
