@@ -23,9 +23,19 @@ export default defineTask({
     // It walks the listing, so it must query every shard the deployment writes.
     const { writeShards } = readSettings(['writeShards']);
     const store = new TaskStore(dynamo(), tableName(), undefined, writeShards);
-    let progress: BulkProgress = isProgress(ctx.state)
-      ? ctx.state
-      : { cursor: null, matched: 0, applied: 0, skipped: 0, total: await countMatching(store, payload.filter) };
+    const resumed = isProgress(ctx.state) ? ctx.state : undefined;
+    let progress: BulkProgress = resumed ?? {
+      cursor: null,
+      matched: 0,
+      applied: 0,
+      skipped: 0,
+      total: await countMatching(store, payload.filter),
+    };
+    // The first checkpoint is written after the first page, so one without a cursor is a finished
+    // walk: an attempt stopped between it and its outcome (a pause landing there) returns it. It
+    // used to walk again from the start, counting every task twice.
+    if (resumed?.cursor === null)
+      return { action: payload.action, matched: progress.matched, applied: progress.applied, skipped: progress.skipped };
     do {
       progress = await applyPage(store, payload, ctx.id, progress);
       await ctx.checkpoint(progress);
