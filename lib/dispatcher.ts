@@ -4,7 +4,7 @@ import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DISPATCHER_FILTER_PATTERNS, DISPATCHER_STREAM_MAPPING } from '#core/dispatch.ts';
+import { DISPATCHER_FILTER_PATTERNS, DISPATCHER_STREAM_MAPPING, DISPATCHER_TIMEOUT_SECONDS } from '#core/dispatch.ts';
 import { LANE_NAMES, type LaneName } from '#core/lanes.ts';
 import { settingsEnvironment } from '#core/settings.ts';
 import { acknowledge } from './nag.ts';
@@ -56,7 +56,7 @@ export class Dispatcher extends Construct {
     this.handler = new SluiceFunction(this, 'Dispatcher', {
       entry: handlerEntry('dispatcher'),
       description: 'Sluice dispatcher: stream to lane queues',
-      timeout: Duration.seconds(30),
+      timeout: Duration.seconds(DISPATCHER_TIMEOUT_SECONDS),
       environment,
       // Admission: limit definitions (Query), slots and their waiters (written and removed in
       // batches: BatchWriteItem; the waiting tasks read in batches: BatchGetItem), parking and waking tasks.

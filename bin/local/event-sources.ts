@@ -221,6 +221,8 @@ export interface StreamSourceOptions {
  * a change wait behind every page of records its consumer never sees.
  */
 const GET_RECORDS_LIMIT = 1000;
+/** How long one GetRecords may take before the poller gives up on it and reads again. */
+const GET_RECORDS_TIMEOUT_MS = 10_000;
 
 /** Reads every shard of a stream in order and invokes the function with ordered batches of the matching records. */
 export class StreamEventSource {
@@ -272,7 +274,10 @@ export class StreamEventSource {
       let next: string | undefined;
       const polledAt = Date.now();
       try {
-        const out = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: GET_RECORDS_LIMIT }));
+        // Bounded: a read that never answers would hold the shard for good (Lambda's poller retries).
+        const out = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: GET_RECORDS_LIMIT }), {
+          abortSignal: AbortSignal.timeout(GET_RECORDS_TIMEOUT_MS),
+        });
         records = out.Records ?? [];
         next = out.NextShardIterator;
       } catch (error) {

@@ -9,7 +9,7 @@ import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import type { APIGatewayProxyEventV2, Context, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { functionOf, matchRoute, ROUTES } from '#api/contract.ts';
 import { SCHEDULER_TARGET_ENV } from '#core/config.ts';
-import { DISPATCHER_FILTER_PATTERNS, DISPATCHER_STREAM_MAPPING } from '#core/dispatch.ts';
+import { DISPATCHER_FILTER_PATTERNS, DISPATCHER_STREAM_MAPPING, DISPATCHER_TIMEOUT_SECONDS } from '#core/dispatch.ts';
 import { LANES, type LaneName, laneDlqEnv, laneMappingEnv, laneQueueEnv } from '#core/lanes.ts';
 import { MIN_RECOVERY_SECONDS } from '#core/limits.ts';
 import { METRIC_SERVICE_ENV } from '#core/metrics.ts';
@@ -223,6 +223,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         stat.ms += performance.now() - started;
       }
     };
+  /**
+   * An in-process function stopped at its timeout, as Lambda stops it: the invocation fails and
+   * its source retries the batch (a request that never answers would otherwise hold a stream
+   * shard for good). Its work cannot be killed in-process; it is left to settle on its own.
+   */
+  const timeLimited =
+    <E, R>(name: string, seconds: number, fn: (event: E) => Promise<R>) =>
+    (event: E): Promise<R> => {
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${name}: Task timed out after ${seconds} seconds`)), seconds * 1000);
+      });
+      return Promise.race([fn(event), expired]).finally(() => clearTimeout(timer));
+    };
   const workerMeter: MeteredRequest[] = [];
   /**
    * A function on an EventBridge rate rule: one pass at a time, as a one-minute schedule makes
@@ -250,7 +264,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     streamArn: resources.streamArn,
     batchSize: DISPATCHER_STREAM_MAPPING.batchSize,
     filter: (record: _Record) => DISPATCHER_FILTER_PATTERNS.some((p) => matchesFilter(p, record as unknown as Record<string, unknown>)),
-    invoke: timed('dispatcher', (event: DynamoDBStreamEvent) => dispatcher.handler(event)),
+    invoke: timed('dispatcher', timeLimited('dispatcher', DISPATCHER_TIMEOUT_SECONDS, dispatcher.handler)),
     onError: onError('dispatcher'),
   });
   stream.start();

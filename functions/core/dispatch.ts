@@ -57,6 +57,11 @@ export const LIMIT_CHANGE_FILTER_PATTERN = { dynamodb: { Keys: { pk: { S: [LIMIT
  * most 10); records of one partition key stay in order either way.
  */
 export const DISPATCHER_STREAM_MAPPING = { batchSize: 100, parallelizationFactor: 1 } as const;
+/**
+ * The dispatcher's timeout: an invocation still running then is stopped and its batch retried
+ * (the stack sets it on the function; the local runtime enforces it on its in-process calls).
+ */
+export const DISPATCHER_TIMEOUT_SECONDS = 30;
 
 /** The dispatcher's stream filters (a record matching any of them invokes it). */
 export const DISPATCHER_FILTER_PATTERNS = [

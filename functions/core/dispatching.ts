@@ -4,10 +4,11 @@
  * dispatcher handler only turns stream records into changes and the answer into a batch response.
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Admission } from './admission.ts';
+import type { Admission, WokenSender } from './admission.ts';
 import { type Dispatch, dispatchFor } from './dispatch.ts';
 import type { LaneName } from './lanes.ts';
 import { isTerminal, type TaskRecord } from './model.ts';
+import type { AppliedLimit } from './tenancy.ts';
 
 /** One change of the table, as the stream reports it. */
 export interface TableChange {
@@ -64,15 +65,37 @@ export async function admitDispatches(
       if (result?.kind === 'parked') parked++;
       continue;
     }
-    const rates = result.rateLimits.map((l) => [l.id, l.rate?.limit ?? 0, l.rate?.periodSeconds ?? 0] as [string, number, number]);
-    const message = {
-      ...p.dispatch.message,
-      ...(rates.length ? { r: rates } : {}),
-      ...(image.rateReservation !== undefined ? { rr: image.rateReservation } : {}),
-    };
-    send.push({ ...p, dispatch: { ...p.dispatch, message } });
+    send.push({ ...p, dispatch: withRateLimits(p.dispatch, image, result.rateLimits) });
   }
   return { send, parked, failed, errors };
+}
+
+/** An admitted task's message carries the rate limits its start must pass, and any start one reserved. */
+function withRateLimits(dispatch: Dispatch, image: TaskRecord, rateLimits: readonly AppliedLimit[]): Dispatch {
+  const rates = rateLimits.map((l) => [l.id, l.rate?.limit ?? 0, l.rate?.periodSeconds ?? 0] as [string, number, number]);
+  const message = {
+    ...dispatch.message,
+    ...(rates.length ? { r: rates } : {}),
+    ...(image.rateReservation !== undefined ? { rr: image.rateReservation } : {}),
+  };
+  return { ...dispatch, message };
+}
+
+/**
+ * Admission's sender of waiters handed a slot: each one's message as the dispatcher would send
+ * for its version were it not waiting, in the same lane batches. Failures are reported by task id.
+ */
+export function wokenSender(sqs: SQSClient, queueUrls: Readonly<Record<LaneName, string>>): WokenSender {
+  return async (woken) => {
+    const now = Date.now();
+    const pending = woken.flatMap(({ task, rateLimits }) => {
+      const dispatch = dispatchFor({ ...task, waitingFor: undefined }, now);
+      // `sequence` names what to report when a send fails: here, the task.
+      return dispatch ? [{ sequence: task.id, dispatch: withRateLimits(dispatch, task, rateLimits) }] : [];
+    });
+    const { failed } = await sendDispatches(sqs, queueUrls, pending);
+    return new Set(failed);
+  };
 }
 
 /** What a piece of admission work left for the stream to retry (it is idempotent). */
@@ -93,11 +116,26 @@ async function settle(sequences: readonly string[], work: () => Promise<unknown>
 
 const merge = (all: readonly Unsettled[]): Unsettled => ({ failed: all.flatMap((u) => u.failed), errors: all.flatMap((u) => u.errors) });
 
-/** Tasks that went through admission and now ended or paused: their slots go back (handed to waiters). */
+const isOut = (status: TaskRecord['status']) => isTerminal(status) || status === 'PAUSED';
+const leaves = (c: TableChange) => c.image.limited === true && isOut(c.image.status) && c.previous?.status !== c.image.status;
+
+/**
+ * The changes whose tasks give their slots back: tasks that went through admission and ended or
+ * paused, each under the limits of its first change that left. A task whose last change in the
+ * batch put it back in play keeps its slot: one paused and resumed within a batch keeps it for
+ * the resumed version (which admission finds it holding), where giving it back after that version
+ * was sent would let it run beside the waiter handed its slot.
+ */
+export function leavingChanges(changes: readonly TableChange[]): TableChange[] {
+  const lastStatus = new Map(changes.map((c) => [c.image.id, c.image.status]));
+  const firstLeave = new Map<string, TableChange>();
+  for (const c of changes) if (leaves(c) && !firstLeave.has(c.image.id)) firstLeave.set(c.image.id, c);
+  return [...firstLeave.values()].filter((c) => isOut(lastStatus.get(c.image.id) as TaskRecord['status']));
+}
+
+/** Tasks that ended or paused (leavingChanges): their slots go back, handed to waiters. */
 export async function releaseSlots(changes: readonly TableChange[], admission: Admission, now: number): Promise<Unsettled> {
-  const leaving = changes.filter(
-    (c) => c.image.limited && (isTerminal(c.image.status) || c.image.status === 'PAUSED') && c.previous?.status !== c.image.status,
-  );
+  const leaving = leavingChanges(changes);
   // All at once: the releasers of one limit are handed its oldest waiters together (not raced).
   return settle(
     leaving.map((c) => c.sequence),

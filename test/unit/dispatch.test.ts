@@ -102,4 +102,36 @@ describe('dispatching a batch of changes', () => {
       ['a7', 'a8', 'a9', 'a10', 'a11'],
     ]);
   });
+
+  it("gives back the slots of tasks that left, but not of one the same batch put back in play", async () => {
+    const { leavingChanges } = await import('#core/dispatching.ts');
+    const { taskRecord } = await import('../support/factories.ts');
+    let sequence = 100;
+    const change = (id: string, status: TaskRecord['status'], previous: TaskRecord['status'], over: Partial<TaskRecord> = {}) => ({
+      sequence: String(sequence++),
+      image: taskRecord({ id, status, limited: true, priority: 'low', ...over }),
+      previous: taskRecord({ id, status: previous, limited: true, priority: 'low' }),
+    });
+    const changes = [
+      change('done', 'SUCCEEDED', 'RUNNING'),
+      // Paused and resumed: the resumed version was admitted holding the slot it kept.
+      change('resumed', 'PAUSED', 'QUEUED'),
+      change('resumed', 'QUEUED', 'PAUSED'),
+      // Paused, then moved to another priority while paused: the slot is the pause's lane's.
+      change('moved', 'PAUSED', 'RUNNING'),
+      change('moved', 'PAUSED', 'PAUSED', { priority: 'high' }),
+      // Paused, resumed and cancelled: given back once.
+      change('cancelled', 'PAUSED', 'RUNNING'),
+      change('cancelled', 'QUEUED', 'PAUSED'),
+      change('cancelled', 'CANCELLED', 'QUEUED'),
+      // Never admitted: nothing to give back.
+      change('plain', 'SUCCEEDED', 'RUNNING', { limited: undefined }),
+    ];
+    const leaving = leavingChanges(changes);
+    expect(leaving.map((c) => [c.image.id, c.image.status, c.image.priority])).toEqual([
+      ['done', 'SUCCEEDED', 'low'],
+      ['moved', 'PAUSED', 'low'],
+      ['cancelled', 'PAUSED', 'low'],
+    ]);
+  });
 });
