@@ -1,9 +1,7 @@
 /**
  * Admission: concurrency limits and fair share, applied when a task is dispatched, so a task that
  * must wait never enters its lane — it is parked in the table (no SQS receives, no invocations)
- * and set going, oldest first within its priority, when a holder gives its slot back: the
- * dispatcher sends its message then and there (or, when it waits for other limits too, wakes it
- * with a new version, which it admits again).
+ * and woken, oldest first within its priority, when a holder gives its slot back.
  *
  * A slot is taken at dispatch and kept while the task is active (queued in its lane, running,
  * retried after a crash); it is given back when the task ends or pauses — that change reaches the
@@ -62,20 +60,12 @@ export type AdmissionResult =
 
 const describe = (limit: AppliedLimit) => `${limit.scope} ${limit.key} (limit ${limit.concurrency})`;
 
-/**
- * Sends the messages of waiters handed a slot (the dispatcher's SendMessageBatch), each with the
- * rate limits its start must pass; returns the ids of those not sent.
- */
-export type WokenSender = (woken: readonly { task: TaskRecord; rateLimits: readonly AppliedLimit[] }[]) => Promise<ReadonlySet<string>>;
-
 export class Admission {
   constructor(
     private readonly limits: LimitStore,
     private readonly tasks: TaskStore,
     private readonly catalog: LimitCatalog,
     private readonly settings: TenancySettings,
-    /** Without one (outside the dispatcher), every waiter handed a slot is woken with a write. */
-    private readonly sendWoken?: WokenSender,
   ) {}
 
   /** A limit definition changed (the dispatcher sees it on the stream). */
@@ -209,8 +199,8 @@ export class Admission {
 
   /**
    * The holders' slots go to as many oldest waiters: one read of the waiters, the hand-overs
-   * written side by side (HAND_OVER_MAX pairs a write: disjoint holders of one item), the waiter
-   * items removed together, and the waiters set going (handOn).
+   * written side by side (HAND_OVER_MAX pairs a write: disjoint holders of one item), the waiter items removed
+   * together and the waiters woken together.
    */
   private async giveBackMany(limit: AppliedLimit, holders: readonly string[], now: number): Promise<void> {
     if (holders.length === 1) return this.giveBack(limit, holders[0], now);
@@ -230,61 +220,17 @@ export class Admission {
     );
     const moved = chunks.filter((_, i) => handed[i]).flat();
     if (moved.length > 0) {
-      // Side by side: a waiter item left behind by a crash between them names a task that no
-      // longer waits (or holds its slot already), which the next look at the waiters removes.
-      const [, stranded] = await Promise.all([
-        this.limits.unparkMany(
-          limit.id,
-          moved.map((p) => p.to.sortKey),
-        ),
-        this.handOn(
-          limit,
-          moved.map((p) => p.to.task),
-          now,
-        ),
-      ]);
+      await this.limits.unparkMany(
+        limit.id,
+        moved.map((p) => p.to.sortKey),
+      );
+      const woken = await Promise.all(moved.map((p) => this.wake(p.to.task, `slot-free: ${describe(limit)}`, now)));
       // A waiter that moved on meanwhile holds a slot it will not use: give it back the slow way.
-      for (const id of stranded) await this.giveBack(limit, id, now);
+      for (const [i, ok] of woken.entries()) if (!ok) await this.giveBack(limit, moved[i].to.task.id, now);
     }
     // Whatever the fast path could not settle goes back one by one, which looks again.
     for (const p of chunks.filter((_, i) => !handed[i]).flat()) await this.giveBack(limit, p.from, now);
     for (const holder of holders.slice(pairs.length)) await this.giveBack(limit, holder, now);
-  }
-
-  /**
-   * Waiters just handed a slot of `limit`, set going; returns those that moved on meanwhile (their
-   * slot is to go back). A waiter whose only concurrency limit this is needs nothing more to run:
-   * with a sender (the dispatcher's), its message goes out now, from the version it parked with,
-   * and its start clears its waitingFor — no wake-up write, no second trip through the stream.
-   * The others (and any whose message was not sent) are woken: a new version, admitted again by
-   * the dispatcher for their other limits.
-   */
-  private async handOn(limit: AppliedLimit, waiters: readonly TaskRecord[], now: number): Promise<string[]> {
-    const direct: { task: TaskRecord; rateLimits: AppliedLimit[] }[] = [];
-    const toWake: TaskRecord[] = [];
-    for (const task of waiters) {
-      const applied = await this.applicable(task, now);
-      const others = applied.filter((l) => l.concurrency !== undefined && l.id !== limit.id);
-      if (this.sendWoken && others.length === 0) direct.push({ task, rateLimits: applied.filter((l) => l.rate !== undefined) });
-      else toWake.push(task);
-    }
-    const stranded: string[] = [];
-    if (direct.length > 0) {
-      // Read again after the hand-over: a waiter cancelled or paused between the first read and
-      // the hand-over may have had its change released before it held anything. One changed
-      // after this read is released by that change, holding the slot by then.
-      const current = await this.tasks.findMany(direct.map((d) => d.task.id));
-      const still = direct.filter(({ task }) => {
-        const seen = current.get(task.id);
-        return seen?.version === task.version && seen.status === 'QUEUED' && seen.waitingFor !== undefined;
-      });
-      for (const { task } of direct) if (!still.some((d) => d.task.id === task.id)) stranded.push(task.id);
-      const unsent = still.length > 0 ? await (this.sendWoken as WokenSender)(still) : new Set<string>();
-      toWake.push(...still.filter((d) => unsent.has(d.task.id)).map((d) => d.task));
-    }
-    const woken = await Promise.all(toWake.map((task) => this.wake(task, `slot-free: ${describe(limit)}`, now)));
-    for (const [i, ok] of woken.entries()) if (!ok) stranded.push(toWake[i].id);
-    return stranded;
   }
 
   /**
@@ -389,20 +335,20 @@ export class Admission {
         continue;
       }
       await this.limits.unpark(limit.id, next.sortKey);
-      if ((await this.handOn(limit, [next.task], now)).length === 0) return 'handed';
-      // It moved on between the read and the hand-over: take the slot back and try the next waiter.
+      if (await this.wake(next.task, `slot-free: ${describe(limit)}`, now)) return 'handed';
+      // It moved on between the read and the wake: take the slot back and try the next waiter.
       await this.limits.handOver(limit.id, next.task.id, holderId, now);
     }
   }
 
-  /** Set waiters going while the limit has room, each with a slot taken on its behalf. */
+  /** Wake waiters while the limit has room, each with a slot taken on its behalf. */
   private async fillFreeSlots(limit: AppliedLimit, now: number): Promise<void> {
     for (;;) {
       const next = await this.nextWaiter(limit);
       if (!next) return;
       if ((await this.limits.take(limit.id, limit.concurrency as number, next.task.id, now)).kind === 'full') return;
       await this.limits.unpark(limit.id, next.sortKey);
-      if ((await this.handOn(limit, [next.task], now)).length > 0) await this.limits.release(limit.id, next.task.id);
+      if (!(await this.wake(next.task, `slot-free: ${describe(limit)}`, now))) await this.limits.release(limit.id, next.task.id);
     }
   }
 

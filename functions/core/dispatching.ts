@@ -4,11 +4,10 @@
  * dispatcher handler only turns stream records into changes and the answer into a batch response.
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Admission, WokenSender } from './admission.ts';
+import type { Admission } from './admission.ts';
 import { type Dispatch, dispatchFor } from './dispatch.ts';
 import type { LaneName } from './lanes.ts';
 import { isTerminal, type TaskRecord } from './model.ts';
-import type { AppliedLimit } from './tenancy.ts';
 
 /** One change of the table, as the stream reports it. */
 export interface TableChange {
@@ -65,37 +64,15 @@ export async function admitDispatches(
       if (result?.kind === 'parked') parked++;
       continue;
     }
-    send.push({ ...p, dispatch: withRateLimits(p.dispatch, image, result.rateLimits) });
+    const rates = result.rateLimits.map((l) => [l.id, l.rate?.limit ?? 0, l.rate?.periodSeconds ?? 0] as [string, number, number]);
+    const message = {
+      ...p.dispatch.message,
+      ...(rates.length ? { r: rates } : {}),
+      ...(image.rateReservation !== undefined ? { rr: image.rateReservation } : {}),
+    };
+    send.push({ ...p, dispatch: { ...p.dispatch, message } });
   }
   return { send, parked, failed, errors };
-}
-
-/** An admitted task's message carries the rate limits its start must pass, and any start one reserved. */
-function withRateLimits(dispatch: Dispatch, image: TaskRecord, rateLimits: readonly AppliedLimit[]): Dispatch {
-  const rates = rateLimits.map((l) => [l.id, l.rate?.limit ?? 0, l.rate?.periodSeconds ?? 0] as [string, number, number]);
-  const message = {
-    ...dispatch.message,
-    ...(rates.length ? { r: rates } : {}),
-    ...(image.rateReservation !== undefined ? { rr: image.rateReservation } : {}),
-  };
-  return { ...dispatch, message };
-}
-
-/**
- * Admission's sender of waiters handed a slot: each one's message as the dispatcher would send
- * for its version were it not waiting, in the same lane batches. Failures are reported by task id.
- */
-export function wokenSender(sqs: SQSClient, queueUrls: Readonly<Record<LaneName, string>>): WokenSender {
-  return async (woken) => {
-    const now = Date.now();
-    const pending = woken.flatMap(({ task, rateLimits }) => {
-      const dispatch = dispatchFor({ ...task, waitingFor: undefined }, now);
-      // `sequence` names what to report when a send fails: here, the task.
-      return dispatch ? [{ sequence: task.id, dispatch: withRateLimits(dispatch, task, rateLimits) }] : [];
-    });
-    const { failed } = await sendDispatches(sqs, queueUrls, pending);
-    return new Set(failed);
-  };
 }
 
 /** What a piece of admission work left for the stream to retry (it is idempotent). */

@@ -19,7 +19,6 @@ import {
   sendDispatches,
   type TableChange,
   type Unsettled,
-  wokenSender,
 } from '#core/dispatching.ts';
 import { LimitStore } from '#core/limit-store.ts';
 import type { TaskRecord } from '#core/model.ts';
@@ -32,8 +31,7 @@ const queueUrls = perEnvironment(laneQueueUrls);
 const admission = perEnvironment(() => {
   const settings = readSettings(['tenantConcurrency', 'tenantLaneSharePercent', 'limitsCacheMs']);
   const limits = new LimitStore(dynamo(), tableName());
-  const catalog = new LimitCatalog(limits, settings.limitsCacheMs);
-  return new Admission(limits, getStore(), catalog, settings, wokenSender(sqsClient(), queueUrls()));
+  return new Admission(limits, getStore(), new LimitCatalog(limits, settings.limitsCacheMs), settings);
 });
 
 const record = (image: unknown) => unmarshall(image as Record<string, AttributeValue>) as TaskRecord;
@@ -56,20 +54,14 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
   const images = new Map(changes.map((c) => [c.sequence, c.image]));
   const needsAdmission = changes.some((c) => c.image.limited);
   const planned = planDispatches(changes, now);
-  const none: Unsettled = { failed: [], errors: [] };
-  // Sending what may run and giving slots back (setting waiters going) go side by side: the stream reads
-  // the shard's next batch — another tenant's new tasks among it — only when this one is done.
-  // Admission and release of one limit close their race with a second look each (admission.ts).
-  const admitting = needsAdmission
-    ? admitDispatches(planned, images, admission(), now)
-    : Promise.resolve({ send: planned, parked: 0, failed: [], errors: [] });
-  const [admitted, sent, released] = await Promise.all([
-    admitting,
-    admitting.then((a) => sendDispatches(sqsClient(), queueUrls(), a.send)),
-    needsAdmission ? releaseSlots(changes, admission(), now) : none,
-  ]);
-  const { failed: unsent, errors } = sent;
+  const admitted = needsAdmission
+    ? await admitDispatches(planned, images, admission(), now)
+    : { send: planned, parked: 0, failed: [], errors: [] };
+  // What may run goes out first; giving slots back (and waking waiters) follows.
+  const { failed: unsent, errors } = await sendDispatches(sqsClient(), queueUrls(), admitted.send);
   for (const { lane, error } of errors) logger.error('SendMessageBatch failed', { lane, error: error as Error });
+  const none: Unsettled = { failed: [], errors: [] };
+  const released = needsAdmission ? await releaseSlots(changes, admission(), now) : none;
   const filled = needsAdmission ? await fillParked(changes, admission(), now) : none;
   for (const error of [...admitted.errors, ...released.errors, ...filled.errors])
     logger.error('admission failed', { error: error as Error });

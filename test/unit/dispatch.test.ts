@@ -103,7 +103,7 @@ describe('dispatching a batch of changes', () => {
     ]);
   });
 
-  it("gives back the slots of tasks that left, but not of one the same batch put back in play", async () => {
+  it('gives back the slots of tasks that left, but not of one the same batch put back in play', async () => {
     const { leavingChanges } = await import('#core/dispatching.ts');
     const { taskRecord } = await import('../support/factories.ts');
     let sequence = 100;
