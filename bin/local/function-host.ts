@@ -166,3 +166,18 @@ export class FunctionHost {
     await Promise.all(exits);
   }
 }
+
+/**
+ * An in-process function stopped at its timeout, as Lambda stops it: the invocation fails and its
+ * source retries the batch (a request that never answers would otherwise hold a stream shard for
+ * good). Its work cannot be killed in-process; it is left to settle on its own.
+ */
+export function timeLimited<E, R>(name: string, seconds: number, fn: (event: E) => Promise<R>): (event: E) => Promise<R> {
+  return (event) => {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new InvocationError(`${name}: Task timed out after ${seconds} seconds`, 'timeout')), seconds * 1000);
+    });
+    return Promise.race([fn(event), expired]).finally(() => clearTimeout(timer));
+  };
+}

@@ -22,7 +22,7 @@ import { consoleAssets } from './console-assets.ts';
 import { EcsEmulator } from './ecs-emulator.ts';
 import { MappingSwitch, SqsEventSource, StreamEventSource } from './event-sources.ts';
 import { matchesFilter } from './filter.ts';
-import { FunctionHost, InvocationError } from './function-host.ts';
+import { FunctionHost, InvocationError, timeLimited } from './function-host.ts';
 import { MetricsCollector } from './metrics-collector.ts';
 import { deprovision, LOCAL_MAPPINGS_ENV, type Provisioned, provision } from './provision.ts';
 import { SchedulerEmulator } from './scheduler-emulator.ts';
@@ -222,20 +222,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         stat.count += 1;
         stat.ms += performance.now() - started;
       }
-    };
-  /**
-   * An in-process function stopped at its timeout, as Lambda stops it: the invocation fails and
-   * its source retries the batch (a request that never answers would otherwise hold a stream
-   * shard for good). Its work cannot be killed in-process; it is left to settle on its own.
-   */
-  const timeLimited =
-    <E, R>(name: string, seconds: number, fn: (event: E) => Promise<R>) =>
-    (event: E): Promise<R> => {
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${name}: Task timed out after ${seconds} seconds`)), seconds * 1000);
-      });
-      return Promise.race([fn(event), expired]).finally(() => clearTimeout(timer));
     };
   const workerMeter: MeteredRequest[] = [];
   /**
