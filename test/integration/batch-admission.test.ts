@@ -183,4 +183,22 @@ describe('a batch submission sharing a limit', () => {
     }
     expect((await limits.state('tenant#held')).running).toBe(3);
   });
+
+  it('wakes a waiter handed a slot by a dispatcher that stopped before its wake-up, when the release is retried', async () => {
+    await setLimit('stopped', 1);
+    const [holder, waiter, later] = await submitBatch('stopped', 3);
+    expect(waiter.waitingFor).toBeDefined();
+    // A dispatcher handed the holder's slot to the oldest waiter, then stopped before waking it.
+    expect(await limits.handOver('tenant#stopped', holder.id, waiter.id, Date.now())).toBe(true);
+    // The stream retries the holder's release: it holds nothing now, and the waiter still waits.
+    await admission.release({ ...(await store.get(holder.id)), status: 'SUCCEEDED' });
+    const woken = await store.get(waiter.id);
+    expect(woken.waitingFor).toBeUndefined();
+    expect(woken.version).toBe(waiter.version + 1);
+    expect(reasons(woken).at(-1)).toBe('slot-free: tenant stopped (limit 1)');
+    expect((await limits.state('tenant#stopped')).holders.map((h) => h.taskId)).toEqual([waiter.id]);
+    // The next waiter still waits, oldest first, and nothing else was set going.
+    expect((await limits.oldestWaiters('tenant#stopped', 10)).map((w) => w.taskId)).toEqual([later.id]);
+    expect((await store.get(later.id)).waitingFor).toBeDefined();
+  });
 });
