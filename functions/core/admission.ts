@@ -329,7 +329,6 @@ export class Admission {
       if (!(await this.limits.handOver(limit.id, holderId, next.task.id, now))) {
         // Either this holder has no slot to give, or the waiter got one from another holder.
         const { holders } = await this.limits.state(limit.id);
-        const holderHolds = holders.some((h) => h.taskId === holderId);
         if (holders.some((h) => h.taskId === next.task.id)) {
           // A waiter that holds a slot and still waits was handed one whose wake-up may never come:
           // a dispatcher that stopped between the two (this release retried by the stream is one),
@@ -337,11 +336,9 @@ export class Admission {
           // the two wakes fails and that side gives the slot on: the woken task is admitted afresh.
           await this.wake(next.task, `slot-free: ${describe(limit)}`, now);
           await this.limits.unpark(limit.id, next.sortKey);
-          if (!holderHolds) return 'held-nothing';
-          continue;
         }
-        if (!holderHolds) return 'held-nothing';
-        continue; // both changed since the read: look again
+        if (!holders.some((h) => h.taskId === holderId)) return 'held-nothing';
+        continue; // it still holds its slot: look at the waiters again
       }
       await this.limits.unpark(limit.id, next.sortKey);
       if (await this.wake(next.task, `slot-free: ${describe(limit)}`, now)) return 'handed';

@@ -10,13 +10,24 @@ import { LANE_NAMES, type LaneName } from './lanes.ts';
 /** The partition of the lane switch records: `pk = LANESWITCH, id = <lane>, { paused, by, at }`. */
 export const LANE_SWITCH_PARTITION = 'LANESWITCH';
 
-export async function lanesPausedThroughSluice(db: DynamoDBDocumentClient, table: string): Promise<ReadonlySet<LaneName>> {
+/** One lane's switch record: written each time Sluice flips the lane's mapping. */
+export interface LaneSwitchRecord {
+  lane: LaneName;
+  paused: boolean;
+  by: string;
+  at: string;
+}
+
+/** Every lane's switch record (one Query of their partition). */
+export async function laneSwitchRecords(db: DynamoDBDocumentClient, table: string): Promise<LaneSwitchRecord[]> {
   const out = await db.send(
     new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': LANE_SWITCH_PARTITION } }),
   );
-  return new Set(
-    (out.Items ?? [])
-      .filter((item) => item.paused === true && (LANE_NAMES as readonly string[]).includes(item.id))
-      .map((item) => item.id as LaneName),
-  );
+  return (out.Items ?? [])
+    .filter((item) => (LANE_NAMES as readonly string[]).includes(item.id))
+    .map((item) => ({ lane: item.id as LaneName, paused: item.paused === true, by: item.by as string, at: item.at as string }));
+}
+
+export async function lanesPausedThroughSluice(db: DynamoDBDocumentClient, table: string): Promise<ReadonlySet<LaneName>> {
+  return new Set((await laneSwitchRecords(db, table)).filter((r) => r.paused).map((r) => r.lane));
 }

@@ -9,9 +9,9 @@
  * item says who changed it through Sluice, and is shown only while it agrees with the mapping.
  */
 import { GetEventSourceMappingCommand, type LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { LaneNotFound, LaneSwitchBusy } from './errors.ts';
-import { LANE_SWITCH_PARTITION } from './lane-pauses.ts';
+import { LANE_SWITCH_PARTITION, laneSwitchRecords } from './lane-pauses.ts';
 import { LANE_NAMES, type LaneName } from './lanes.ts';
 
 export interface LaneSwitchState {
@@ -62,26 +62,20 @@ export class LaneSwitches {
   /** Every lane's switch: one GetEventSourceMapping per lane and one Query for the records, at once. */
   async states(): Promise<Record<LaneName, LaneSwitchState>> {
     const [records, ...mappings] = await Promise.all([
-      this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': LANE_SWITCH_PARTITION },
-        }),
-      ),
+      laneSwitchRecords(this.db, this.table),
       ...LANE_NAMES.map(async (lane) => {
         const uuid = this.mappings[lane];
         return uuid ? this.lambda.send(new GetEventSourceMappingCommand({ UUID: uuid })) : { State: 'None' };
       }),
     ]);
-    const byLane = new Map((records.Items ?? []).map((item) => [item.id as string, item]));
+    const byLane = new Map(records.map((record) => [record.lane, record]));
     return Object.fromEntries(
       LANE_NAMES.map((lane, i) => {
         const mappingState = mappings[i].State ?? 'Enabled';
         const paused = isPaused(mappingState);
         const record = byLane.get(lane);
         const agrees = record !== undefined && record.paused === paused;
-        return [lane, { paused, mappingState, ...(agrees ? { changedBy: record.by as string, changedAt: record.at as string } : {}) }];
+        return [lane, { paused, mappingState, ...(agrees ? { changedBy: record.by, changedAt: record.at } : {}) }];
       }),
     ) as Record<LaneName, LaneSwitchState>;
   }

@@ -140,14 +140,13 @@ async function apply(store: TaskStore, deps: SweepDeps, task: TaskRecord, decisi
  * came, whatever it looks like: a redelivered message of a running attempt is that attempt's
  * watchdog, and the worker, not the sweeper, decides what a message means.
  */
-async function age(store: TaskStore, deps: NonNullable<SweepDeps['lanes']>, now: number, report: SweepReport): Promise<void> {
+async function age(store: TaskStore, lanes: NonNullable<SweepDeps['lanes']>, now: number, report: SweepReport): Promise<void> {
   // Read once a pass, and only when a look finds a task old enough for it to matter.
   let paused: Promise<ReadonlySet<LaneName>> | undefined;
   const isPaused = async (lane: LaneName): Promise<boolean> => {
-    paused ??= deps.paused?.() ?? Promise.resolve(new Set<LaneName>());
+    paused ??= lanes.paused?.() ?? Promise.resolve(new Set<LaneName>());
     return (await paused).has(lane);
   };
-  const lanes = { ...deps, isPaused };
   for (const lane of LANES.filter(watchedBySweeper)) {
     const url = lanes.urls[lane.name];
     // A look into a lane that does not age only peeks (its messages stay visible): the launcher,
@@ -167,15 +166,7 @@ async function age(store: TaskStore, deps: NonNullable<SweepDeps['lanes']>, now:
       for (const m of out.Messages ?? []) {
         let replaced = false;
         try {
-          replaced = await ageOne(
-            store,
-            lane,
-            m.Body ?? '',
-            Number(m.Attributes?.ApproximateReceiveCount ?? 0),
-            now,
-            report,
-            lanes.isPaused,
-          );
+          replaced = await ageOne(store, lane, m.Body ?? '', Number(m.Attributes?.ApproximateReceiveCount ?? 0), now, report, isPaused);
         } catch (error) {
           if (!(error instanceof StaleVersion)) report.errors.push({ where: `aging ${lane.name}`, error });
         }
