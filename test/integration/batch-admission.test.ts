@@ -186,7 +186,9 @@ describe('a batch submission sharing a limit', () => {
 
   it('wakes a waiter handed a slot by a dispatcher that stopped before its wake-up, when the release is retried', async () => {
     await setLimit('stopped', 1);
-    const [holder, waiter, later] = await submitBatch('stopped', 3);
+    const [holder, ...parked] = await submitBatch('stopped', 3);
+    // Oldest first: tasks of one batch are equally old, so their ids order them (not the batch's order).
+    const [waiter, later] = [...parked].sort((a, b) => (a.id < b.id ? -1 : 1));
     expect(waiter.waitingFor).toBeDefined();
     // A dispatcher handed the holder's slot to the oldest waiter, then stopped before waking it.
     expect(await limits.handOver('tenant#stopped', holder.id, waiter.id, Date.now())).toBe(true);
