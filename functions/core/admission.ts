@@ -220,11 +220,15 @@ export class Admission {
     );
     const moved = chunks.filter((_, i) => handed[i]).flat();
     if (moved.length > 0) {
-      await this.limits.unparkMany(
-        limit.id,
-        moved.map((p) => p.to.sortKey),
-      );
-      const woken = await Promise.all(moved.map((p) => this.wake(p.to.task, `slot-free: ${describe(limit)}`, now)));
+      // Side by side: a waiter is what its task says (a reader meeting the waiter item of a woken
+      // task removes it as stale), so neither write needs the other first.
+      const [, woken] = await Promise.all([
+        this.limits.unparkMany(
+          limit.id,
+          moved.map((p) => p.to.sortKey),
+        ),
+        Promise.all(moved.map((p) => this.wake(p.to.task, `slot-free: ${describe(limit)}`, now))),
+      ]);
       // A waiter that moved on meanwhile holds a slot it will not use: give it back the slow way.
       for (const [i, ok] of woken.entries()) if (!ok) await this.giveBack(limit, moved[i].to.task.id, now);
     }
@@ -340,8 +344,11 @@ export class Admission {
         if (!holders.some((h) => h.taskId === holderId)) return 'held-nothing';
         continue; // it still holds its slot: look at the waiters again
       }
-      await this.limits.unpark(limit.id, next.sortKey);
-      if (await this.wake(next.task, `slot-free: ${describe(limit)}`, now)) return 'handed';
+      const [, woken] = await Promise.all([
+        this.limits.unpark(limit.id, next.sortKey),
+        this.wake(next.task, `slot-free: ${describe(limit)}`, now),
+      ]);
+      if (woken) return 'handed';
       // It moved on between the read and the wake: take the slot back and try the next waiter.
       await this.limits.handOver(limit.id, next.task.id, holderId, now);
     }
@@ -353,8 +360,11 @@ export class Admission {
       const next = await this.nextWaiter(limit);
       if (!next) return;
       if ((await this.limits.take(limit.id, limit.concurrency as number, next.task.id, now)).kind === 'full') return;
-      await this.limits.unpark(limit.id, next.sortKey);
-      if (!(await this.wake(next.task, `slot-free: ${describe(limit)}`, now))) await this.limits.release(limit.id, next.task.id);
+      const [, woken] = await Promise.all([
+        this.limits.unpark(limit.id, next.sortKey),
+        this.wake(next.task, `slot-free: ${describe(limit)}`, now),
+      ]);
+      if (!woken) await this.limits.release(limit.id, next.task.id);
     }
   }
 
@@ -408,6 +418,12 @@ export class Admission {
   }
 }
 
+/** For each task, the ids of its limits that the batch shares. */
+const sharedIds = (records: readonly TaskRecord[], limitsOf: ReadonlyMap<string, AppliedLimit[]>, shared: readonly AppliedLimit[]) => {
+  const ids = new Set(shared.map((l) => l.id));
+  return records.map((r) => (limitsOf.get(r.id) ?? []).filter((l) => ids.has(l.id)).map((l) => l.id));
+};
+
 /**
  * Admission of a batch submission at intake, before its tasks are written. A backlog submitted at
  * once would otherwise reach the dispatcher task by task, each parked with a write of its own,
@@ -440,27 +456,9 @@ export class BatchAdmission {
     // A limit only one task of the batch uses is left to the dispatcher, like a single submission's.
     const shared = [...groupSize.values()].filter((g) => g.tasks > 1).map((g) => g.limit);
     if (shared.length === 0) return { first: [...records], last: [] };
-    const free = new Map<string, number>();
-    await Promise.all(
-      shared.map(async (l) => free.set(l.id, Math.max(0, (l.concurrency as number) - (await this.limits.state(l.id)).running))),
-    );
-    const takers = new Map<string, string[]>();
-    const parked = new Map<string, AppliedLimit>();
-    for (const r of records) {
-      const decided = (limitsOf.get(r.id) ?? []).filter((l) => free.has(l.id));
-      if (decided.length === 0) continue;
-      const full = decided.find((l) => free.get(l.id) === 0);
-      if (full) {
-        parked.set(r.id, full);
-        continue;
-      }
-      for (const l of decided) {
-        free.set(l.id, (free.get(l.id) as number) - 1);
-        takers.set(l.id, [...(takers.get(l.id) ?? []), r.id]);
-      }
-    }
-    // Those whose slots were taken meanwhile by someone else go to the dispatcher as usual.
-    await Promise.all(shared.map((l) => this.limits.takeMany(l.id, l.concurrency as number, takers.get(l.id) ?? [], now)));
+    const parked = sharedIds(records, limitsOf, shared).every((ids) => ids.length <= 1)
+      ? await this.takeInTurn(records, limitsOf, shared, now)
+      : await this.takeAsRead(records, limitsOf, shared, now);
     const lastOf = new Map<string, string>();
     for (const r of records) {
       const limit = parked.get(r.id);
@@ -484,5 +482,62 @@ export class BatchAdmission {
     });
     await Promise.all([...waiters].map(([id, list]) => this.limits.parkMany(id, list)));
     return { first: out.filter((r) => !sentinels.has(r.id)), last: out.filter((r) => sentinels.has(r.id)) };
+  }
+
+  /**
+   * Each task shares at most one limit with the batch: each limit's tasks take its slots in batch
+   * order, optimistically (takeMany: a batch that fits costs one write and no read); the rest wait.
+   * Returns the limit each waiting task is parked on.
+   */
+  private async takeInTurn(
+    records: readonly TaskRecord[],
+    limitsOf: ReadonlyMap<string, AppliedLimit[]>,
+    shared: readonly AppliedLimit[],
+    now: number,
+  ): Promise<Map<string, AppliedLimit>> {
+    const parked = new Map<string, AppliedLimit>();
+    await Promise.all(
+      shared.map(async (l) => {
+        const tasks = records.filter((r) => limitsOf.get(r.id)?.some((x) => x.id === l.id)).map((r) => r.id);
+        const taken = await this.limits.takeMany(l.id, l.concurrency as number, tasks, now);
+        for (const id of tasks.slice(taken)) parked.set(id, l);
+      }),
+    );
+    return parked;
+  }
+
+  /**
+   * Some task shares several limits with the batch: one waits if any of them is full, so the free
+   * slots are read first and the tasks decided in batch order; takers whose slots were taken
+   * meanwhile by someone else go to the dispatcher as usual. Returns the limit each waiting task
+   * is parked on.
+   */
+  private async takeAsRead(
+    records: readonly TaskRecord[],
+    limitsOf: ReadonlyMap<string, AppliedLimit[]>,
+    shared: readonly AppliedLimit[],
+    now: number,
+  ): Promise<Map<string, AppliedLimit>> {
+    const free = new Map<string, number>();
+    await Promise.all(
+      shared.map(async (l) => free.set(l.id, Math.max(0, (l.concurrency as number) - (await this.limits.state(l.id)).running))),
+    );
+    const takers = new Map<string, string[]>();
+    const parked = new Map<string, AppliedLimit>();
+    for (const r of records) {
+      const decided = (limitsOf.get(r.id) ?? []).filter((l) => free.has(l.id));
+      if (decided.length === 0) continue;
+      const full = decided.find((l) => free.get(l.id) === 0);
+      if (full) {
+        parked.set(r.id, full);
+        continue;
+      }
+      for (const l of decided) {
+        free.set(l.id, (free.get(l.id) as number) - 1);
+        takers.set(l.id, [...(takers.get(l.id) ?? []), r.id]);
+      }
+    }
+    await Promise.all(shared.map((l) => this.limits.takeMany(l.id, l.concurrency as number, takers.get(l.id) ?? [], now)));
+    return parked;
   }
 }

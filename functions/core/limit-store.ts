@@ -115,32 +115,54 @@ export class LimitStore {
   }
 
   /**
-   * Take a slot for each of several tasks, up to 40 in one write (all of them or none; expressions
-   * are limited to 4 KB). Returns how many of `taskIds`, from the first, now hold a slot: fewer
-   * when the limit had less room, or one of them held one already.
+   * Take slots for as many of `taskIds`, from the first, as the limit has room for, up to 40 a
+   * write (expressions are limited to 4 KB; a write takes its tasks all or none). Optimistic: a
+   * chunk is written as if the limit had room for it, and one that does not fit fails its
+   * condition with the item, whose count says how many do — so a batch that fits costs one write
+   * and no read, and one that does not, the read it would have cost anyway. Returns how many,
+   * from the first, now hold a slot (after the count was seen, a race lost stops there).
    */
   async takeMany(id: string, limit: number, taskIds: readonly string[], now: number): Promise<number> {
     let taken = 0;
-    for (let i = 0; i < taskIds.length; i += 40) {
-      const chunk = taskIds.slice(i, i + 40);
-      const names = Object.fromEntries(chunk.map((t, n) => [`#h${n}`, holder(t)]));
-      const placeholders = Object.keys(names);
-      const ok = await conditionally(
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: stateKey(id),
-            UpdateExpression: `SET ${placeholders.map((n) => `${n} = :now`).join(', ')} ADD n :k`,
-            ConditionExpression: `${placeholders.map((n) => `attribute_not_exists(${n})`).join(' AND ')} AND (attribute_not_exists(n) OR n <= :most)`,
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: { ':now': now, ':k': chunk.length, ':most': limit - chunk.length },
-          }),
-        ),
-      );
-      if (!ok) return taken;
-      taken += chunk.length;
+    let room = limit; // until the item says otherwise
+    let seen = false;
+    while (taken < taskIds.length && room > 0) {
+      const chunk = taskIds.slice(taken, taken + Math.min(40, room));
+      const running = await this.takeChunk(id, limit, chunk, now);
+      if (running === undefined) {
+        taken += chunk.length;
+        room -= chunk.length;
+        continue;
+      }
+      if (seen) return taken;
+      seen = true;
+      room = limit - running;
     }
     return taken;
+  }
+
+  /** Take a slot for every task of `chunk` in one write; undefined when taken, else the count the limit was found with. */
+  private async takeChunk(id: string, limit: number, chunk: readonly string[], now: number): Promise<number | undefined> {
+    const names = Object.fromEntries(chunk.map((t, n) => [`#h${n}`, holder(t)]));
+    const placeholders = Object.keys(names);
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: stateKey(id),
+          UpdateExpression: `SET ${placeholders.map((n) => `${n} = :now`).join(', ')} ADD n :k`,
+          ConditionExpression: `${placeholders.map((n) => `attribute_not_exists(${n})`).join(' AND ')} AND (attribute_not_exists(n) OR n <= :most)`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':now': now, ':k': chunk.length, ':most': limit - chunk.length },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const item = error.Item ? (unmarshall(error.Item) as Record<string, unknown>) : {};
+      return Number(item.n ?? 0);
+    }
   }
 
   /** Give a slot back; false when the task did not hold it. */

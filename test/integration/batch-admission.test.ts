@@ -15,6 +15,7 @@ import { LimitStore, waiterSortKey } from '#core/limit-store.ts';
 import type { TaskRecord } from '#core/model.ts';
 import type { TaskStore } from '#core/store.ts';
 import { TaskSubmitter } from '#core/submission.ts';
+import { fairShare } from '#core/tenancy.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { storesForTest, type TestResources } from '../support/aws.ts';
 
@@ -202,5 +203,45 @@ describe('a batch submission sharing a limit', () => {
     // The next waiter still waits, oldest first, and nothing else was set going.
     expect((await limits.oldestWaiters('tenant#stopped', 10)).map((w) => w.taskId)).toEqual([later.id]);
     expect((await store.get(later.id)).waitingFor).toBeDefined();
+  });
+});
+
+describe('taking slots for a batch optimistically', () => {
+  it('takes as many as fit after one failed write that reads the count, and none over the limit', async () => {
+    const id = 'tenant#optimistic';
+    for (const t of ['held-1', 'held-2', 'held-3']) expect((await limits.take(id, 45, t, Date.now())).kind).toBe('taken');
+    const ids = Array.from({ length: 50 }, (_, n) => `task-${String(n).padStart(2, '0')}`);
+    expect(await limits.takeMany(id, 45, ids, Date.now())).toBe(42);
+    const state = await limits.state(id);
+    expect(state.running).toBe(45);
+    expect(state.holders.map((h) => h.taskId).sort()).toEqual(['held-1', 'held-2', 'held-3', ...ids.slice(0, 42)].sort());
+    // Full: nothing more is taken, and a task holding a slot already is not counted twice.
+    expect(await limits.takeMany(id, 45, ['late'], Date.now())).toBe(0);
+    expect(await limits.takeMany(id, 46, [ids[0], 'late'], Date.now())).toBe(0);
+    expect((await limits.state(id)).running).toBe(45);
+  });
+
+  it('admits a batch that fits its one shared limit with one write and no read of the limit', async () => {
+    // No limit of its own: the tenant's share of the lane is the one limit its tasks share.
+    const share = fairShare('normal', settings.tenantLaneSharePercent);
+    const reads = vi.spyOn(limits, 'state');
+    const takes = vi.spyOn(limits, 'takeMany');
+    let tasks: TaskRecord[];
+    try {
+      tasks = await submitBatch('fits', 3);
+      expect(reads).not.toHaveBeenCalled();
+      expect(takes).toHaveBeenCalledTimes(1);
+    } finally {
+      reads.mockRestore();
+      takes.mockRestore();
+    }
+    expect(tasks.every((t) => t.waitingFor === undefined)).toBe(true);
+    expect((await limits.state('lane#normal#fits')).holders.map((h) => h.taskId).sort()).toEqual(tasks.map((t) => t.id).sort());
+    // A second batch over the share: the free slots go to its first tasks, the rest wait on the share.
+    const more = await submitBatch('fits', share);
+    expect(more.filter((t) => t.waitingFor === undefined)).toHaveLength(share - 3);
+    expect(more.slice(share - 3).map((t) => t.waitingFor?.scope)).toEqual(['lane', 'lane', 'lane']);
+    expect(more.at(-1)?.waitingFor?.fill).toBe(true);
+    expect((await limits.state('lane#normal#fits')).running).toBe(share);
   });
 });
