@@ -96,13 +96,6 @@ export interface MessageOptions extends Omit<AttemptOptions, 'unstarted'> {
   receiveCount?: number;
   /** Checks the message's rate limits before the start (absent: messages carry none here). */
   rateGate?: RateGate;
-  /**
-   * Settles when a body may run: the host's first shortening of its messages' visibility (a body
-   * that started always has its message coming back within the recovery bound should its worker
-   * die). The claim is written meanwhile, so the two round trips overlap instead of adding up.
-   * @default no wait
-   */
-  mayRun?: Promise<void>;
 }
 
 /** Turn a rate-limited task away until its reserved start, as a new version the dispatcher sends with a delay. */
@@ -138,7 +131,6 @@ export async function processMessage(message: TaskMessage, options: MessageOptio
   if (message.i && !message.r && options.lazyStartMs && (options.receiveCount ?? 1) <= 1) {
     const seen = await options.store.findForMessage(message.id, message.v);
     if (seen?.status === 'QUEUED' && seen.version === message.v && options.registry.isIdempotent(seen.type)) {
-      await options.mayRun;
       const running: TaskRecord = { ...seen, status: 'RUNNING', attempt: message.a, startedAt: Date.now() };
       const unstarted = { queued: seen, message, lazyStartMs: options.lazyStartMs };
       return { kind: 'ran', task: running, report: await runAttempt(running, { ...options, unstarted }) };
@@ -161,6 +153,5 @@ export async function processMessage(message: TaskMessage, options: MessageOptio
     now,
   });
   if (claim.kind !== 'started') return claim;
-  await options.mayRun;
   return { kind: 'ran', task: claim.task, report: await runAttempt(claim.task, options) };
 }

@@ -48,7 +48,7 @@ interface BatchState {
   abandoned: string[];
 }
 
-async function handleRecord(record: SQSRecord, batch: BatchState, shortened: Promise<void>): Promise<void> {
+async function handleRecord(record: SQSRecord, batch: BatchState): Promise<void> {
   const config = settings();
   const message = parseMessage(record.body);
   const outcome = await processMessage(message, {
@@ -63,7 +63,6 @@ async function handleRecord(record: SQSRecord, batch: BatchState, shortened: Pro
     controlPollMs: config.controlPollMs,
     leaseGuard,
     rateGate: rateGate(),
-    mayRun: shortened,
   });
   if (outcome.kind === 'deferred') {
     logger.info('rate-limited: deferred to its reserved start', { taskId: message.id, until: new Date(outcome.until).toISOString() });
@@ -75,9 +74,7 @@ async function handleRecord(record: SQSRecord, batch: BatchState, shortened: Pro
   }
   if (outcome.kind === 'held') {
     // A duplicate of a live attempt: out of sight until that attempt's lease would expire, then
-    // back as its watchdog. Reported as a batch item failure, so it is not deleted. After the
-    // first shortening, which would otherwise overwrite this.
-    await shortened;
+    // back as its watchdog. Reported as a batch item failure, so it is not deleted.
     await batch.keeper.release(record.messageId, outcome.retryAfterMs / 1000 + 1);
     throw new Error(`task ${message.id}: its attempt is alive; duplicate kept as its watchdog`);
   }
@@ -103,14 +100,12 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
     keeper: new VisibilityKeeper(sqsClient(), queueUrl, config.visibilitySeconds, event.Records).start(),
     abandoned: [],
   };
-  // No body runs before its message's visibility is short (otherwise a worker that died in it
-  // would leave the message hidden for the whole function timeout); the claims are written
-  // meanwhile. A worker that dies before the shortening leaves a claimed task as it leaves an
-  // unclaimed one: its message comes back after the function timeout and takes over.
-  const shortened = batch.keeper.ready();
+  // No task starts before its message's visibility is short: otherwise a worker that dies early
+  // would leave the message hidden for the whole function timeout.
+  await batch.keeper.ready();
   let response: SQSBatchResponse;
   try {
-    response = await processPartialResponse(event, (record: SQSRecord) => handleRecord(record, batch, shortened), processor, {
+    response = await processPartialResponse(event, (record: SQSRecord) => handleRecord(record, batch), processor, {
       context,
       throwOnFullBatchFailure: false,
     });

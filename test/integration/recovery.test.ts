@@ -255,22 +255,6 @@ describe('a redelivered message', () => {
     expect((await store.events(task.id)).at(-1)).toMatchObject({ from: 'RUNNING', to: 'QUEUED', reason: 'worker-lost' });
   });
 
-  it('claims its task before its host may run bodies, and runs the body only once it may', async () => {
-    const task = await submit({ type: 'echo', payload: 'later' });
-    let allow = () => {};
-    const mayRun = new Promise<void>((resolve) => {
-      allow = resolve;
-    });
-    const outcome = processMessage({ id: task.id, v: 1, a: 1 }, { ...options, store, mayRun });
-    // The claim lands while the host is still shortening its messages' visibility...
-    await expect.poll(async () => (await store.get(task.id)).status, { interval: 20, timeout: 10_000 }).toBe('RUNNING');
-    // ...and the body waits for it: nothing was completed meanwhile.
-    expect((await store.events(task.id)).map((e) => e.reason)).toEqual(['submit', 'start']);
-    allow();
-    expect((await outcome).kind).toBe('ran');
-    expect(await store.get(task.id)).toMatchObject({ status: 'SUCCEEDED', attempt: 1 });
-  });
-
   it('honours a pending cancel of a task whose worker died', async () => {
     const task = await submit({ type: 'echo' });
     await store.start({ id: task.id, v: 1, a: 1 }, 'system', { set: { leaseUntil: Date.now() + 30_000 } });
