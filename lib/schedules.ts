@@ -9,6 +9,7 @@ import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SCHEDULER_TARGET_ENV } from '#core/config.ts';
+import { SCHEDULE_FIRE_TIMEOUT_SECONDS, SCHEDULE_SYNC_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { REPAIR_EVENT, SCHEDULE_SYNC_FILTER_PATTERN } from '#core/schedule-sync.ts';
 import { acknowledge, nagRendering } from './nag.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
@@ -85,7 +86,7 @@ export class RecurringSchedules extends Construct {
     this.fire = new SluiceFunction(this, 'Fire', {
       entry: handlerEntry('schedule-fire'),
       description: 'Sluice schedule fire: one tick to at most one task',
-      timeout: Duration.seconds(30),
+      timeout: Duration.seconds(SCHEDULE_FIRE_TIMEOUT_SECONDS),
       tableAccess: { table: props.table, actions: FIRE_TABLE_ACTIONS },
       environment: props.containers ? { SLUICE_CONTAINERS: 'enabled' } : {},
       // Scheduler invokes Lambda asynchronously: once Lambda has accepted a tick, a thrown error is
@@ -117,7 +118,7 @@ export class RecurringSchedules extends Construct {
     this.sync = new SluiceFunction(this, 'Sync', {
       entry: handlerEntry('schedule-sync'),
       description: 'Sluice schedule sync: schedule items to EventBridge Scheduler',
-      timeout: Duration.seconds(30),
+      timeout: Duration.seconds(SCHEDULE_SYNC_TIMEOUT_SECONDS),
       // GetItem for a changed schedule, Query for the repair pass's list of them.
       tableAccess: { table: props.table, actions: ['dynamodb:GetItem', 'dynamodb:Query'] },
     });

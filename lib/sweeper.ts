@@ -6,7 +6,7 @@ import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FAILURE_QUEUE_ENV, type FailureQueue } from '#core/attention.ts';
 import { LANE_NAMES, type LaneName } from '#core/lanes.ts';
-import { DEFAULT_RECOVERY_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
+import { DEFAULT_RECOVERY_SECONDS, SWEEPER_TIMEOUT_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { checkSettingProp, settingsEnvironment } from '#core/settings.ts';
 import type { LongJobs } from './long-jobs.ts';
 import { acknowledge } from './nag.ts';
@@ -62,7 +62,7 @@ export class Sweeper extends Construct {
     this.handler = new SluiceFunction(this, 'Sweeper', {
       entry: handlerEntry('sweeper'),
       description: 'Sluice sweeper: due tasks, expired leases, aging',
-      timeout: Duration.seconds(55),
+      timeout: Duration.seconds(SWEEPER_TIMEOUT_SECONDS),
       // Query on the sweep index (the grant covers the table's indexes), reads and conditional updates.
       tableAccess: { table: props.table, actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem'] },
       environment: {

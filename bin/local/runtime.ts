@@ -11,7 +11,13 @@ import { functionOf, matchRoute, ROUTES } from '#api/contract.ts';
 import { SCHEDULER_TARGET_ENV } from '#core/config.ts';
 import { DISPATCHER_FILTER_PATTERNS, DISPATCHER_STREAM_MAPPING, DISPATCHER_TIMEOUT_SECONDS } from '#core/dispatch.ts';
 import { LANES, type LaneName, laneDlqEnv, laneMappingEnv, laneQueueEnv } from '#core/lanes.ts';
-import { MIN_RECOVERY_SECONDS } from '#core/limits.ts';
+import {
+  LAUNCHER_TIMEOUT_SECONDS,
+  MIN_RECOVERY_SECONDS,
+  SCHEDULE_FIRE_TIMEOUT_SECONDS,
+  SCHEDULE_SYNC_TIMEOUT_SECONDS,
+  SWEEPER_TIMEOUT_SECONDS,
+} from '#core/limits.ts';
 import { METRIC_SERVICE_ENV } from '#core/metrics.ts';
 import { REPAIR_EVENT, SCHEDULE_SYNC_FILTER_PATTERN } from '#core/schedule-sync.ts';
 import { readSettings } from '#core/settings.ts';
@@ -210,12 +216,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   });
 
   const invocations: InvocationStats = {};
-  const timed =
-    <E, R>(name: string, fn: (event: E) => Promise<R>) =>
-    async (event: E): Promise<R> => {
+  /** An in-process function, counted, and stopped at its timeout (seconds) when it has one here. */
+  const timed = <E, R>(name: string, fn: (event: E) => Promise<R>, timeoutSeconds?: number) => {
+    const limited = timeoutSeconds === undefined ? fn : timeLimited(name, timeoutSeconds, fn);
+    return async (event: E): Promise<R> => {
       const started = performance.now();
       try {
-        return await fn(event);
+        return await limited(event);
       } finally {
         invocations[name] ??= { count: 0, ms: 0 };
         const stat = invocations[name];
@@ -223,17 +230,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         stat.ms += performance.now() - started;
       }
     };
+  };
   const workerMeter: MeteredRequest[] = [];
   /**
    * A function on an EventBridge rate rule: one pass at a time, as a one-minute schedule makes
    * them (locally every sweepIntervalMs); stopping waits for the pass under way.
    */
-  const everyInterval = (name: string, source: string, pass: () => Promise<unknown>) => {
+  const everyInterval = (name: string, source: string, pass: () => Promise<unknown>, timeoutSeconds: number) => {
     let running: Promise<unknown> | undefined;
     const timer = setInterval(() => {
       running ??= timed(
         name,
         pass,
+        timeoutSeconds,
       )(undefined)
         .catch(onError(source))
         .finally(() => {
@@ -250,7 +259,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     streamArn: resources.streamArn,
     batchSize: DISPATCHER_STREAM_MAPPING.batchSize,
     filter: (record: _Record) => DISPATCHER_FILTER_PATTERNS.some((p) => matchesFilter(p, record as unknown as Record<string, unknown>)),
-    invoke: timed('dispatcher', timeLimited('dispatcher', DISPATCHER_TIMEOUT_SECONDS, dispatcher.handler)),
+    invoke: timed('dispatcher', dispatcher.handler, DISPATCHER_TIMEOUT_SECONDS),
     onError: onError('dispatcher'),
   });
   stream.start();
@@ -260,7 +269,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     streamArn: resources.streamArn,
     batchSize: 10,
     filter: (record: _Record) => matchesFilter(SCHEDULE_SYNC_FILTER_PATTERN, record as unknown as Record<string, unknown>),
-    invoke: timed('schedule-sync', (event: DynamoDBStreamEvent) => scheduleSync.handler(event)),
+    invoke: timed('schedule-sync', (event: DynamoDBStreamEvent) => scheduleSync.handler(event), SCHEDULE_SYNC_TIMEOUT_SECONDS),
     onError: onError('schedule sync'),
   });
   scheduleChanges.start();
@@ -268,13 +277,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   const scheduler = new SchedulerEmulator({
     group: resources.scheduleGroup,
-    invoke: timed('schedule-fire', (input: unknown) => scheduleFire.handler(input)),
+    invoke: timed('schedule-fire', (input: unknown) => scheduleFire.handler(input), SCHEDULE_FIRE_TIMEOUT_SECONDS),
     onError: onError('scheduler'),
   });
   scheduler.start();
   stops.unshift(() => scheduler.stop());
   // The repair rule (every five minutes on AWS) runs with the sweeper's timer here.
-  everyInterval('schedule-sync', 'schedule repair', () => scheduleSync.handler(REPAIR_EVENT));
+  everyInterval('schedule-sync', 'schedule repair', () => scheduleSync.handler(REPAIR_EVENT), SCHEDULE_SYNC_TIMEOUT_SECONDS);
 
   const consumers = new Map<LaneName, SqsEventSource>();
   const switchOf = (lane: LaneName) => {
@@ -307,7 +316,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       batchSize: long.batchSize,
       maxConcurrency: long.maxConcurrency,
       mapping: switchOf(long.name),
-      invoke: timed('launcher', (event: SQSEvent) => launcher.handler(event, lambdaContext('launcher', 60_000))),
+      invoke: timed(
+        'launcher',
+        (event: SQSEvent) => launcher.handler(event, lambdaContext('launcher', LAUNCHER_TIMEOUT_SECONDS * 1000)),
+        LAUNCHER_TIMEOUT_SECONDS,
+      ),
       onError: onError('long lane'),
     });
     source.start();
@@ -315,7 +328,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     stops.unshift(() => source.stop());
   }
 
-  everyInterval('sweeper', 'sweeper', () => sweeper.handler());
+  everyInterval('sweeper', 'sweeper', () => sweeper.handler(), SWEEPER_TIMEOUT_SECONDS);
 
   const port = options.port ?? Number(process.env.PORT ?? 3000);
   // Requests still being handled when the server stops: awaited, so none reads the tables after teardown.

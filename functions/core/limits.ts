@@ -36,6 +36,12 @@ export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
 /** The launcher only calls RunTask; a minute is plenty. */
 export const LAUNCHER_TIMEOUT_SECONDS = 60;
+/** A sweeper pass: under the one-minute rule's period, so passes do not overlap. */
+export const SWEEPER_TIMEOUT_SECONDS = 55;
+/** A schedule tick creates at most one task. */
+export const SCHEDULE_FIRE_TIMEOUT_SECONDS = 30;
+/** A batch of schedule changes, or the repair pass, written to EventBridge Scheduler. */
+export const SCHEDULE_SYNC_TIMEOUT_SECONDS = 30;
 /**
  * The recovery bound: a task whose worker or container dies is running again (or failed as
  * poison, with its reason) within this many seconds. Lane visibility timeouts and attempt leases

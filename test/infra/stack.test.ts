@@ -3,8 +3,16 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FAILURE_QUEUE_ENV } from '#core/attention.ts';
+import { DISPATCHER_TIMEOUT_SECONDS } from '#core/dispatch.ts';
 import { LANES, laneDefinition, laneDlqEnv } from '#core/lanes.ts';
-import { laneVisibilitySeconds } from '#core/limits.ts';
+import {
+  LAUNCHER_TIMEOUT_SECONDS,
+  laneVisibilitySeconds,
+  SCHEDULE_FIRE_TIMEOUT_SECONDS,
+  SCHEDULE_SYNC_TIMEOUT_SECONDS,
+  SWEEPER_TIMEOUT_SECONDS,
+  WORKER_TIMEOUT_SECONDS,
+} from '#core/limits.ts';
 import { SluiceStack } from '../../lib/sluice-stack.ts';
 
 let template: Template;
@@ -200,6 +208,27 @@ describe('functions', () => {
     expect(actionsOf('DispatchDispatcher')).toContain('sqs:SendMessage');
     expect(actionsOf('WorkWorker')).not.toContain('sqs:SendMessage');
     expect(actionsOf('ApiIntake')).not.toContain('sqs:SendMessage');
+  });
+
+  it('stop at the timeouts the local runtime enforces on its in-process functions (one constant each)', () => {
+    const timeoutOf = (description: string) =>
+      resourcesOf('AWS::Lambda::Function').find(([, f]) => String(f.Properties.Description).startsWith(description))?.[1].Properties
+        .Timeout;
+    expect({
+      dispatcher: timeoutOf('Sluice dispatcher'),
+      worker: timeoutOf('Sluice worker'),
+      launcher: timeoutOf('Sluice launcher'),
+      sweeper: timeoutOf('Sluice sweeper'),
+      fire: timeoutOf('Sluice schedule fire'),
+      sync: timeoutOf('Sluice schedule sync'),
+    }).toEqual({
+      dispatcher: DISPATCHER_TIMEOUT_SECONDS,
+      worker: WORKER_TIMEOUT_SECONDS,
+      launcher: LAUNCHER_TIMEOUT_SECONDS,
+      sweeper: SWEEPER_TIMEOUT_SECONDS,
+      fire: SCHEDULE_FIRE_TIMEOUT_SECONDS,
+      sync: SCHEDULE_SYNC_TIMEOUT_SECONDS,
+    });
   });
 
   it('use no wildcard actions', () => {
