@@ -418,6 +418,14 @@ export class Admission {
   }
 }
 
+/** A batch's tasks, the concurrency limits of each, and those several of them share. */
+interface SharedSlots {
+  records: readonly TaskRecord[];
+  limitsOf: ReadonlyMap<string, AppliedLimit[]>;
+  shared: readonly AppliedLimit[];
+  now: number;
+}
+
 /** For each task, the ids of its limits that the batch shares. */
 const sharedIds = (records: readonly TaskRecord[], limitsOf: ReadonlyMap<string, AppliedLimit[]>, shared: readonly AppliedLimit[]) => {
   const ids = new Set(shared.map((l) => l.id));
@@ -456,9 +464,10 @@ export class BatchAdmission {
     // A limit only one task of the batch uses is left to the dispatcher, like a single submission's.
     const shared = [...groupSize.values()].filter((g) => g.tasks > 1).map((g) => g.limit);
     if (shared.length === 0) return { first: [...records], last: [] };
+    const batch: SharedSlots = { records, limitsOf, shared, now };
     const parked = sharedIds(records, limitsOf, shared).every((ids) => ids.length <= 1)
-      ? await this.takeInTurn(records, limitsOf, shared, now)
-      : await this.takeAsRead(records, limitsOf, shared, now);
+      ? await this.takeInTurn(batch)
+      : await this.takeAsRead(batch);
     const lastOf = new Map<string, string>();
     for (const r of records) {
       const limit = parked.get(r.id);
@@ -489,12 +498,7 @@ export class BatchAdmission {
    * order, optimistically (takeMany: a batch that fits costs one write and no read); the rest wait.
    * Returns the limit each waiting task is parked on.
    */
-  private async takeInTurn(
-    records: readonly TaskRecord[],
-    limitsOf: ReadonlyMap<string, AppliedLimit[]>,
-    shared: readonly AppliedLimit[],
-    now: number,
-  ): Promise<Map<string, AppliedLimit>> {
+  private async takeInTurn({ records, limitsOf, shared, now }: SharedSlots): Promise<Map<string, AppliedLimit>> {
     const parked = new Map<string, AppliedLimit>();
     await Promise.all(
       shared.map(async (l) => {
@@ -512,12 +516,7 @@ export class BatchAdmission {
    * meanwhile by someone else go to the dispatcher as usual. Returns the limit each waiting task
    * is parked on.
    */
-  private async takeAsRead(
-    records: readonly TaskRecord[],
-    limitsOf: ReadonlyMap<string, AppliedLimit[]>,
-    shared: readonly AppliedLimit[],
-    now: number,
-  ): Promise<Map<string, AppliedLimit>> {
+  private async takeAsRead({ records, limitsOf, shared, now }: SharedSlots): Promise<Map<string, AppliedLimit>> {
     const free = new Map<string, number>();
     await Promise.all(
       shared.map(async (l) => free.set(l.id, Math.max(0, (l.concurrency as number) - (await this.limits.state(l.id)).running))),
