@@ -220,15 +220,11 @@ export class Admission {
     );
     const moved = chunks.filter((_, i) => handed[i]).flat();
     if (moved.length > 0) {
-      // Side by side: a waiter is what its task says (a reader meeting the waiter item of a woken
-      // task removes it as stale), so neither write needs the other first.
-      const [, woken] = await Promise.all([
-        this.limits.unparkMany(
-          limit.id,
-          moved.map((p) => p.to.sortKey),
-        ),
-        Promise.all(moved.map((p) => this.wake(p.to.task, `slot-free: ${describe(limit)}`, now))),
-      ]);
+      const woken = await this.wakeWaiters(
+        limit,
+        moved.map((p) => p.to),
+        now,
+      );
       // A waiter that moved on meanwhile holds a slot it will not use: give it back the slow way.
       for (const [i, ok] of woken.entries()) if (!ok) await this.giveBack(limit, moved[i].to.task.id, now);
     }
@@ -344,10 +340,7 @@ export class Admission {
         if (!holders.some((h) => h.taskId === holderId)) return 'held-nothing';
         continue; // it still holds its slot: look at the waiters again
       }
-      const [, woken] = await Promise.all([
-        this.limits.unpark(limit.id, next.sortKey),
-        this.wake(next.task, `slot-free: ${describe(limit)}`, now),
-      ]);
+      const [woken] = await this.wakeWaiters(limit, [next], now);
       if (woken) return 'handed';
       // It moved on between the read and the wake: take the slot back and try the next waiter.
       await this.limits.handOver(limit.id, next.task.id, holderId, now);
@@ -360,15 +353,33 @@ export class Admission {
       const next = await this.nextWaiter(limit);
       if (!next) return;
       if ((await this.limits.take(limit.id, limit.concurrency as number, next.task.id, now)).kind === 'full') return;
-      const [, woken] = await Promise.all([
-        this.limits.unpark(limit.id, next.sortKey),
-        this.wake(next.task, `slot-free: ${describe(limit)}`, now),
-      ]);
+      const [woken] = await this.wakeWaiters(limit, [next], now);
       if (!woken) await this.limits.release(limit.id, next.task.id);
     }
   }
 
   /** The oldest waiter that still waits (stale waiter items are removed on the way). */
+  /**
+   * Wake waiters handed a slot of `limit`, their waiter items removed side by side: a waiter is
+   * what its task says (a reader meeting the waiter item of a woken task removes it as stale), so
+   * neither write needs the other first. Returns, for each, whether it was woken.
+   */
+  private async wakeWaiters(
+    limit: AppliedLimit,
+    waiters: readonly { sortKey: string; task: TaskRecord }[],
+    now: number,
+  ): Promise<boolean[]> {
+    const reason = `slot-free: ${describe(limit)}`;
+    const [, woken] = await Promise.all([
+      this.limits.unparkMany(
+        limit.id,
+        waiters.map((w) => w.sortKey),
+      ),
+      Promise.all(waiters.map((w) => this.wake(w.task, reason, now))),
+    ]);
+    return woken;
+  }
+
   private async nextWaiter(limit: AppliedLimit, except?: string): Promise<{ sortKey: string; task: TaskRecord } | undefined> {
     return (await this.nextWaiters(limit, 1, except === undefined ? undefined : new Set([except])))[0];
   }
@@ -426,10 +437,10 @@ interface SharedSlots {
   now: number;
 }
 
-/** For each task, the ids of its limits that the batch shares. */
-const sharedIds = (records: readonly TaskRecord[], limitsOf: ReadonlyMap<string, AppliedLimit[]>, shared: readonly AppliedLimit[]) => {
+/** Whether every task of the batch shares at most one of its limits with the others. */
+const sharesOneEach = ({ records, limitsOf, shared }: SharedSlots): boolean => {
   const ids = new Set(shared.map((l) => l.id));
-  return records.map((r) => (limitsOf.get(r.id) ?? []).filter((l) => ids.has(l.id)).map((l) => l.id));
+  return records.every((r) => (limitsOf.get(r.id) ?? []).filter((l) => ids.has(l.id)).length <= 1);
 };
 
 /**
@@ -465,9 +476,7 @@ export class BatchAdmission {
     const shared = [...groupSize.values()].filter((g) => g.tasks > 1).map((g) => g.limit);
     if (shared.length === 0) return { first: [...records], last: [] };
     const batch: SharedSlots = { records, limitsOf, shared, now };
-    const parked = sharedIds(records, limitsOf, shared).every((ids) => ids.length <= 1)
-      ? await this.takeInTurn(batch)
-      : await this.takeAsRead(batch);
+    const parked = sharesOneEach(batch) ? await this.takeInTurn(batch) : await this.takeAsRead(batch);
     const lastOf = new Map<string, string>();
     for (const r of records) {
       const limit = parked.get(r.id);

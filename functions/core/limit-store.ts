@@ -245,6 +245,7 @@ export class LimitStore {
 
   /** Remove many waiter items (BatchWriteItem, see batch-write.ts). */
   async unparkMany(id: string, sortKeys: readonly string[]): Promise<void> {
+    if (sortKeys.length === 1) return this.unpark(id, sortKeys[0]); // one DeleteItem, not a batch write
     await writeInBatches(
       this.db,
       this.table,
