@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { processBundle } from './process-bundle.ts';
 
 const ENTRY = fileURLToPath(new URL('../../functions/container/main.ts', import.meta.url));
 
@@ -40,9 +41,13 @@ export class EcsEmulator {
   readonly containers = new Map<string, LocalContainer>();
   private server: Server | undefined;
 
+  /** The container image's code (entry point and preloads), bundled at start. */
+  private bundle = '';
+
   constructor(private readonly options: EcsEmulatorOptions) {}
 
   async start(): Promise<string> {
+    this.bundle = await processBundle({ kind: 'container', entry: ENTRY, preload: this.options.preload });
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -105,8 +110,7 @@ export class EcsEmulator {
     const env: Record<string, string> = {};
     for (const o of overrides) for (const e of o.environment ?? []) env[e.name] = e.value;
     const taskArn = `arn:aws:ecs:us-east-1:000000000000:task/local/${randomUUID().replaceAll('-', '')}`;
-    const preload = (this.options.preload ?? []).flatMap((m) => ['--import', m]);
-    const child = spawn(process.execPath, ['--import', 'tsx', ...preload, ENTRY], {
+    const child = spawn(process.execPath, [this.bundle], {
       env: { ...process.env, ...this.options.env, ...env, SLUICE_CONTAINER_REF: taskArn },
       stdio: ['ignore', this.options.stdout ? 'pipe' : this.options.quiet ? 'ignore' : 'inherit', 'inherit'],
     });

@@ -1,15 +1,12 @@
 /**
- * Runs a handler module the way Lambda does: in execution environments (child processes) that
+ * Runs a handler bundle the way Lambda does: in execution environments (child processes) that
  * are reused while warm, one invocation at a time each, killed at the function's timeout, limited
  * in memory. A task that crashes its process (exit, out of memory, timeout) fails that invocation
  * only; the environment is replaced, as Lambda replaces a crashed one.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type { MeteredRequest } from '../bench/meter.ts';
-
-const CHILD = fileURLToPath(new URL('./function-child.ts', import.meta.url));
 
 export class InvocationError extends Error {
   override name = 'InvocationError';
@@ -22,17 +19,14 @@ export class InvocationError extends Error {
 }
 
 export interface FunctionHostOptions {
-  /** Handler module (absolute path) and its export. */
-  module: string;
-  exportName?: string;
+  /** The environment's code: a file from processBundle (the handler, its preloads and the IPC loop). */
+  bundle: string;
   timeoutMs: number;
   memoryMb?: number;
   /** Extra environment (the rest is inherited). */
   env?: Record<string, string>;
   /** Most environments alive at once (the function's total concurrency). */
   maxEnvironments?: number;
-  /** Modules every environment imports before the handler (extra task types). */
-  preload?: readonly string[];
   /** Receives what each invocation's SDK clients recorded (benchmark metering). */
   onMeter?: (records: MeteredRequest[]) => void;
   /** Where each environment's stdout goes (the runtime's log collector). @default this process's stdout */
@@ -44,17 +38,34 @@ interface Environment {
   ready: Promise<void>;
 }
 
+interface Waiter {
+  resolve: (env: Environment) => void;
+  reject: (error: Error) => void;
+}
+
 let nextId = 0;
+
+const alive = (env: Environment) => env.child.exitCode === null && env.child.signalCode === null;
 
 export class FunctionHost {
   private readonly idle: Environment[] = [];
   private readonly all = new Set<ChildProcess>();
+  /** Invocations waiting for an environment, first come first served. */
+  private readonly waiting: Waiter[] = [];
+  /** Environments spawned and not yet ready. */
+  private starting = 0;
+  private stopped = false;
   /** The environments running an invocation right now, with the event each was given. */
   private readonly invoking = new Map<ChildProcess, unknown>();
 
   /** Process ids of the environments running an invocation right now. */
   busy(): number[] {
     return [...this.invoking.keys()].map((c) => c.pid ?? -1).filter((pid) => pid > 0);
+  }
+
+  /** Environments started and idle, ready for an invocation. */
+  get warm(): number {
+    return this.idle.filter(alive).length;
   }
 
   /** The event the environment with this process id is running (undefined: none). */
@@ -69,17 +80,13 @@ export class FunctionHost {
   async prewarm(count: number): Promise<void> {
     const started = Array.from({ length: count }, () => this.spawn());
     await Promise.all(started.map((e) => e.ready));
-    this.idle.push(...started);
+    for (const env of started) this.give(env);
   }
 
   private spawn(): Environment {
-    const child = fork(CHILD, [this.options.module, this.options.exportName ?? 'handler'], {
-      execArgv: [
-        '--import',
-        'tsx',
-        ...(this.options.preload ?? []).flatMap((m) => ['--import', m]),
-        `--max-old-space-size=${this.options.memoryMb ?? 256}`,
-      ],
+    const child = fork(this.options.bundle, [], {
+      // Not this process's flags (its tsx loader): the bundle is plain JavaScript.
+      execArgv: [`--max-old-space-size=${this.options.memoryMb ?? 256}`],
       env: { ...process.env, ...this.options.env },
       stdio: ['ignore', this.options.stdout ? 'pipe' : 'inherit', 'inherit', 'ipc'],
     });
@@ -87,29 +94,80 @@ export class FunctionHost {
     this.all.add(child);
     // A send to an environment that just died fails the invocation (see invoke), not the host.
     child.on('error', () => {});
-    child.once('exit', () => this.all.delete(child));
+    let served = false;
+    child.once('exit', () => {
+      this.all.delete(child);
+      // A crashed or timed-out environment is replaced at once, so the invocation that retries
+      // its batch finds a warm one (one that never started is not: a broken module would loop).
+      if (served) this.topUp();
+    });
     const ready = new Promise<void>((resolve, reject) => {
       child.once('message', (m: { type?: string }) => (m.type === 'ready' ? resolve() : reject(new Error('bad start'))));
       child.once('exit', (code) => reject(new InvocationError(`environment exited during init (code ${code})`, 'crash')));
     });
-    ready.catch(() => {});
+    ready.then(
+      () => {
+        served = true;
+      },
+      () => {},
+    );
     return { child, ready };
   }
 
-  async invoke<T>(event: unknown): Promise<T> {
-    let env = this.idle.pop();
-    while (env && (env.child.exitCode !== null || env.child.signalCode !== null)) env = this.idle.pop();
-    env ??= this.spawn();
-    // Keep one warm environment spare, as Lambda's warm pool does, so a burst on another lane
-    // does not pay a process start (which is far slower locally than a Lambda cold start).
-    if (this.idle.length === 0 && this.all.size < (this.options.maxEnvironments ?? 64)) {
-      const spare = this.spawn();
-      spare.ready.then(
-        () => this.idle.push(spare),
-        () => {},
+  /**
+   * An environment for one invocation: an idle warm one, or else whichever becomes free first —
+   * one starting, or one another invocation gives back. A process start here takes seconds under
+   * load (far longer than a Lambda cold start), often longer than a running invocation's end.
+   */
+  private acquire(): Promise<Environment> {
+    for (let env = this.idle.pop(); env; env = this.idle.pop()) {
+      if (!alive(env)) continue;
+      this.topUp();
+      return Promise.resolve(env);
+    }
+    const acquired = new Promise<Environment>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    this.topUp();
+    return acquired;
+  }
+
+  /** An environment free for the next invocation: the first waiter's, or idle. */
+  private give(env: Environment): void {
+    if (!alive(env)) return;
+    const waiter = this.waiting.shift();
+    if (waiter) waiter.resolve(env);
+    else this.idle.push(env);
+  }
+
+  /**
+   * Starts environments until every waiter and one spare are covered (Lambda's warm pool: a burst
+   * on another lane does not pay a process start, which is far slower locally than a cold start),
+   * within the function's concurrency.
+   */
+  private topUp(): void {
+    while (
+      !this.stopped &&
+      this.idle.length + this.starting < this.waiting.length + 1 &&
+      this.all.size < (this.options.maxEnvironments ?? 64)
+    ) {
+      const env = this.spawn();
+      this.starting++;
+      env.ready.then(
+        () => {
+          this.starting--;
+          this.give(env);
+        },
+        (error: Error) => {
+          this.starting--;
+          // The invocation it was started for fails, as a failed init fails it on Lambda.
+          this.waiting.shift()?.reject(error);
+          if (this.waiting.length > 0) this.topUp();
+        },
       );
     }
-    await env.ready;
+  }
+
+  async invoke<T>(event: unknown): Promise<T> {
+    const env = await this.acquire();
     const { child } = env;
     this.invoking.set(child, event);
     const id = ++nextId;
@@ -144,10 +202,10 @@ export class FunctionHost {
           reject(new InvocationError(`the environment is gone: ${error.message}`, 'crash'));
         });
       });
-      this.idle.push(env);
+      this.give(env);
       return result;
     } catch (error) {
-      if (error instanceof InvocationError && error.kind === 'error') this.idle.push(env);
+      if (error instanceof InvocationError && error.kind === 'error') this.give(env);
       throw error;
     } finally {
       this.invoking.delete(child);
@@ -155,6 +213,8 @@ export class FunctionHost {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    for (const waiter of this.waiting.splice(0)) waiter.reject(new InvocationError('the function host stopped', 'crash'));
     const exits = [...this.all].map(
       (child) =>
         new Promise<void>((resolve) => {

@@ -30,6 +30,7 @@ import { MappingSwitch, SqsEventSource, StreamEventSource } from './event-source
 import { matchesFilter } from './filter.ts';
 import { FunctionHost, InvocationError, timeLimited } from './function-host.ts';
 import { MetricsCollector } from './metrics-collector.ts';
+import { processBundle } from './process-bundle.ts';
 import { deprovision, LOCAL_MAPPINGS_ENV, type Provisioned, provision } from './provision.ts';
 import { SchedulerEmulator } from './scheduler-emulator.ts';
 
@@ -196,15 +197,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   // (seconds on a busy machine, where Lambda takes a fraction of one), and a backlog in one lane
   // must not make another lane pay it.
   const workerLanes = LANES.filter((l) => l.consumer === 'worker');
+  const workerBundle = await processBundle({
+    kind: 'function',
+    module: fileURLToPath(new URL('../../functions/handlers/worker.ts', import.meta.url)),
+    preload: taskModules,
+  });
   const workers = new Map(
     workerLanes.map((lane) => [
       lane.name,
       new FunctionHost({
-        module: fileURLToPath(new URL('../../functions/handlers/worker.ts', import.meta.url)),
+        bundle: workerBundle,
         timeoutMs: workerTimeoutSeconds * 1000,
         memoryMb: 256,
         maxEnvironments: lane.maxConcurrency + 1,
-        preload: taskModules,
         onMeter: (records) => workerMeter.push(...records),
         stdout: output(false),
       }),

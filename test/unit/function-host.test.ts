@@ -1,0 +1,61 @@
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FunctionHost, InvocationError } from '../../bin/local/function-host.ts';
+import { processBundle } from '../../bin/local/process-bundle.ts';
+
+const probe = fileURLToPath(new URL('../support/probe-handler.ts', import.meta.url));
+const broken = fileURLToPath(new URL('../support/broken-handler.ts', import.meta.url));
+type Answer = { pid: number };
+
+const hosts: FunctionHost[] = [];
+async function host(module: string, maxEnvironments: number): Promise<FunctionHost> {
+  const created = new FunctionHost({ bundle: await processBundle({ kind: 'function', module }), timeoutMs: 20_000, maxEnvironments });
+  hosts.push(created);
+  return created;
+}
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+});
+
+/** Polls an observable condition (no fixed sleeps). */
+async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('the local function host', () => {
+  it('replaces an environment that crashed at once, so the retry of its batch finds a warm one', async () => {
+    const functions = await host(probe, 2);
+    await functions.prewarm(1);
+    // A long invocation holds one environment; the crash takes the other (the spare), the last the cap allows.
+    let longDone = false;
+    const long = functions.invoke<Answer>({ ms: 8000 }).finally(() => {
+      longDone = true;
+    });
+    await until(() => functions.warm === 1);
+    const crash = await functions.invoke({ crash: true }).catch((error: unknown) => error);
+    expect(crash).toMatchObject({ kind: 'crash' });
+    // No invocation asked for it, and the long one still holds its own: the pool refilled itself.
+    await until(() => functions.warm === 1);
+    expect(longDone).toBe(false);
+    await long;
+  });
+
+  it('gives a waiting invocation the first environment to come free, within its concurrency', async () => {
+    const functions = await host(probe, 1);
+    await functions.prewarm(1);
+    const [first, second] = await Promise.all([functions.invoke<Answer>({ ms: 200 }), functions.invoke<Answer>({})]);
+    // One environment at most: the second waited for the first's, not for a process of its own.
+    expect(second.pid).toBe(first.pid);
+  });
+
+  it('fails the invocation, not the host, when the module cannot load', async () => {
+    const functions = await host(broken, 2);
+    const failure = await functions.invoke({}).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(InvocationError);
+    expect(failure).toMatchObject({ kind: 'crash', message: expect.stringContaining('exited during init') });
+  });
+});
