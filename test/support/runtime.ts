@@ -11,6 +11,10 @@ export interface Api {
     headers?: Record<string, string>,
   ): Promise<{ status: number; body: T }>;
   submit(task: Record<string, unknown>): Promise<Task>;
+  /** POST /tasks/batch; throws unless it answers 201. */
+  submitBatch(tasks: Record<string, unknown>[]): Promise<Task[]>;
+  /** Every page of GET /tasks?{query}. */
+  listAll<T extends Task = Task>(query: string): Promise<T[]>;
   get(id: string): Promise<Task>;
   /** Resolves when the task reaches one of the statuses (polls; fails after the timeout). */
   waitFor(id: string, statuses: string[] | ((t: Task) => boolean), timeoutMs?: number): Promise<Task>;
@@ -38,6 +42,23 @@ export function apiClient(url: string): Api {
       const res = await api.request<Task>('POST', '/tasks', task);
       if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${JSON.stringify(res.body)}`);
       return res.body;
+    },
+    async submitBatch(tasks) {
+      const res = await api.request<{ items: Task[] }>('POST', '/tasks/batch', { tasks });
+      if (res.status !== 201) throw new Error(`batch answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body.items;
+    },
+    async listAll<T extends Task>(query: string) {
+      const all: T[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { items: T[]; cursor: string | null } = (
+          await api.request<{ items: T[]; cursor: string | null }>('GET', `/tasks?${query}&limit=100${cursor ? `&cursor=${cursor}` : ''}`)
+        ).body;
+        all.push(...page.items);
+        cursor = page.cursor;
+      } while (cursor);
+      return all;
     },
     async get(id) {
       return (await api.request<Task>('GET', `/tasks/${id}`)).body;
