@@ -6,7 +6,7 @@
  * the dozen (a burst scaling the lanes out, the chaos test's kills), those starts were what made
  * recoveries and first starts wait.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,12 @@ export type BundleSpec =
   | { kind: 'container'; entry: string; preload?: readonly string[] };
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+/**
+ * Each process writes its bundles under a directory named by its pid, removed on exit; and since
+ * a process ended by a signal (vitest ends its workers so) never sees its exit, each one also
+ * removes the directories of processes no longer alive whenever it builds.
+ */
+const ROOT = join(tmpdir(), 'sluice-bundles');
 let outDir: string | undefined;
 const built = new Map<string, Promise<string>>();
 
@@ -47,8 +53,10 @@ function entryContents(spec: BundleSpec): string {
 }
 
 async function buildBundle(spec: BundleSpec, n: number): Promise<string> {
+  removeDeadProcessesBundles();
   if (!outDir) {
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-bundles-'));
+    const dir = join(ROOT, String(process.pid));
+    mkdirSync(dir, { recursive: true });
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     outDir = dir;
   }
@@ -67,4 +75,27 @@ async function buildBundle(spec: BundleSpec, n: number): Promise<string> {
     logLevel: 'silent',
   });
   return outfile;
+}
+
+function removeDeadProcessesBundles(): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(ROOT);
+  } catch {
+    return; // none yet
+  }
+  for (const name of names) {
+    const pid = Number(name);
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) rmSync(join(ROOT, name), { recursive: true, force: true });
+  }
+}
+
+/** Signal 0 checks that a process exists without touching it (EPERM: it exists, not ours). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

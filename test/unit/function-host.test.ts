@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FunctionHost, InvocationError } from '../../bin/local/function-host.ts';
@@ -57,5 +61,23 @@ describe('the local function host', () => {
     const failure = await functions.invoke({}).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(InvocationError);
     expect(failure).toMatchObject({ kind: 'crash', message: expect.stringContaining('exited during init') });
+  });
+});
+
+describe('the local process bundles', () => {
+  it('removes the bundles of processes no longer alive and keeps those of live ones', async () => {
+    // A process that has exited (its pid unused now, barring reuse within this test) and one alive.
+    const exited = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const root = join(tmpdir(), 'sluice-bundles');
+    const dead = join(root, exited.stdout);
+    const live = join(root, String(process.ppid));
+    for (const dir of [dead, live]) mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dead, 'function-0.mjs'), '');
+    // A spec of its own, so this process builds (bundles are memoised per spec) and sweeps.
+    const bundle = await processBundle({ kind: 'function', module: probe, exportName: 'handler', preload: [] });
+    expect(bundle.startsWith(join(root, String(process.pid)))).toBe(true);
+    expect(existsSync(bundle)).toBe(true);
+    expect(existsSync(live)).toBe(true);
+    expect(existsSync(dead)).toBe(false);
   });
 });
