@@ -82,13 +82,17 @@ async function waitHealthy(url, child, timeoutMs) {
  * Start moto on a free loopback port. Returns { endpoint, stop }. The child is also killed when
  * this process exits, so no emulator outlives its owner.
  */
-export async function startMoto({ quiet = false } = {}) {
+export async function startMoto({ quiet = false, ownProcessGroup = false } = {}) {
   ensureMoto({ quiet });
   for (let tries = 0; ; tries++) {
     const port = await freePort();
     const child = spawn(venvPython, [motoEntry, '-H', '127.0.0.1', '-p', String(port)], {
       stdio: ['ignore', 'ignore', quiet ? 'ignore' : 'pipe'],
       env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'true' },
+      // In its own process group if asked: a terminal's Ctrl-C reaches the whole foreground group,
+      // and an emulator gone at once makes every function still stopping log connection errors.
+      // Only for an owner that handles its signals and stops it (stop, or the exit hook below).
+      detached: ownProcessGroup,
     });
     let stderr = '';
     child.stderr?.on('data', (chunk) => {

@@ -20,7 +20,8 @@ Try it:
 Ctrl-C to stop.`);
 
 let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+// SIGHUP too (a closed terminal): dying by a signal would skip the exit hook that stops the emulator.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, async () => {
     if (stopping) process.exit(130);
     stopping = true;

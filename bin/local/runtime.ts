@@ -115,7 +115,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   // Before the first client (provisioning's): the SDK's Node-version notice is not the user's to act on here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   if (!process.env.AWS_ENDPOINT_URL && !process.env.SLUICE_REAL_AWS) {
-    const moto = await startMoto({ quiet: true });
+    // Its own process group: the runtime stops it last, after the functions that still talk to it
+    // (bin/local.ts turns Ctrl-C, SIGTERM and SIGHUP into that stop).
+    const moto = await startMoto({ quiet: true, ownProcessGroup: true });
     stopEmulator = moto.stop;
     process.env.AWS_ENDPOINT_URL = moto.endpoint;
     // The project's moto stores SQS mappings without running them: the lanes' switches can be registered there.
