@@ -86,12 +86,12 @@ function removeDeadProcessesBundles(): void {
   }
   for (const name of names) {
     const pid = Number(name);
-    if (Number.isInteger(pid) && pid > 0 && !alive(pid)) rmSync(join(ROOT, name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) rmSync(join(ROOT, name), { recursive: true, force: true });
   }
 }
 
 /** Signal 0 checks that a process exists without touching it (EPERM: it exists, not ours). */
-function alive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -7,6 +7,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { processAlive } from '../../bin/local/process-bundle.ts';
+import { eventually } from '../support/factories.ts';
 import { apiClient } from '../support/runtime.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -14,23 +16,6 @@ let child: ChildProcess | undefined;
 afterAll(() => {
   if (child?.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
 });
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('npm start', () => {
   it('serves the API on its own emulator, and Ctrl-C stops everything it started without errors', async () => {
@@ -47,18 +32,26 @@ describe('npm start', () => {
     started.stderr?.on('data', (chunk) => {
       output += chunk;
     });
-    await until(() => /Ctrl-C to stop/.test(output), `the runtime ready (output: ${output})`, 90_000);
+    await eventually(
+      async () => output,
+      (text) => /Ctrl-C to stop/.test(text),
+      90_000,
+    );
     const url = /Sluice is running at (\S+)/.exec(output)?.[1];
     const emulatorPid = Number(/moto on \S+ \(pid (\d+)\)/.exec(output)?.[1]);
     expect(url).toBeDefined();
-    expect(alive(emulatorPid)).toBe(true);
+    expect(processAlive(emulatorPid)).toBe(true);
     const api = apiClient(String(url));
     const task = await api.submit({ type: 'echo', payload: { hi: 1 } });
     expect(await api.waitFor(task.id, ['SUCCEEDED'])).toMatchObject({ result: { hi: 1 } });
     const exited = new Promise<number | null>((resolve) => started.once('exit', (code) => resolve(code)));
     process.kill(-Number(started.pid), 'SIGINT');
     expect(await exited).toBe(0);
-    await until(() => !alive(emulatorPid), 'the emulator stopped', 10_000);
+    await eventually(
+      async () => processAlive(emulatorPid),
+      (isAlive) => !isAlive,
+      10_000,
+    );
     // The emulator outlived the functions that talk to it, so none logged a refused connection.
     expect(output).toContain('[sluice] stopping…');
     expect(output).not.toMatch(/ECONNREFUSED|Error:/);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FunctionHost, InvocationError } from '../../bin/local/function-host.ts';
 import { processBundle } from '../../bin/local/process-bundle.ts';
+import { eventually } from '../support/factories.ts';
 
 const probe = fileURLToPath(new URL('../support/probe-handler.ts', import.meta.url));
 const broken = fileURLToPath(new URL('../support/broken-handler.ts', import.meta.url));
@@ -21,15 +22,6 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.stop()));
 });
 
-/** Polls an observable condition (no fixed sleeps). */
-async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('the local function host', () => {
   it('replaces an environment that crashed at once, so the retry of its batch finds a warm one', async () => {
     const functions = await host(probe, 2);
@@ -39,11 +31,17 @@ describe('the local function host', () => {
     const long = functions.invoke<Answer>({ ms: 8000 }).finally(() => {
       longDone = true;
     });
-    await until(() => functions.warm === 1);
+    await eventually(
+      async () => functions.warm,
+      (warm) => warm === 1,
+    );
     const crash = await functions.invoke({ crash: true }).catch((error: unknown) => error);
     expect(crash).toMatchObject({ kind: 'crash' });
     // No invocation asked for it, and the long one still holds its own: the pool refilled itself.
-    await until(() => functions.warm === 1);
+    await eventually(
+      async () => functions.warm,
+      (warm) => warm === 1,
+    );
     expect(longDone).toBe(false);
     await long;
   });
