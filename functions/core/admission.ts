@@ -9,12 +9,13 @@
  * A slot whose holder ended without giving it back is reclaimed when someone finds the limit full,
  * with `slot-reclaimed` in the holder's history.
  */
+import { type Dispatch, messageFor, type TaskMessage } from './dispatch.ts';
 import { encodeEvent } from './history.ts';
 import type { LimitStore } from './limit-store.ts';
 import { HAND_OVER_MAX, waiterQueuedAt, waiterSortKey } from './limit-store.ts';
 import { isTerminal, type TaskRecord } from './model.ts';
 import type { TaskStore } from './store.ts';
-import { type AppliedLimit, type LimitDefinition, limitId, limitsFor, type TenancySettings } from './tenancy.ts';
+import { ADMISSION_ACTOR, type AppliedLimit, type LimitDefinition, limitId, limitsFor, type TenancySettings } from './tenancy.ts';
 
 /** A holder younger than this is not checked for having ended (it has just been admitted). */
 const RECLAIM_AFTER_MS = 30_000;
@@ -27,8 +28,6 @@ const RECLAIM_BATCH = 25;
  * found yet may be younger than its task's write: it is skipped, and removed only after this.
  */
 const WAITER_GRACE_MS = 60_000;
-
-export const ADMISSION_ACTOR = 'system:admission';
 
 /** The API's limits, read at most once per `ttlMs` (a new limit applies within that). */
 export class LimitCatalog {
@@ -60,12 +59,32 @@ export type AdmissionResult =
 
 const describe = (limit: AppliedLimit) => `${limit.scope} ${limit.key} (limit ${limit.concurrency})`;
 
+/** Sends the messages of waiters handed a slot; returns, for each, whether it was sent. */
+export type HandOn = (dispatches: readonly Dispatch[]) => Promise<boolean[]>;
+
+/** The message of an admitted task, with the rate limits its start must pass and the start time one reserved. */
+export function admittedMessage(message: TaskMessage, rateLimits: readonly AppliedLimit[], task: TaskRecord): TaskMessage {
+  const rates = rateLimits.map((l) => [l.id, l.rate?.limit ?? 0, l.rate?.periodSeconds ?? 0] as [string, number, number]);
+  return {
+    ...message,
+    ...(rates.length ? { r: rates } : {}),
+    ...(task.rateReservation !== undefined ? { rr: task.rateReservation } : {}),
+  };
+}
+
 export class Admission {
+  /**
+   * @param handOn When given (the dispatcher), a waiter handed a slot — one whose only concurrency
+   *   limit that is, running on Lambda — gets its message sent then and there: no wake-up write,
+   *   no second trip through the stream and the dispatcher. Without it, waiters are woken with a
+   *   new version, which the dispatcher admits.
+   */
   constructor(
     private readonly limits: LimitStore,
     private readonly tasks: TaskStore,
     private readonly catalog: LimitCatalog,
     private readonly settings: TenancySettings,
+    private readonly handOn?: HandOn,
   ) {}
 
   /** A limit definition changed (the dispatcher sees it on the stream). */
@@ -370,14 +389,47 @@ export class Admission {
     now: number,
   ): Promise<boolean[]> {
     const reason = `slot-free: ${describe(limit)}`;
-    const [, woken] = await Promise.all([
+    const direct = await Promise.all(waiters.map((w) => this.handedOnDispatch(w.task, limit, reason, now)));
+    const sending = waiters.flatMap((w, i) => (direct[i] ? [{ waiter: w, dispatch: direct[i] }] : []));
+    const writing = waiters.filter((_, i) => !direct[i]);
+    const [, woken, sent] = await Promise.all([
       this.limits.unparkMany(
         limit.id,
-        waiters.map((w) => w.sortKey),
+        writing.map((w) => w.sortKey),
       ),
-      Promise.all(waiters.map((w) => this.wake(w.task, reason, now))),
+      Promise.all(writing.map((w) => this.wake(w.task, reason, now))),
+      sending.length > 0 && this.handOn ? this.handOn(sending.map((s) => s.dispatch)) : Promise.resolve([]),
     ]);
-    return woken;
+    // Their waiter items go only once their messages are out: a dispatcher stopped before that
+    // leaves each findable, holding its slot while it waits, and the release the stream retries
+    // wakes it (handToWaiter).
+    await this.limits.unparkMany(
+      limit.id,
+      sending.filter((_, i) => sent[i]).map((s) => s.waiter.sortKey),
+    );
+    if (sent.some((ok) => !ok)) throw new Error(`a message for a waiter handed a slot of ${limit.id} was not sent`);
+    const outcome = new Map<TaskRecord, boolean>([
+      ...writing.map((w, i) => [w.task, woken[i]] as const),
+      ...sending.map((s) => [s.waiter.task, true] as const),
+    ]);
+    return waiters.map((w) => outcome.get(w.task) ?? false);
+  }
+
+  /** The message a waiter handed a slot of `limit` goes out with, when it can skip its wake-up (see handOn). */
+  private async handedOnDispatch(task: TaskRecord, limit: AppliedLimit, reason: string, now: number): Promise<Dispatch | undefined> {
+    // A container's runner starts from the task's id and version alone (the slot-free entry would be lost).
+    if (!this.handOn || task.runtime === 'container') return undefined;
+    const applied = await this.applicable(task, now);
+    const concurrency = applied.filter((l) => l.concurrency !== undefined);
+    if (concurrency.length !== 1 || concurrency[0].id !== limit.id) return undefined; // its other slots need admission
+    const dispatch = messageFor(task, now);
+    if (!dispatch) return undefined;
+    const message = admittedMessage(
+      dispatch.message,
+      applied.filter((l) => l.rate !== undefined),
+      task,
+    );
+    return { ...dispatch, message: { ...message, h: [reason, now] } };
   }
 
   private async nextWaiter(limit: AppliedLimit, except?: string): Promise<{ sortKey: string; task: TaskRecord } | undefined> {

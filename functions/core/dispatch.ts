@@ -23,6 +23,11 @@ export interface TaskMessage {
   r?: [string, number, number][];
   /** A start time one of them reserved for it. */
   rr?: number;
+  /**
+   * The slot it waited for, handed to it with this message instead of a wake-up write: the
+   * reason and time its start writes in its history (and the start ends its wait).
+   */
+  h?: [string, number];
 }
 
 export interface Dispatch {
@@ -78,11 +83,16 @@ export const DISPATCHER_FILTER_PATTERNS = [
 export function dispatchFor(image: TaskRecord | undefined, now: number, previous?: TaskRecord): Dispatch | undefined {
   // Only a new version is news: writes that keep the version (a launch lease, say) send nothing.
   if (!image || (previous && previous.version === image.version)) return undefined;
+  // Parked: admission wakes it, or sends it, when a slot frees.
+  if (image.waitingFor !== undefined) return undefined;
+  return messageFor(image, now);
+}
+
+/** The message that runs this version of a queued (or soon due) task, whether or not it waits. */
+export function messageFor(image: TaskRecord, now: number): Dispatch | undefined {
   const due = image.status === 'SCHEDULED' ? image.runAt : image.notBefore;
   if (image.status === 'SCHEDULED' && (due === undefined || due - now > MAX_SQS_DELAY_SECONDS * 1000)) return undefined;
   if (image.status !== 'QUEUED' && image.status !== 'SCHEDULED') return undefined;
-  // Parked: admission wakes it (a new version) when a slot frees.
-  if (image.waitingFor !== undefined) return undefined;
   const wait = due === undefined ? 0 : Math.ceil((due - now) / 1000);
   return {
     lane: laneFor(image.priority, image.runtime),
@@ -107,5 +117,8 @@ export function parseMessage(body: string): TaskMessage {
     ...(parsed.i === 1 ? { i: 1 as const } : {}),
     ...(rates.length ? { r: rates } : {}),
     ...(typeof parsed.rr === 'number' ? { rr: parsed.rr } : {}),
+    ...(Array.isArray(parsed.h) && typeof parsed.h[0] === 'string' && typeof parsed.h[1] === 'number'
+      ? { h: [parsed.h[0], parsed.h[1]] as [string, number] }
+      : {}),
   };
 }

@@ -4,7 +4,7 @@
  * dispatcher handler only turns stream records into changes and the answer into a batch response.
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Admission } from './admission.ts';
+import { type Admission, admittedMessage, type HandOn } from './admission.ts';
 import { type Dispatch, dispatchFor } from './dispatch.ts';
 import type { LaneName } from './lanes.ts';
 import { isTerminal, type TaskRecord } from './model.ts';
@@ -64,13 +64,7 @@ export async function admitDispatches(
       if (result?.kind === 'parked') parked++;
       continue;
     }
-    const rates = result.rateLimits.map((l) => [l.id, l.rate?.limit ?? 0, l.rate?.periodSeconds ?? 0] as [string, number, number]);
-    const message = {
-      ...p.dispatch.message,
-      ...(rates.length ? { r: rates } : {}),
-      ...(image.rateReservation !== undefined ? { rr: image.rateReservation } : {}),
-    };
-    send.push({ ...p, dispatch: { ...p.dispatch, message } });
+    send.push({ ...p, dispatch: { ...p.dispatch, message: admittedMessage(p.dispatch.message, result.rateLimits, image) } });
   }
   return { send, parked, failed, errors };
 }
@@ -209,4 +203,22 @@ export async function sendDispatches(
     }),
   );
   return { failed, errors };
+}
+
+/** The dispatcher's hand-on: the messages of waiters handed a slot, sent like any (see Admission). */
+export function handOnBy(
+  sqs: SQSClient,
+  queueUrls: () => Readonly<Record<LaneName, string>>,
+  onError: (lane: LaneName, error: unknown) => void,
+): HandOn {
+  return async (dispatches) => {
+    const { failed, errors } = await sendDispatches(
+      sqs,
+      queueUrls(),
+      dispatches.map((dispatch, i) => ({ sequence: String(i), dispatch })),
+    );
+    for (const { lane, error } of errors) onError(lane, error);
+    const lost = new Set(failed);
+    return dispatches.map((_, i) => !lost.has(String(i)));
+  };
 }

@@ -18,6 +18,7 @@ import { type TaskAction, TRANSITIONS } from './state-machine.ts';
 import { SWEEP_INDEX, SWEEP_SHARDS, sweepKey } from './sweep-index.ts';
 import { toRecord } from './task-item.ts';
 import { type ListFilter, type ListPage, listTasks } from './task-listing.ts';
+import { ADMISSION_ACTOR } from './tenancy.ts';
 import { buildUpdate, type UpdateSpec, type UpdateTarget } from './update-builder.ts';
 
 /** Payloads and results up to this many bytes of JSON stay inside the state item. */
@@ -304,17 +305,34 @@ export class TaskStore {
    * RUNNING for a delayed task whose time has come. Returns the new item, or the current one
    * when the message is stale (the task moved on, or this is a duplicate delivery).
    */
-  async start(message: { id: string; v: number; a: number }, actor: string, options: StartOptions = {}): Promise<StartResult> {
+  async start(
+    message: { id: string; v: number; a: number; h?: [string, number] },
+    actor: string,
+    options: StartOptions = {},
+  ): Promise<StartResult> {
     const now = options.now ?? Date.now();
     const set = { ...options.set, status: 'RUNNING', attempt: message.a, startedAt: now, updatedAt: now, claim: message.v };
     const indexLease = options.indexLease ?? false;
-    const remove = ['notBefore', 'control', 'sweepShard', 'sweepAt', 'launchedAt'];
+    // A waiter handed its slot with the message ends its wait here (waitingFor goes).
+    const remove = ['notBefore', 'control', 'sweepShard', 'sweepAt', 'launchedAt', 'waitingFor'];
     const entry = (from: TaskStatus, to: TaskStatus, reason: string) =>
       encodeEvent({ at: now, from, to, reason, attempt: message.a, actor });
+    const handedSlot = message.h
+      ? [
+          encodeEvent({
+            at: message.h[1],
+            from: 'QUEUED',
+            to: 'QUEUED',
+            reason: message.h[0],
+            attempt: message.a - 1,
+            actor: ADMISSION_ACTOR,
+          }),
+        ]
+      : [];
     try {
       const task = await this.write(
         { id: message.id, version: message.v, history: [] },
-        { set, remove, entries: [entry('QUEUED', 'RUNNING', 'start')], bumpVersion: true, status: 'QUEUED', indexLease },
+        { set, remove, entries: [...handedSlot, entry('QUEUED', 'RUNNING', 'start')], bumpVersion: true, status: 'QUEUED', indexLease },
       );
       return { started: task };
     } catch (error) {

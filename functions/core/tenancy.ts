@@ -11,6 +11,9 @@ import * as z from 'zod/mini';
 import { LANES, type LaneName, laneFor } from './lanes.ts';
 import { DEFAULT_TENANT, type DeclaredLimits, type LimitKey, type TaskRecord } from './model.ts';
 
+/** The actor admission writes history entries as. */
+export const ADMISSION_ACTOR = 'system:admission';
+
 /** Where limit definitions live (the dispatcher's stream filter names it). */
 export const LIMIT_DEFINITIONS_PARTITION = 'LIMITDEF';
 

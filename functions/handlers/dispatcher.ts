@@ -13,6 +13,7 @@ import { laneQueueUrls, tableName } from '#core/config.ts';
 import {
   admitDispatches,
   fillParked,
+  handOnBy,
   planDispatches,
   releaseSlots,
   retryFrom,
@@ -31,7 +32,10 @@ const queueUrls = perEnvironment(laneQueueUrls);
 const admission = perEnvironment(() => {
   const settings = readSettings(['tenantConcurrency', 'tenantLaneSharePercent', 'limitsCacheMs']);
   const limits = new LimitStore(dynamo(), tableName());
-  return new Admission(limits, getStore(), new LimitCatalog(limits, settings.limitsCacheMs), settings);
+  const handOn = handOnBy(sqsClient(), queueUrls, (lane, error) =>
+    logger.error('SendMessageBatch failed', { lane, error: error as Error }),
+  );
+  return new Admission(limits, getStore(), new LimitCatalog(limits, settings.limitsCacheMs), settings, handOn);
 });
 
 const record = (image: unknown) => unmarshall(image as Record<string, AttributeValue>) as TaskRecord;
