@@ -6,9 +6,10 @@
  * the waiters existed.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Admission, BatchAdmission, LimitCatalog } from '#core/admission.ts';
+import { Admission, BatchAdmission, type HandOn, LimitCatalog } from '#core/admission.ts';
 import { dynamo } from '#core/clients.ts';
 import { TaskControl } from '#core/control.ts';
+import { type Dispatch, parseMessage } from '#core/dispatch.ts';
 import { decodeEvent } from '#core/history.ts';
 import { IdempotencyStore } from '#core/idempotency.ts';
 import { LimitStore, waiterSortKey } from '#core/limit-store.ts';
@@ -243,5 +244,52 @@ describe('taking slots for a batch optimistically', () => {
     expect(more.slice(share - 3).map((t) => t.waitingFor?.scope)).toEqual(['lane', 'lane', 'lane']);
     expect(more.at(-1)?.waitingFor?.fill).toBe(true);
     expect((await limits.state('lane#normal#fits')).running).toBe(share);
+  });
+});
+
+describe('a dispatcher handing a freed slot on', () => {
+  // A key's limit alone (a tenant's tasks have their lane share too, and go through admission).
+  const keyed = async (key: string) => {
+    await limits.putDefinition({ scope: 'key', key, concurrency: 1, updatedAt: Date.now(), updatedBy: 'tester' });
+    const tasks = Array.from({ length: 2 }, () => ({ type: 'echo', concurrencyKey: key }));
+    return (await submitter.submitBatch({ tasks }, { actor: 'tester' })).value;
+  };
+
+  it('sends the oldest waiter its message instead of waking it, and its start ends the wait with the slot-free entry', async () => {
+    const sent: Dispatch[] = [];
+    const handOn: HandOn = async (dispatches) => {
+      sent.push(...dispatches);
+      return dispatches.map(() => true);
+    };
+    const dispatcher = new Admission(limits, store, new LimitCatalog(limits, 0), settings, handOn);
+    const [holder, waiter] = await keyed('handon');
+    expect(waiter.waitingFor?.key).toBe('handon');
+    const ended = await store.get(holder.id);
+    await dispatcher.release({ ...ended, status: 'SUCCEEDED' });
+    // Handed over: the waiter holds the slot, its waiter item is gone, and no new version was written.
+    expect((await limits.state('key#handon')).holders.map((h) => h.taskId)).toEqual([waiter.id]);
+    expect(await limits.waiting('key#handon')).toBe(0);
+    const stored = await store.get(waiter.id);
+    expect(stored.version).toBe(waiter.version);
+    expect(sent.map((d) => [d.message.id, d.message.v, d.message.h?.[0]])).toEqual([
+      [waiter.id, waiter.version, 'slot-free: key handon (limit 1)'],
+    ]);
+    const { started } = await store.start(parseMessage(JSON.stringify(sent[0].message)), 'tester');
+    expect(started?.status).toBe('RUNNING');
+    expect(started?.waitingFor).toBeUndefined();
+    expect(reasons(started as TaskRecord).slice(-2)).toEqual(['slot-free: key handon (limit 1)', 'start']);
+  });
+
+  it('leaves the waiter findable, holding its slot, when its message could not be sent', async () => {
+    const dispatcher = new Admission(limits, store, new LimitCatalog(limits, 0), settings, async (d) => d.map(() => false));
+    const [holder, waiter] = await keyed('handon-down');
+    await expect(dispatcher.release({ ...(await store.get(holder.id)), status: 'SUCCEEDED' })).rejects.toThrow(/not sent/);
+    expect((await limits.state('key#handon-down')).holders.map((h) => h.taskId)).toEqual([waiter.id]);
+    expect(await limits.waiting('key#handon-down')).toBe(1);
+    // The stream retries the release: it finds the waiter holding its slot and wakes it with a write.
+    await admission.release({ ...(await store.get(holder.id)), status: 'SUCCEEDED' });
+    const woken = await store.get(waiter.id);
+    expect(woken.waitingFor).toBeUndefined();
+    expect(woken.version).toBe(waiter.version + 1);
   });
 });
