@@ -408,11 +408,9 @@ export class Admission {
       sending.filter((_, i) => sent[i]).map((s) => s.waiter.sortKey),
     );
     if (sent.some((ok) => !ok)) throw new Error(`a message for a waiter handed a slot of ${limit.id} was not sent`);
-    const outcome = new Map<TaskRecord, boolean>([
-      ...writing.map((w, i) => [w.task, woken[i]] as const),
-      ...sending.map((s) => [s.waiter.task, true] as const),
-    ]);
-    return waiters.map((w) => outcome.get(w.task) ?? false);
+    // Sent ones were handed on; the rest are woken in the order written.
+    let written = 0;
+    return direct.map((dispatch) => (dispatch ? true : woken[written++]));
   }
 
   /** The message a waiter handed a slot of `limit` goes out with, when it can skip its wake-up (see handOn). */

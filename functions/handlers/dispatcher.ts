@@ -29,12 +29,11 @@ import { getStore, perEnvironment } from './services.ts';
 
 const logger = new Logger({ serviceName: 'sluice-dispatcher' });
 const queueUrls = perEnvironment(laneQueueUrls);
+const logSendFailure = (lane: string, error: unknown) => logger.error('SendMessageBatch failed', { lane, error: error as Error });
 const admission = perEnvironment(() => {
   const settings = readSettings(['tenantConcurrency', 'tenantLaneSharePercent', 'limitsCacheMs']);
   const limits = new LimitStore(dynamo(), tableName());
-  const handOn = handOnBy(sqsClient(), queueUrls, (lane, error) =>
-    logger.error('SendMessageBatch failed', { lane, error: error as Error }),
-  );
+  const handOn = handOnBy(sqsClient(), queueUrls, logSendFailure);
   return new Admission(limits, getStore(), new LimitCatalog(limits, settings.limitsCacheMs), settings, handOn);
 });
 
@@ -63,7 +62,7 @@ export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatch
     : { send: planned, parked: 0, failed: [], errors: [] };
   // What may run goes out first; giving slots back (and waking waiters) follows.
   const { failed: unsent, errors } = await sendDispatches(sqsClient(), queueUrls(), admitted.send);
-  for (const { lane, error } of errors) logger.error('SendMessageBatch failed', { lane, error: error as Error });
+  for (const { lane, error } of errors) logSendFailure(lane, error);
   const none: Unsettled = { failed: [], errors: [] };
   const released = needsAdmission ? await releaseSlots(changes, admission(), now) : none;
   const filled = needsAdmission ? await fillParked(changes, admission(), now) : none;
