@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 export const MOTO_VERSION = '5.2.5';
 export const CFN_LINT_VERSION = '1.58.0';
+/** The WSGI server moto is served by (bin/moto-server.py, note 8: keep-alive connections). */
+export const WAITRESS_VERSION = '3.0.2';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const venv = join(root, '.venv');
 const motoServer = join(venv, 'bin', 'moto_server');
@@ -41,9 +43,10 @@ function ensurePython(name, requirement, version, executable, quiet) {
   writeFileSync(marker, `${version}\n`);
 }
 
-/** The pinned moto[server] in .venv. */
+/** The pinned moto[server] in .venv, and the server it is served by. */
 export function ensureMoto({ quiet = false } = {}) {
   ensurePython('moto', 'moto[server]', MOTO_VERSION, motoServer, quiet);
+  ensurePython('waitress', 'waitress', WAITRESS_VERSION, join(venv, 'bin', 'waitress-serve'), quiet);
 }
 
 /** The pinned cfn-lint in .venv (the suite lints the synthesized templates with it). */

@@ -27,9 +27,22 @@
    answer for a host never changes while the server runs, so it is remembered per host. Werkzeug's
    line per request is not written either (the runtime keeps only the stderr tail, for startup
    errors; a busy runtime spent its time formatting and piping lines nobody reads).
+8. Served by waitress (pinned, from PyPI) instead of werkzeug's development server, which answers
+   every request with `Connection: close`: each SDK request opened a TCP connection and the
+   server a thread for it, then waited 10 ms draining the socket before closing it. Under a
+   backlog that churn was about a fifth of the server's samples (py-spy). waitress keeps the SDK's
+   connections alive and serves them from a pool of threads; the app and its answers are the same.
+9. A query reads its partition, not the whole table. moto answers every query by collecting every
+   item of the table, sorting them all by the table's keys, and keeping those of the partition
+   asked for (or, on an index, those with its key), which it then sorts again by the query's own
+   key. With thousands of tasks beside the waiters of a limit, that was most of a query's time.
+   A base-table query now starts from its partition's items and an index query from the table's
+   items unsorted; the matches and their final order (table keys breaking ties) are the same.
 """
+import argparse
 import base64
 import json
+import os
 import logging
 import re
 import sys
@@ -42,13 +55,14 @@ from datetime import timedelta
 
 from moto.cloudwatch.models import CloudWatchBackend, Dimension, MetricDatum, Statistics
 from moto.core.common_models import CloudWatchMetricProvider
+import waitress
 from moto.core.utils import utcnow
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.core.responses import ActionResult
 from moto.dynamodb.responses import DynamoResult
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-from moto.server import main
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.sqs.models import sqs_backends
 
 _lock = threading.RLock()
@@ -232,5 +246,62 @@ def _remembered_backend(self, host):
 DomainDispatcherApplication.get_backend_for_host = _remembered_backend
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
+_all_items = Table.all_items
+_in_query = threading.local()
+
+
+def _query_candidates(self):
+    """Inside a query: the items it may return, unsorted (it sorts them itself); else all, sorted."""
+    scope = getattr(_in_query, "scope", None)
+    if scope is None or scope[0] is not self:
+        return _all_items(self)
+    hash_key = scope[1]
+    if hash_key is not None:
+        bucket = self.items.get(hash_key)
+        if bucket is None:
+            return []
+        return list(bucket.values()) if self.range_key_attr else [bucket]
+    return [item for bucket in self.items.values() for item in (bucket.values() if self.range_key_attr else [bucket])]
+
+
+_query = Table.query
+
+
+def _query_of_candidates(self, hash_key, range_comparison, range_objs, limit, start_key, forward, projections, index_name=None, *args, **kwargs):
+    _in_query.scope = (self, None if index_name else hash_key)
+    try:
+        return _query(self, hash_key, range_comparison, range_objs, limit, start_key, forward, projections, index_name, *args, **kwargs)
+    finally:
+        _in_query.scope = None
+
+
+Table.all_items = _query_candidates
+Table.query = _query_of_candidates
+
+
+def serve(argv):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    app = DomainDispatcherApplication(create_backend_app)
+    # Threads: every lane poller's long poll holds one for up to a second (several runtimes share
+    # one emulator in the suite), beside the requests being served; idle ones cost nothing.
+    # poll() rather than select(): one process per function environment keeps its connections open.
+    waitress.serve(
+        app,
+        host=args.host,
+        port=args.port,
+        threads=128,
+        connection_limit=2000,
+        backlog=1024,
+        channel_timeout=300,
+        asyncore_use_poll=True,
+        ident="moto",
+        _quiet=True,
+    )
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(serve(sys.argv[1:]))
