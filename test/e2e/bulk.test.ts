@@ -50,8 +50,10 @@ describe('POST /tasks/bulk', () => {
   });
 
   it('is a task like any other: paused in the middle of its walk, resumed, it goes on from its checkpoint', async () => {
+    // Ten pages: the walk must outlast a pause's way to it (the emulator got faster, and three
+    // pages were walked before the pause landed).
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 10; i++) {
       const tasks = Array.from({ length: 100 }, () => ({ type: 'echo', delaySeconds: 3600, tenant: 'bulk-walk' }));
       ids.push(...(await api.request<{ items: Task[] }>('POST', '/tasks/batch', { tasks })).body.items.map((t) => t.id));
     }
@@ -72,7 +74,7 @@ describe('POST /tasks/bulk', () => {
     }
     const done = await api.waitFor(bulk.id, ['SUCCEEDED'], 60_000);
     // Every task once: a page applied before the pause is not walked again.
-    expect(done.result).toEqual({ action: 'priority', matched: 300, applied: 300, skipped: 0 });
+    expect(done.result).toEqual({ action: 'priority', matched: 1000, applied: 1000, skipped: 0 });
     const listed = (await api.request<{ items: { priority: string }[] }>('GET', '/tasks?tenant=bulk-walk&limit=100')).body.items;
     expect(listed.every((t) => t.priority === 'low')).toBe(true);
     expect(paused.status, 'the walk finished before the pause landed: make it longer').toBe('PAUSED');
