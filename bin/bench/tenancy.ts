@@ -52,6 +52,9 @@ async function finished(deps: TenancyDeps, ids: string[], timeoutMs = 900_000): 
   return ids.map((id) => done.get(id) as Task);
 }
 
+/** The gap between a small tenant's posts: prime to the stream poller's 250 ms. */
+const SMALL_TENANT_GAP_MS = 137;
+
 /**
  * Tasks posted one at a time, a fixed gap apart: a small tenant's work (a password-reset email)
  * arrives a task at a time, and a gap prime to the stream poller's 250 ms spreads the tasks over
@@ -67,7 +70,6 @@ async function submitEach(url: string, n: number, task: Record<string, unknown>,
   }
   return ids;
 }
-const SMALL_TENANT_GAP_MS = 137;
 
 const waits = (tasks: Task[]) => tasks.map((t) => (t.startedAt ?? 0) - t.createdAt);
 
