@@ -15,6 +15,7 @@ import { GetEventSourceMappingCommand, LambdaClient } from '@aws-sdk/client-lamb
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { sqsClient } from '#core/clients.ts';
+import { retryFrom } from '#core/dispatching.ts';
 
 /** One abort signal is shared by every long poll of a source; that is not a leak. */
 function abortController(): AbortController {
@@ -212,6 +213,46 @@ export interface StreamSourceOptions {
   onError?: (error: unknown) => void;
   /** Wait between reads of a shard. @default 250 ms: Lambda polls a stream's shards four times a second. */
   pollIntervalMs?: number;
+  /**
+   * Invocations in flight at once for one shard, each with the records of its own items in order:
+   * Lambda's ParallelizationFactor, and what a table with several stream shards does. The local
+   * stream is one shard; this plays the concurrency AWS can have. @default 1
+   */
+  parallelization?: number;
+}
+
+/** Which of `n` ordered sequences a record goes to: by its item's key, as Lambda splits a shard. */
+export function sequenceOf(record: _Record, n: number): number {
+  const key = JSON.stringify(record.dynamodb?.Keys ?? {});
+  let hash = 2166136261; // FNV-1a
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 16777619);
+  return (hash >>> 0) % n;
+}
+
+/**
+ * A page's records in `parallelization` ordered sequences side by side, `batchSize` at a time
+ * each; returns the earliest record to retry from. Records of other sequences after it are
+ * delivered again (at least once, as Lambda does after a failure).
+ */
+export async function deliverInSequences(
+  records: readonly _Record[],
+  parallelization: number,
+  batchSize: number,
+  deliver: (batch: _Record[]) => Promise<string | undefined>,
+): Promise<string | undefined> {
+  const n = Math.max(1, parallelization);
+  const sequences = Array.from({ length: n }, () => [] as _Record[]);
+  for (const record of records) sequences[n === 1 ? 0 : sequenceOf(record, n)].push(record);
+  const failed = await Promise.all(
+    sequences.map(async (sequence) => {
+      for (let i = 0; i < sequence.length; i += batchSize) {
+        const from = await deliver(sequence.slice(i, i + batchSize));
+        if (from) return from;
+      }
+      return undefined;
+    }),
+  );
+  return retryFrom(failed.filter((f): f is string => f !== undefined));
 }
 
 /**
@@ -286,14 +327,14 @@ export class StreamEventSource {
         await pause(500, signal);
         continue;
       }
-      // The page's matching records in order, a batch at a time; a failure is retried from its record.
+      // The page's matching records in order (per item, when in several sequences), a batch at a
+      // time; a failure is retried from its record.
       const selected = records.filter(this.options.filter);
-      let retryFrom: string | undefined;
-      for (let i = 0; i < selected.length && !retryFrom; i += this.options.batchSize) {
-        retryFrom = await this.deliver(selected.slice(i, i + this.options.batchSize));
-      }
-      if (retryFrom) {
-        iterator = await this.iterator(shardId, retryFrom);
+      const failedFrom = await deliverInSequences(selected, this.options.parallelization ?? 1, this.options.batchSize, (batch) =>
+        this.deliver(batch),
+      );
+      if (failedFrom) {
+        iterator = await this.iterator(shardId, failedFrom);
         await pause(200, signal);
         continue;
       }

@@ -65,6 +65,12 @@ export interface LocalRuntimeOptions {
    * as GET /stats needs. @default true
    */
   metrics?: boolean;
+  /**
+   * Dispatcher invocations in flight at once (Lambda's ParallelizationFactor, or several stream
+   * shards on a large table): admissions and releases of one limit then run side by side, as
+   * they can on AWS. @default 1
+   */
+  streamParallelization?: number;
 }
 
 /** Invocations of each function and their total duration: what Lambda would bill. */
@@ -268,6 +274,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     filter: (record: _Record) => DISPATCHER_FILTER_PATTERNS.some((p) => matchesFilter(p, record as unknown as Record<string, unknown>)),
     invoke: timed('dispatcher', dispatcher.handler, DISPATCHER_TIMEOUT_SECONDS),
     onError: onError('dispatcher'),
+    parallelization: options.streamParallelization,
   });
   stream.start();
   stops.unshift(() => stream.stop());
