@@ -230,7 +230,10 @@ export class TaskStore {
       set.resultRef = ref;
       delete set.result;
     }
-    const attempt = (set.attempt as number | undefined) ?? unstarted?.attempt ?? current.attempt;
+    // An entry out of RUNNING is about the attempt that ran, also when the task gives that
+    // attempt back (paused, evicted, lease lost): the next start reuses the number, and an entry
+    // labelled with it would read as the next attempt's.
+    const attempt = from === 'RUNNING' ? (unstarted?.attempt ?? current.attempt) : ((set.attempt as number | undefined) ?? current.attempt);
     const entries = (request.entries ?? [{ from, to: rule.to, reason: request.reason }]).map((e) =>
       encodeEvent({ at: now, attempt, actor: request.actor, ...e }),
     );

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StaleVersion } from '#core/errors.ts';
-import { HISTORY_CAP } from '#core/history.ts';
+import { decodeEvent, HISTORY_CAP } from '#core/history.ts';
 import type { TaskStore } from '#core/store.ts';
 import type { TaskSubmitter } from '#core/submission.ts';
 import { storesForTest, type TestResources } from '../support/aws.ts';
@@ -87,6 +87,28 @@ describe('TaskStore', () => {
     const after = await store.touch(task.id, 2, { progress: { percent: 40, message: 'going', updatedAt: 1 }, checkpoint: '{"step":2}' });
     expect(after).toMatchObject({ version: 2, progress: { percent: 40, message: 'going' }, checkpoint: '{"step":2}' });
     await expect(store.touch(task.id, 1, { progress: { percent: 50, updatedAt: 2 } })).rejects.toBeInstanceOf(StaleVersion);
+  });
+
+  it('labels an entry out of RUNNING with the attempt that ran, also when the attempt is given back', async () => {
+    let task = await store.get((await submit()).id);
+    const attempts: number[][] = [];
+    for (const reason of ['lease-lost', 'paused']) {
+      const started = (await store.start({ id: task.id, v: task.version, a: task.attempt + 1 }, 'system')).started;
+      if (!started) throw new Error('not started');
+      // Both give attempt 1 back: the next start is attempt 1 again.
+      task = await store.transition(started, {
+        action: reason === 'paused' ? 'yield' : 'requeue',
+        reason,
+        actor: 'system',
+        set: { attempt: started.attempt - 1 },
+      });
+      expect(task.attempt).toBe(0);
+      attempts.push(task.history.slice(-2).map((h) => decodeEvent(h).attempt));
+    }
+    expect(attempts).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
   });
 
   it(`caps the history at ${HISTORY_CAP} entries and counts what it dropped`, async () => {
