@@ -107,11 +107,11 @@ export function summarizeFairness(rounds: readonly FairnessRound[]) {
   return { ...rounds[middle], ratio: shown(ratios[middle]), rounds: rounds.map((r, i) => ({ ...r, ratio: shown(ratios[i]) })) };
 }
 
-/** The most intervals [start, end) open at once. */
-function maxOverlap(tasks: Task[]): number {
-  const edges = tasks.flatMap((t) => [
-    [t.startedAt ?? 0, 1],
-    [t.finishedAt ?? 0, -1],
+/** The most intervals [start, end) open at once (an end before a start at the same instant). */
+export function mostAtOnce(intervals: readonly (readonly [number, number])[]): number {
+  const edges = intervals.flatMap(([start, end]) => [
+    [start, 1],
+    [end, -1],
   ]);
   edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let open = 0;
@@ -122,6 +122,8 @@ function maxOverlap(tasks: Task[]): number {
   }
   return most;
 }
+
+const maxOverlap = (tasks: Task[]): number => mostAtOnce(tasks.map((t) => [t.startedAt ?? 0, t.finishedAt ?? 0]));
 
 export async function limitsProfile(deps: TenancyDeps, tasks: number) {
   const count = () => drainMeter().length + deps.drainWorkerMeter();

@@ -230,7 +230,7 @@ export function sequenceOf(record: _Record, n: number): number {
 }
 
 /**
- * A page's records in `parallelization` ordered sequences side by side, `batchSize` at a time
+ * A page's records in `parallelization` (at least 1) ordered sequences side by side, `batchSize` at a time
  * each; returns the earliest record to retry from. Records of other sequences after it are
  * delivered again (at least once, as Lambda does after a failure).
  */
@@ -240,9 +240,8 @@ export async function deliverInSequences(
   batchSize: number,
   deliver: (batch: _Record[]) => Promise<string | undefined>,
 ): Promise<string | undefined> {
-  const n = Math.max(1, parallelization);
-  const sequences = Array.from({ length: n }, () => [] as _Record[]);
-  for (const record of records) sequences[n === 1 ? 0 : sequenceOf(record, n)].push(record);
+  const sequences = Array.from({ length: parallelization }, () => [] as _Record[]);
+  for (const record of records) sequences[parallelization === 1 ? 0 : sequenceOf(record, parallelization)].push(record);
   const failed = await Promise.all(
     sequences.map(async (sequence) => {
       for (let i = 0; i < sequence.length; i += batchSize) {
@@ -272,7 +271,10 @@ export class StreamEventSource {
   private readonly shards = new Map<string, Promise<void>>();
   private discovery: Promise<void> | undefined;
 
-  constructor(private readonly options: StreamSourceOptions) {}
+  constructor(private readonly options: StreamSourceOptions) {
+    const n = options.parallelization ?? 1;
+    if (!Number.isInteger(n) || n < 1) throw new Error(`parallelization must be a whole number of at least 1, not ${n}`);
+  }
 
   start(): void {
     this.discovery = this.discover();

@@ -9,6 +9,7 @@
  * test/integration/admission-race.test.ts (it fails when admission skips its second look).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mostAtOnce } from '../../bin/bench/tenancy.ts';
 import type { LocalRuntime } from '../../bin/local/runtime.ts';
 import { type Api, startRuntime, type Task } from '../support/runtime.ts';
 
@@ -32,22 +33,6 @@ type Usage = { usage: { running: number; startsInPeriod: number; waiting: number
 const TENANT_LIMIT = 3;
 const KEY_LIMIT = 2;
 const pauseFor = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The most intervals [start, end] open at one time. */
-function mostAtOnce(intervals: readonly [number, number][]): number {
-  const edges = intervals.flatMap(([s, e]) => [
-    [s, 1],
-    [e, -1],
-  ]);
-  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]); // an end before a start at the same instant
-  let open = 0;
-  let most = 0;
-  for (const [, d] of edges) {
-    open += d;
-    most = Math.max(most, open);
-  }
-  return most;
-}
 
 const ended = (t: Listed) => ['SUCCEEDED', 'CANCELLED'].includes(t.status);
 

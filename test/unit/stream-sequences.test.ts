@@ -5,7 +5,7 @@
  */
 import type { _Record } from '@aws-sdk/client-dynamodb-streams';
 import { describe, expect, it } from 'vitest';
-import { deliverInSequences, sequenceOf } from '../../bin/local/event-sources.ts';
+import { deliverInSequences, StreamEventSource, sequenceOf } from '../../bin/local/event-sources.ts';
 
 const record = (item: string, sequence: number): _Record => ({
   dynamodb: { Keys: { pk: { S: `TASK#${item}` }, id: { S: 'STATE' } }, SequenceNumber: String(1000 + sequence) },
@@ -62,5 +62,13 @@ describe('the local stream in several sequences', () => {
     // Nothing of the failed item after its failure was delivered (its sequence stopped there).
     const t2 = delivered.filter((r) => itemOf(r) === 'TASK#t2').map(sequenceNumber);
     expect(t2).toEqual([1002]);
+  });
+
+  it('refuses a parallelization that is not a whole number of at least 1', () => {
+    const options = { streamArn: 'arn', batchSize: 10, filter: () => true, invoke: async () => undefined };
+    for (const parallelization of [0, -1, 1.5, Number.NaN]) {
+      expect(() => new StreamEventSource({ ...options, parallelization })).toThrow(/parallelization must be/);
+    }
+    expect(() => new StreamEventSource({ ...options, parallelization: 4 })).not.toThrow();
   });
 });
