@@ -5,6 +5,11 @@
  * by a few milliseconds either way. Whatever the interleaving, the newcomer ends up running or
  * on its way (admitted, sent with its slot, or woken), holding the one slot — never parked beside
  * a free slot with nobody left to wake it.
+ *
+ * Offsets alone rarely reach the two windows the second looks close (a release reads the waiters
+ * and frees the slot one round trip apart), so each is also forced: one side is held at its step
+ * by a LimitStore that waits there (the real store underneath, against the emulator) while the
+ * other side runs whole.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admission, type AdmissionResult, type HandOn, LimitCatalog } from '#core/admission.ts';
@@ -12,6 +17,7 @@ import { dynamo } from '#core/clients.ts';
 import type { Dispatch } from '#core/dispatch.ts';
 import { IdempotencyStore } from '#core/idempotency.ts';
 import { LimitStore } from '#core/limit-store.ts';
+import type { TaskRecord } from '#core/model.ts';
 import type { TaskStore } from '#core/store.ts';
 import { TaskSubmitter } from '#core/submission.ts';
 import { taskRegistry } from '#tasks/index.ts';
@@ -23,14 +29,51 @@ let limits: LimitStore;
 let submitter: TaskSubmitter;
 const sent: Dispatch[] = [];
 let admission: Admission;
+let catalog: LimitCatalog;
+let handOn: HandOn;
 const settings = { tenantConcurrency: 0, tenantLaneSharePercent: 80 };
+
+/** A point one side waits at until the test opens it; `reached` settles when that side gets there. */
+function gate() {
+  let arrive = () => {};
+  let open = () => {};
+  const reached = new Promise<void>((resolve) => {
+    arrive = resolve;
+  });
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { reached, open, pass: () => (arrive(), opened) };
+}
+
+/** The real store, but the first release of a slot waits at `at` (the releaser has looked for waiters and found none). */
+class ReleaseHeld extends LimitStore {
+  constructor(private readonly at: ReturnType<typeof gate>) {
+    super(dynamo(), resources.tableName);
+  }
+  override async release(id: string, taskId: string): Promise<boolean> {
+    await this.at.pass();
+    return super.release(id, taskId);
+  }
+}
+
+/** The real store, but parking waits at `at` (admission has found the limit full and not yet parked). */
+class ParkingHeld extends LimitStore {
+  constructor(private readonly at: ReturnType<typeof gate>) {
+    super(dynamo(), resources.tableName);
+  }
+  override async parkMany(id: string, waiters: Parameters<LimitStore['parkMany']>[1]): Promise<void> {
+    await this.at.pass();
+    return super.parkMany(id, waiters);
+  }
+}
 
 beforeAll(async () => {
   ({ resources, store } = await storesForTest('admission-race'));
   limits = new LimitStore(dynamo(), resources.tableName);
-  const catalog = new LimitCatalog(limits, 0);
+  catalog = new LimitCatalog(limits, 0);
   submitter = new TaskSubmitter(store, new IdempotencyStore(dynamo(), resources.tableName), taskRegistry, false, catalog);
-  const handOn: HandOn = async (dispatches) => {
+  handOn = async (dispatches) => {
     sent.push(...dispatches);
     return dispatches.map(() => true);
   };
@@ -41,6 +84,24 @@ afterAll(() => resources.cleanup());
 const later = <T>(ms: number, work: () => Promise<T>): Promise<T> =>
   new Promise((resolve, reject) => setTimeout(() => work().then(resolve, reject), ms));
 
+/** A limit of one on a fresh key, its holder admitted, a newcomer submitted, and the holder as it ends. */
+async function holderAndNewcomer(key: string): Promise<{ newcomer: TaskRecord; ended: TaskRecord }> {
+  await limits.putDefinition({ scope: 'key', key, concurrency: 1, updatedAt: Date.now(), updatedBy: 'tester' });
+  const holder = (await submitter.submit({ type: 'echo', concurrencyKey: key }, { actor: 'tester' })).value;
+  expect((await admission.admit(holder)).kind).toBe('admitted');
+  const newcomer = (await submitter.submit({ type: 'echo', concurrencyKey: key }, { actor: 'tester' })).value;
+  return { newcomer, ended: { ...(await store.get(holder.id)), status: 'SUCCEEDED' as const } };
+}
+
+/** Whether the newcomer holds the limit's one slot and is running or on its way (admitted, sent with it, or woken). */
+async function onItsWayWithTheSlot(newcomer: TaskRecord, key: string, result: AdmissionResult): Promise<boolean> {
+  const now = await store.get(newcomer.id);
+  const onItsWay =
+    result.kind === 'admitted' || sent.some((d) => d.message.id === newcomer.id) || (now.waitingFor === undefined && now.version > 1);
+  const state = await limits.state(`key#${key}`);
+  return onItsWay && state.holders.map((h) => h.taskId).join() === newcomer.id;
+}
+
 // Offsets of the release against the admission (ms; negative: the release starts first).
 const OFFSETS = [-12, -8, -6, -4, -3, -2, -1, 0, 0, 0, 1, 2, 3, 4, 6, 8, 12];
 
@@ -49,21 +110,41 @@ describe('a release and an admission of one limit at the same time', () => {
     const stranded: { round: number; offset: number; result: AdmissionResult['kind'] }[] = [];
     for (const [round, offset] of [...OFFSETS, ...OFFSETS].entries()) {
       const key = `race-${round}`;
-      await limits.putDefinition({ scope: 'key', key, concurrency: 1, updatedAt: Date.now(), updatedBy: 'tester' });
-      const holder = (await submitter.submit({ type: 'echo', concurrencyKey: key }, { actor: 'tester' })).value;
-      expect((await admission.admit(holder)).kind).toBe('admitted');
-      const newcomer = (await submitter.submit({ type: 'echo', concurrencyKey: key }, { actor: 'tester' })).value;
-      const ended = { ...(await store.get(holder.id)), status: 'SUCCEEDED' as const };
+      const { newcomer, ended } = await holderAndNewcomer(key);
       const [result] = await Promise.all([
         later(Math.max(0, offset), () => admission.admit(newcomer)),
         later(Math.max(0, -offset), () => admission.release(ended)),
       ]);
-      const now = await store.get(newcomer.id);
-      const onItsWay =
-        result.kind === 'admitted' || sent.some((d) => d.message.id === newcomer.id) || (now.waitingFor === undefined && now.version > 1);
-      const state = await limits.state(`key#${key}`);
-      if (!onItsWay || state.holders.map((h) => h.taskId).join() !== newcomer.id) stranded.push({ round, offset, result: result.kind });
+      if (!(await onItsWayWithTheSlot(newcomer, key, result))) stranded.push({ round, offset, result: result.kind });
     }
     expect(stranded).toEqual([]);
+  });
+
+  it("the release's second look: a newcomer parks whole between the releaser's look for waiters and its freeing the slot", async () => {
+    const key = 'forced-release';
+    const { newcomer, ended } = await holderAndNewcomer(key);
+    const beforeFreeing = gate();
+    const releasing = new Admission(new ReleaseHeld(beforeFreeing), store, catalog, settings, handOn).release(ended);
+    await beforeFreeing.reached;
+    // The slot is still held: the newcomer parks, and its own second look finds the limit full.
+    const result = await admission.admit(newcomer);
+    expect(result.kind).toBe('parked');
+    beforeFreeing.open();
+    await releasing;
+    expect(await onItsWayWithTheSlot(newcomer, key, result)).toBe(true);
+  });
+
+  it("admission's second look: the holder's release runs whole between the newcomer finding the limit full and its parking", async () => {
+    const key = 'forced-admission';
+    const { newcomer, ended } = await holderAndNewcomer(key);
+    const beforeParking = gate();
+    const admitting = new Admission(new ParkingHeld(beforeParking), store, catalog, settings, handOn).admit(newcomer);
+    await beforeParking.reached;
+    // Nobody waits yet: the release frees the slot, and its own second look finds no waiter.
+    await admission.release(ended);
+    expect((await limits.state(`key#${key}`)).holders).toEqual([]);
+    beforeParking.open();
+    const result = await admitting;
+    expect(await onItsWayWithTheSlot(newcomer, key, result)).toBe(true);
   });
 });
