@@ -8,12 +8,12 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type ApiFunction, functionOf, routeEntries } from '#api/contract.ts';
-import { LANE_NAMES, type LaneName, laneDlqEnv, laneMappingEnv, laneQueueEnv } from '#core/lanes.ts';
+import { LANE_NAMES, type LaneName, laneDlqEnv, laneQueueEnv } from '#core/lanes.ts';
 import { DEFAULT_API_THROTTLING } from '#core/limits.ts';
 import { settingsEnvironment } from '#core/settings.ts';
 import { acknowledge } from './nag.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
-import type { LaneMapping } from './workers.ts';
+import { type LaneMappings, useLaneMappings } from './workers.ts';
 
 export type ApiAuth = { readonly kind: 'iam' } | { readonly kind: 'jwt'; readonly issuer: string; readonly audience: readonly string[] };
 
@@ -42,7 +42,7 @@ export interface IntakeApiProps {
    */
   readonly tenantConcurrency?: number;
   /** Each consumed lane's event source mapping: POST /lanes/{lane}/pause disables it. @default none (no lane can be paused) */
-  readonly laneMappings?: Readonly<Partial<Record<LaneName, LaneMapping>>>;
+  readonly laneMappings?: LaneMappings;
 }
 
 /** The routes of the contract (functions/api/contract.ts), grouped by path, as API Gateway routes (each one authorised). */
@@ -91,7 +91,6 @@ export class IntakeApi extends Construct {
       },
     });
     // The routes that read or steer AWS itself (lanes, stats), apart so the intake carries none of those clients.
-    const mappings = Object.entries(props.laneMappings ?? {}) as [LaneName, LaneMapping][];
     this.operations = new SluiceFunction(this, 'Operations', {
       entry: handlerEntry('operations'),
       description: "Sluice operations: the lanes' depths, pause switches and per-minute stats for the console and the CLI",
@@ -104,7 +103,6 @@ export class IntakeApi extends Construct {
             [laneDlqEnv(lane), props.lanes.deadLetterQueues[lane].queueUrl],
           ]),
         ),
-        ...Object.fromEntries(mappings.map(([lane, mapping]) => [laneMappingEnv(lane), mapping.mappingId])),
       },
     });
     // Depths only: it neither sends nor receives.
@@ -112,14 +110,7 @@ export class IntakeApi extends Construct {
       for (const queue of [props.lanes.queues[lane], props.lanes.deadLetterQueues[lane]])
         queue.grant(this.operations, 'sqs:GetQueueAttributes');
     }
-    if (mappings.length > 0) {
-      this.operations.addToRolePolicy(
-        new PolicyStatement({
-          actions: ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping'],
-          resources: mappings.map(([, mapping]) => mapping.mappingArn),
-        }),
-      );
-    }
+    useLaneMappings(this.operations, props.laneMappings ?? {}, ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping']);
     this.operations.addToRolePolicy(new PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
     acknowledge(
       this.operations,

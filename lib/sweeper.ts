@@ -12,6 +12,7 @@ import type { LongJobs } from './long-jobs.ts';
 import { acknowledge } from './nag.ts';
 import { deadLetterEnvironment, laneEnvironment } from './priority-lanes.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
+import { type LaneMappings, useLaneMappings } from './workers.ts';
 
 export interface SweeperProps {
   readonly table: ITable;
@@ -31,6 +32,11 @@ export interface SweeperProps {
    * @default 2
    */
   readonly recoveriesPerPass?: number;
+  /**
+   * The lanes' event source mappings, whose states it reads: a paused lane's tasks are not aged
+   * out of it, whoever paused it (Sluice or AWS's console). @default none (no lane counts as paused)
+   */
+  readonly laneMappings?: LaneMappings;
   /** Containers it recovers, when the deployment runs long jobs. */
   readonly longJobs?: LongJobs;
   /**
@@ -89,6 +95,7 @@ export class Sweeper extends Construct {
     }
     for (const queue of Object.values(props.failureQueues ?? {})) queue?.grant(this.handler, 'sqs:GetQueueAttributes');
     props.longJobs?.grantTaskControl(this.handler);
+    useLaneMappings(this.handler, props.laneMappings ?? {}, ['lambda:GetEventSourceMapping']);
     this.rule = new Rule(this, 'Schedule', { schedule: Schedule.rate(props.interval ?? Duration.minutes(1)) });
     // A failed delivery is kept for inspection; the next run a minute later does the work anyway.
     const missedRuns = new Queue(this, 'MissedRuns', {

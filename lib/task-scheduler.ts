@@ -131,6 +131,7 @@ export class TaskScheduler extends Construct {
       recoverySeconds,
     });
     this.schedules = new RecurringSchedules(this, 'Schedules', { table: this.table.table, containers: this.longJobs !== undefined });
+    const laneMappings = { ...this.workers.mappings, ...(this.longJobs ? { long: this.longJobs.mapping } : {}) };
     this.api = new IntakeApi(this, 'Api', {
       table: this.table.table,
       lanes: this.lanes,
@@ -138,13 +139,14 @@ export class TaskScheduler extends Construct {
       containers: this.longJobs !== undefined,
       tenantConcurrency,
       throttling: apiThrottling,
-      laneMappings: { ...this.workers.mappings, ...(this.longJobs ? { long: this.longJobs.mapping } : {}) },
+      laneMappings,
     });
     this.sweeper = new Sweeper(this, 'Sweep', {
       table: this.table.table,
       lanes: this.lanes.queues,
       longJobs: this.longJobs,
       recoverySeconds,
+      laneMappings,
       deadLetterQueues: this.lanes.deadLetterQueues,
       failureQueues: { 'dispatch-failures': this.dispatcher.failures, 'schedule-failures': this.schedules.failures },
       recoveriesPerPass: props.recoveriesPerPass,

@@ -1,9 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { LANES, type LaneName } from '#core/lanes.ts';
+import { LANES, type LaneName, laneMappingEnv } from '#core/lanes.ts';
 import { DEFAULT_RECOVERY_SECONDS, WORKER_TIMEOUT_SECONDS } from '#core/limits.ts';
 import { settingsEnvironment } from '#core/settings.ts';
 import { handlerEntry, SluiceFunction } from './sluice-function.ts';
@@ -35,11 +36,23 @@ export interface LaneMapping {
   readonly mappingArn: string;
 }
 
+/** The lanes' mappings, as the functions that read or flip their switches are given them. */
+export type LaneMappings = Readonly<Partial<Record<LaneName, LaneMapping>>>;
+
+/** Give a function the lanes' switches: each mapping's id in its environment, and `actions` on exactly those mappings. */
+export function useLaneMappings(fn: SluiceFunction, mappings: LaneMappings, actions: readonly string[]): void {
+  const entries = Object.entries(mappings) as [LaneName, LaneMapping][];
+  for (const [lane, mapping] of entries) fn.addEnvironment(laneMappingEnv(lane), mapping.mappingId);
+  if (entries.length > 0) {
+    fn.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: entries.map(([, mapping]) => mapping.mappingArn) }));
+  }
+}
+
 /** One worker function with an event source mapping per short-task lane, each with its own concurrency. */
 export class Workers extends Construct {
   readonly handler: SluiceFunction;
   /** Each short-task lane's event source mapping (pausing a lane disables it). */
-  readonly mappings: Readonly<Partial<Record<LaneName, LaneMapping>>>;
+  readonly mappings: LaneMappings;
 
   constructor(scope: Construct, id: string, props: WorkersProps) {
     super(scope, id);

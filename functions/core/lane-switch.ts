@@ -9,10 +9,30 @@
  * item says who changed it through Sluice, and is shown only while it agrees with the mapping.
  */
 import { GetEventSourceMappingCommand, type LambdaClient, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { LaneNotFound, LaneSwitchBusy } from './errors.ts';
-import { LANE_SWITCH_PARTITION, laneSwitchRecords } from './lane-pauses.ts';
 import { LANE_NAMES, type LaneName } from './lanes.ts';
+
+/** The partition of the lane switch records: `pk = LANESWITCH, id = <lane>, { paused, by, at }`. */
+export const LANE_SWITCH_PARTITION = 'LANESWITCH';
+
+/** One lane's switch record: written each time Sluice flips the lane's mapping. */
+interface LaneSwitchRecord {
+  lane: LaneName;
+  paused: boolean;
+  by: string;
+  at: string;
+}
+
+/** Every lane's switch record (one Query of their partition). */
+async function laneSwitchRecords(db: DynamoDBDocumentClient, table: string): Promise<LaneSwitchRecord[]> {
+  const out = await db.send(
+    new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': LANE_SWITCH_PARTITION } }),
+  );
+  return (out.Items ?? [])
+    .filter((item) => (LANE_NAMES as readonly string[]).includes(item.id))
+    .map((item) => ({ lane: item.id as LaneName, paused: item.paused === true, by: item.by as string, at: item.at as string }));
+}
 
 export interface LaneSwitchState {
   paused: boolean;
@@ -59,19 +79,32 @@ export class LaneSwitches {
     return { paused, mappingState: out.State ?? (paused ? 'Disabled' : 'Enabled'), changedBy: actor, changedAt: at };
   }
 
-  /** Every lane's switch: one GetEventSourceMapping per lane and one Query for the records, at once. */
-  async states(): Promise<Record<LaneName, LaneSwitchState>> {
-    const [records, ...mappings] = await Promise.all([
-      laneSwitchRecords(this.db, this.table),
-      ...LANE_NAMES.map(async (lane) => {
+  /** Each lane's mapping state, one GetEventSourceMapping per consumed lane at once (`None`: nothing consumes it). */
+  private mappingStates(): Promise<string[]> {
+    return Promise.all(
+      LANE_NAMES.map(async (lane) => {
         const uuid = this.mappings[lane];
-        return uuid ? this.lambda.send(new GetEventSourceMappingCommand({ UUID: uuid })) : { State: 'None' };
+        return uuid ? ((await this.lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }))).State ?? 'Enabled') : 'None';
       }),
-    ]);
+    );
+  }
+
+  /**
+   * The lanes paused now, whoever paused them: the mappings' own states, so a mapping disabled in
+   * AWS's console counts as much as one paused through Sluice (the sweeper's aging leaves both).
+   */
+  async paused(): Promise<ReadonlySet<LaneName>> {
+    const states = await this.mappingStates();
+    return new Set(LANE_NAMES.filter((_, i) => isPaused(states[i])));
+  }
+
+  /** Every lane's switch: its mapping's state and, while it agrees, who flipped it through Sluice (one Query, at once). */
+  async states(): Promise<Record<LaneName, LaneSwitchState>> {
+    const [records, mappings] = await Promise.all([laneSwitchRecords(this.db, this.table), this.mappingStates()]);
     const byLane = new Map(records.map((record) => [record.lane, record]));
     return Object.fromEntries(
       LANE_NAMES.map((lane, i) => {
-        const mappingState = mappings[i].State ?? 'Enabled';
+        const mappingState = mappings[i];
         const paused = isPaused(mappingState);
         const record = byLane.get(lane);
         const agrees = record !== undefined && record.paused === paused;

@@ -1,6 +1,7 @@
 /**
- * The clients only the operations function uses (Lambda for the lanes' switches, CloudWatch for
- * stats), apart from #core/clients.ts so no other bundle carries them.
+ * The clients of the functions that read or steer AWS itself — Lambda for the lanes' switches (the
+ * operations function flips and shows them, the sweeper's aging reads them), CloudWatch for stats
+ * — apart from #core/clients.ts so no other bundle carries them.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';

@@ -7,12 +7,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { attentionOf, Cadence, failuresWaiting } from '#core/attention.ts';
 import { dynamo, sqsClient } from '#core/clients.ts';
-import { failureQueueUrls, laneDlqUrls, laneQueueUrls, tableName } from '#core/config.ts';
+import { failureQueueUrls, laneDlqUrls, laneMappings, laneQueueUrls, tableName } from '#core/config.ts';
 import { ContainerSlots } from '#core/container-slots.ts';
 import { ContainerPlatform, containerConfig } from '#core/containers.ts';
 import { drainDeadLetters } from '#core/dead-letters.ts';
-import { lanesPausedThroughSluice } from '#core/lane-pauses.ts';
+import { LaneSwitches } from '#core/lane-switch.ts';
 import { attemptLeaseMs } from '#core/limits.ts';
+import { lambdaClient } from '#core/operations-clients.ts';
 import { DEFAULT_RECONCILE, laneEmptiness, reconcile } from '#core/reconcile.ts';
 import { readSettings } from '#core/settings.ts';
 import { type SweepDeps, sweep } from '#core/sweeper.ts';
@@ -24,9 +25,11 @@ const settings = perEnvironment(() =>
   readSettings(['containerCap', 'recoverySeconds', 'workerTimeoutSeconds', 'backstopEveryPasses', 'recoveriesPerPass']),
 );
 const backstops = perEnvironment(() => new Cadence(settings().backstopEveryPasses));
+const switches = perEnvironment(() => new LaneSwitches(lambdaClient(), dynamo(), tableName(), laneMappings()));
 const sweepDeps = perEnvironment(
   (): SweepDeps => ({
-    lanes: { sqs: sqsClient(), urls: laneQueueUrls(), paused: () => lanesPausedThroughSluice(dynamo(), tableName()) },
+    // A lane paused in AWS's console counts too: the mappings' own states are read.
+    lanes: { sqs: sqsClient(), urls: laneQueueUrls(), paused: () => switches().paused() },
     ...(process.env.CLUSTER_ARN
       ? {
           platform: new ContainerPlatform(containerConfig()),

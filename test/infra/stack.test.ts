@@ -28,6 +28,21 @@ const policyStatementsOf = (roleLogicalIdPrefix: string) =>
     .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
 const actionsOf = (roleLogicalIdPrefix: string) => policyStatementsOf(roleLogicalIdPrefix).flatMap((s) => [s.Action].flat());
 
+/** `actions` on exactly the five lane mappings (four worker lanes and the long lane's launcher), by ARN, and their UUIDs in the function's environment. */
+function expectTheLaneMappings(functionId: string, actions: readonly string[]): void {
+  const statements = policyStatementsOf(functionId).filter((st) => [st.Action].flat().some((a: string) => a.startsWith('lambda:')));
+  expect(new Set(statements.flatMap((st) => [st.Action].flat()))).toEqual(new Set(actions));
+  const mappingArns = statements.flatMap((st) => [st.Resource].flat());
+  const mappingIds = resourcesOf('AWS::Lambda::EventSourceMapping')
+    .filter(([, m]) => /WorkWorker|LongJobsLauncher/.test(JSON.stringify(m.Properties.FunctionName)))
+    .map(([id]) => id);
+  expect(mappingArns).toHaveLength(5);
+  expect(mappingIds).toHaveLength(5);
+  expect(mappingIds.filter((id) => !JSON.stringify(mappingArns).includes(id))).toEqual([]);
+  const env = resourcesOf('AWS::Lambda::Function').find(([id]) => id.includes(functionId))?.[1].Properties.Environment.Variables;
+  for (const lane of ['CRITICAL', 'HIGH', 'NORMAL', 'LOW', 'LONG']) expect(env[`LANE_${lane}_MAPPING`]).toBeDefined();
+}
+
 describe('task table', () => {
   it('streams new and old images, recovers to a point in time, is encrypted and retained', () => {
     template.hasResource('AWS::DynamoDB::Table', {
@@ -134,17 +149,11 @@ describe('event source mappings', () => {
     const statements = (prefix: string) =>
       policyStatementsOf('ApiOperations').filter((st) => [st.Action].flat().some((a: string) => a.startsWith(prefix)));
     expect(statements('sqs:').flatMap((st) => [st.Resource].flat())).toHaveLength(10);
-    // Exactly the five lane mappings (four worker lanes and the long lane's launcher), by ARN.
-    const mappingArns = statements('lambda:').flatMap((st) => [st.Resource].flat());
-    const mappingIds = resourcesOf('AWS::Lambda::EventSourceMapping')
-      .filter(([, m]) => /WorkWorker|LongJobsLauncher/.test(JSON.stringify(m.Properties.FunctionName)))
-      .map(([id]) => id);
-    expect(mappingArns).toHaveLength(5);
-    expect(mappingIds).toHaveLength(5);
-    expect(mappingIds.filter((id) => !JSON.stringify(mappingArns).includes(id))).toEqual([]);
-    // The mappings' UUIDs reach the function (its pause switches).
-    const env = resourcesOf('AWS::Lambda::Function').find(([id]) => id.includes('ApiOperations'))?.[1].Properties.Environment.Variables;
-    for (const lane of ['CRITICAL', 'HIGH', 'NORMAL', 'LOW', 'LONG']) expect(env[`LANE_${lane}_MAPPING`]).toBeDefined();
+    expectTheLaneMappings('ApiOperations', ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping']);
+  });
+
+  it('lets the sweeper read the lanes’ mappings (a lane paused in AWS’s console is not aged), and not switch them', () => {
+    expectTheLaneMappings('SweepSweeper', ['lambda:GetEventSourceMapping']);
   });
 
   it('lets the dispatcher admit tasks (limits, waiters) without any other table action', () => {

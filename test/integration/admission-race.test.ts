@@ -43,7 +43,11 @@ function gate() {
   const opened = new Promise<void>((resolve) => {
     open = resolve;
   });
-  return { reached, open, pass: () => (arrive(), opened) };
+  const pass = () => {
+    arrive();
+    return opened;
+  };
+  return { reached, open, pass };
 }
 
 /** The real store, but the first release of a slot waits at `at` (the releaser has looked for waiters and found none). */
