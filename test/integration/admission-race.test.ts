@@ -50,26 +50,21 @@ function gate() {
   return { reached, open, pass };
 }
 
-/** The real store, but the first release of a slot waits at `at` (the releaser has looked for waiters and found none). */
-class ReleaseHeld extends LimitStore {
-  constructor(private readonly at: ReturnType<typeof gate>) {
-    super(dynamo(), resources.tableName);
-  }
-  override async release(id: string, taskId: string): Promise<boolean> {
-    await this.at.pass();
-    return super.release(id, taskId);
-  }
-}
-
-/** The real store, but parking waits at `at` (admission has found the limit full and not yet parked). */
-class ParkingHeld extends LimitStore {
-  constructor(private readonly at: ReturnType<typeof gate>) {
-    super(dynamo(), resources.tableName);
-  }
-  override async parkMany(id: string, waiters: Parameters<LimitStore['parkMany']>[1]): Promise<void> {
-    await this.at.pass();
-    return super.parkMany(id, waiters);
-  }
+/**
+ * An admission whose store (the real one, against the emulator) waits at the start of `step` until
+ * the test opens it: `release` (the releaser has looked for waiters and found none) or `parkMany`
+ * (admission has found the limit full and not yet parked).
+ */
+function heldAt(step: 'release' | 'parkMany'): { held: Admission; at: ReturnType<typeof gate> } {
+  const at = gate();
+  const limitStore = new LimitStore(dynamo(), resources.tableName);
+  const real = limitStore[step].bind(limitStore) as (...args: unknown[]) => Promise<never>;
+  const waiting = async (...args: unknown[]) => {
+    await at.pass();
+    return real(...args);
+  };
+  Object.assign(limitStore, { [step]: waiting });
+  return { held: new Admission(limitStore, store, catalog, settings, handOn), at };
 }
 
 beforeAll(async () => {
@@ -127,8 +122,8 @@ describe('a release and an admission of one limit at the same time', () => {
   it("the release's second look: a newcomer parks whole between the releaser's look for waiters and its freeing the slot", async () => {
     const key = 'forced-release';
     const { newcomer, ended } = await holderAndNewcomer(key);
-    const beforeFreeing = gate();
-    const releasing = new Admission(new ReleaseHeld(beforeFreeing), store, catalog, settings, handOn).release(ended);
+    const { held, at: beforeFreeing } = heldAt('release');
+    const releasing = held.release(ended);
     await beforeFreeing.reached;
     // The slot is still held: the newcomer parks, and its own second look finds the limit full.
     const result = await admission.admit(newcomer);
@@ -141,8 +136,8 @@ describe('a release and an admission of one limit at the same time', () => {
   it("admission's second look: the holder's release runs whole between the newcomer finding the limit full and its parking", async () => {
     const key = 'forced-admission';
     const { newcomer, ended } = await holderAndNewcomer(key);
-    const beforeParking = gate();
-    const admitting = new Admission(new ParkingHeld(beforeParking), store, catalog, settings, handOn).admit(newcomer);
+    const { held, at: beforeParking } = heldAt('parkMany');
+    const admitting = held.admit(newcomer);
     await beforeParking.reached;
     // Nobody waits yet: the release frees the slot, and its own second look finds no waiter.
     await admission.release(ended);
