@@ -10,6 +10,7 @@
  * with `slot-reclaimed` in the holder's history.
  */
 import { type Dispatch, messageFor, type TaskMessage } from './dispatch.ts';
+import { StaleVersion, TaskNotFound } from './errors.ts';
 import { encodeEvent } from './history.ts';
 import type { LimitStore } from './limit-store.ts';
 import { HAND_OVER_MAX, waiterQueuedAt, waiterSortKey } from './limit-store.ts';
@@ -282,8 +283,9 @@ export class Admission {
       for (const waiter of waiters) {
         const task = await this.tasks.find(waiter.taskId);
         if (!task && now - waiterQueuedAt(waiter.sortKey) < WAITER_GRACE_MS) continue; // its write is on its way
-        await this.limits.unpark(id, waiter.sortKey);
+        // Woken before its item goes (wakeWaiters says why).
         if (task?.status === 'QUEUED' && task.waitingFor && (await this.wake(task, `slot-free: limit ${id} changed`, now))) woken++;
+        await this.limits.unpark(id, waiter.sortKey);
       }
       if (waiters.length < 25) return woken;
       after = waiters[waiters.length - 1].sortKey;
@@ -377,11 +379,13 @@ export class Admission {
     }
   }
 
-  /** The oldest waiter that still waits (stale waiter items are removed on the way). */
   /**
-   * Wake waiters handed a slot of `limit`, their waiter items removed side by side: a waiter is
-   * what its task says (a reader meeting the waiter item of a woken task removes it as stale), so
-   * neither write needs the other first. Returns, for each, whether it was woken.
+   * Wake waiters handed a slot of `limit` (a write each, or their messages sent straight away),
+   * then remove the waiter items of those woken or sent. An item goes only after its wake-up:
+   * one whose write failed — the task moved on, or the table refused it (throttled) — keeps its
+   * item, so the caller's next look finds it again (or drops it as stale). Removed beside the
+   * write, a refused wake-up left a task waiting that no waiter item names: nobody woke it.
+   * Returns, for each, whether it was woken.
    */
   private async wakeWaiters(
     limit: AppliedLimit,
@@ -392,21 +396,20 @@ export class Admission {
     const direct = await Promise.all(waiters.map((w) => this.handedOnDispatch(w.task, limit, reason, now)));
     const sending = waiters.flatMap((w, i) => (direct[i] ? [{ waiter: w, dispatch: direct[i] }] : []));
     const writing = waiters.filter((_, i) => !direct[i]);
-    const [, woken, sent] = await Promise.all([
-      this.limits.unparkMany(
-        limit.id,
-        writing.map((w) => w.sortKey),
-      ),
-      Promise.all(writing.map((w) => this.wake(w.task, reason, now))),
+    const [wakes, sent] = await Promise.all([
+      Promise.allSettled(writing.map((w) => this.wake(w.task, reason, now))),
       sending.length > 0 && this.handOn ? this.handOn(sending.map((s) => s.dispatch)) : Promise.resolve([]),
     ]);
-    // Their waiter items go only once their messages are out: a dispatcher stopped before that
-    // leaves each findable, holding its slot while it waits, and the release the stream retries
-    // wakes it (handToWaiter).
-    await this.limits.unparkMany(
-      limit.id,
-      sending.filter((_, i) => sent[i]).map((s) => s.waiter.sortKey),
-    );
+    const woken = wakes.map((w) => w.status === 'fulfilled' && w.value);
+    // A waiter sent its message keeps its item until the message is out, too: a dispatcher
+    // stopped before that leaves it findable, holding its slot while it waits, and the release
+    // the stream retries wakes it (handToWaiter).
+    await this.limits.unparkMany(limit.id, [
+      ...writing.filter((_, i) => woken[i]).map((w) => w.sortKey),
+      ...sending.filter((_, i) => sent[i]).map((s) => s.waiter.sortKey),
+    ]);
+    const refused = wakes.find((w) => w.status === 'rejected');
+    if (refused) throw refused.reason;
     if (sent.some((ok) => !ok)) throw new Error(`a message for a waiter handed a slot of ${limit.id} was not sent`);
     // Sent ones were handed on; the rest are woken in the order written.
     let written = 0;
@@ -468,13 +471,18 @@ export class Admission {
     }
   }
 
-  /** A new version of the waiting task: the stream brings it back to the dispatcher, which admits it. */
+  /**
+   * A new version of the waiting task: the stream brings it back to the dispatcher, which admits
+   * it. false: the task moved on (changed or gone). Any other failure (a throttled table) is
+   * thrown, as a message not sent is: the stream retries, and its next look finds the waiter.
+   */
   private async wake(task: TaskRecord, reason: string, now: number): Promise<boolean> {
     try {
       await this.tasks.annotate(task, { reason, actor: ADMISSION_ACTOR, remove: ['waitingFor'], bumpVersion: true, now });
       return true;
-    } catch {
-      return false;
+    } catch (error) {
+      if (error instanceof StaleVersion || error instanceof TaskNotFound) return false;
+      throw error;
     }
   }
 }

@@ -25,12 +25,13 @@ let store: TaskStore;
 let limits: LimitStore;
 let submitter: TaskSubmitter;
 let admission: Admission;
+let catalog: LimitCatalog;
 const settings = { tenantConcurrency: 0, tenantLaneSharePercent: 80 };
 
 beforeAll(async () => {
   ({ resources, store } = await storesForTest('batch-admission'));
   limits = new LimitStore(dynamo(), resources.tableName);
-  const catalog = new LimitCatalog(limits, 0);
+  catalog = new LimitCatalog(limits, 0);
   submitter = new TaskSubmitter(
     store,
     new IdempotencyStore(dynamo(), resources.tableName),
@@ -204,6 +205,36 @@ describe('a batch submission sharing a limit', () => {
     // The next waiter still waits, oldest first, and nothing else was set going.
     expect((await limits.oldestWaiters('tenant#stopped', 10)).map((w) => w.taskId)).toEqual([later.id]);
     expect((await store.get(later.id)).waitingFor).toBeDefined();
+  });
+
+  it('keeps a waiter findable when its wake-up write is refused, and the retried release wakes it', async () => {
+    await setLimit('wobbly', 1);
+    const [holder, waiter] = await submitBatch('wobbly', 2);
+    expect(waiter.waitingFor).toBeDefined();
+    // The task store as a throttled table answers it: the first wake-up write fails (after the
+    // SDK's own retries), everything else goes through.
+    let failures = 1;
+    const throttled = Object.assign(Object.create(store) as TaskStore, {
+      annotate: (current: TaskRecord, request: Parameters<TaskStore['annotate']>[1]) => {
+        if (request.reason.startsWith('slot-free') && failures-- > 0) {
+          return Promise.reject(Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ThrottlingException' }));
+        }
+        return store.annotate(current, request);
+      },
+    });
+    const ended = { ...(await store.get(holder.id)), status: 'SUCCEEDED' as const };
+    const releasing = new Admission(limits, throttled, catalog, settings);
+    // The release fails as a message not sent does, and the stream retries it.
+    await expect(releasing.release(ended)).rejects.toThrow('Throughput exceeds');
+    expect((await store.get(waiter.id)).waitingFor).toBeDefined();
+    expect((await limits.oldestWaiters('tenant#wobbly', 10)).map((w) => w.taskId)).toEqual([waiter.id]);
+    await releasing.release(ended);
+    // Its waiter item was not removed beside the refused write: the retried release found it.
+    const woken = await store.get(waiter.id);
+    expect(woken.waitingFor).toBeUndefined();
+    expect(reasons(woken).at(-1)).toBe('slot-free: tenant wobbly (limit 1)');
+    expect((await limits.state('tenant#wobbly')).holders.map((h) => h.taskId)).toEqual([waiter.id]);
+    expect(await limits.oldestWaiters('tenant#wobbly', 10)).toEqual([]);
   });
 });
 
