@@ -10,7 +10,7 @@
  * with `slot-reclaimed` in the holder's history.
  */
 import { type Dispatch, messageFor, type TaskMessage } from './dispatch.ts';
-import { StaleVersion, TaskNotFound } from './errors.ts';
+import { movedOn } from './errors.ts';
 import { encodeEvent } from './history.ts';
 import type { LimitStore } from './limit-store.ts';
 import { HAND_OVER_MAX, waiterQueuedAt, waiterSortKey } from './limit-store.ts';
@@ -185,8 +185,11 @@ export class Admission {
           bumpVersion: false,
           now,
         });
-      } catch {
-        return { kind: 'stale' }; // it moved on (cancelled, changed): its new version is dispatched on its own
+      } catch (error) {
+        // It moved on (cancelled, changed): its new version is dispatched on its own. A refused
+        // write is thrown: the stream retries its admission (taken for stale, it went nowhere).
+        if (movedOn(error)) return { kind: 'stale' };
+        throw error;
       }
       parked.push({ limit, sortKey: waiterSortKey(task.priority, task.queuedAt ?? task.createdAt, task.id), taskId: task.id });
       return { kind: 'parked', limit };
@@ -481,7 +484,7 @@ export class Admission {
       await this.tasks.annotate(task, { reason, actor: ADMISSION_ACTOR, remove: ['waitingFor'], bumpVersion: true, now });
       return true;
     } catch (error) {
-      if (error instanceof StaleVersion || error instanceof TaskNotFound) return false;
+      if (movedOn(error)) return false;
       throw error;
     }
   }

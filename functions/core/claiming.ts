@@ -5,6 +5,7 @@
  */
 
 import type { TaskMessage } from './dispatch.ts';
+import { movedOn } from './errors.ts';
 import { type AttemptOptions, type AttemptReport, runAttempt } from './execution.ts';
 import type { TaskRecord } from './model.ts';
 import type { RateGate } from './rate-gate.ts';
@@ -112,8 +113,11 @@ async function deferForRate(message: TaskMessage, until: number, options: Messag
       bumpVersion: true,
       now,
     });
-  } catch {
-    return { kind: 'stale' }; // it moved on meanwhile
+  } catch (error) {
+    // It moved on meanwhile. A refused write is thrown, so the message comes back and is tried
+    // again: taken for stale, it would be deleted with its task still QUEUED and nothing sent.
+    if (movedOn(error)) return { kind: 'stale' };
+    throw error;
   }
   return { kind: 'deferred', until };
 }

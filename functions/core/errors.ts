@@ -98,6 +98,13 @@ export class StaleVersion extends SluiceError {
   }
 }
 
+/**
+ * Whether a failed conditional write of a task means it moved on (written by someone else, or
+ * gone): the message or waiter in hand is stale. Anything else — a throttled table, a lost
+ * connection — is not an answer about the task, and must be retried rather than taken for one.
+ */
+export const movedOn = (error: unknown): boolean => error instanceof StaleVersion || error instanceof TaskNotFound;
+
 export class ScheduleNotFound extends SluiceError {
   readonly code = 'schedule-not-found';
   constructor(readonly schedule: string) {

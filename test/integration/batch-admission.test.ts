@@ -19,6 +19,7 @@ import { TaskSubmitter } from '#core/submission.ts';
 import { fairShare } from '#core/tenancy.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { storesForTest, type TestResources } from '../support/aws.ts';
+import { refusingOnce } from '../support/refusing-store.ts';
 
 let resources: TestResources;
 let store: TaskStore;
@@ -211,21 +212,12 @@ describe('a batch submission sharing a limit', () => {
     await setLimit('wobbly', 1);
     const [holder, waiter] = await submitBatch('wobbly', 2);
     expect(waiter.waitingFor).toBeDefined();
-    // The task store as a throttled table answers it: the first wake-up write fails (after the
-    // SDK's own retries), everything else goes through.
-    let failures = 1;
-    const throttled = Object.assign(Object.create(store) as TaskStore, {
-      annotate: (current: TaskRecord, request: Parameters<TaskStore['annotate']>[1]) => {
-        if (request.reason.startsWith('slot-free') && failures-- > 0) {
-          return Promise.reject(Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ThrottlingException' }));
-        }
-        return store.annotate(current, request);
-      },
-    });
+    const throttled = refusingOnce(store, 'slot-free');
     const ended = { ...(await store.get(holder.id)), status: 'SUCCEEDED' as const };
-    const releasing = new Admission(limits, throttled, catalog, settings);
+    const releasing = new Admission(limits, throttled.store, catalog, settings);
     // The release fails as a message not sent does, and the stream retries it.
     await expect(releasing.release(ended)).rejects.toThrow('Throughput exceeds');
+    expect(throttled.refused()).toBe(true);
     expect((await store.get(waiter.id)).waitingFor).toBeDefined();
     expect((await limits.oldestWaiters('tenant#wobbly', 10)).map((w) => w.taskId)).toEqual([waiter.id]);
     await releasing.release(ended);
@@ -235,6 +227,21 @@ describe('a batch submission sharing a limit', () => {
     expect(reasons(woken).at(-1)).toBe('slot-free: tenant wobbly (limit 1)');
     expect((await limits.state('tenant#wobbly')).holders.map((h) => h.taskId)).toEqual([waiter.id]);
     expect(await limits.oldestWaiters('tenant#wobbly', 10)).toEqual([]);
+  });
+
+  it('parks a task whose waiting-for-slot write was refused when the stream retries, rather than dropping it', async () => {
+    await setLimit('refused', 1);
+    const holder = (await submitter.submit({ type: 'echo', tenant: 'refused' }, { actor: 'tester' })).value;
+    expect((await admission.admit(holder)).kind).toBe('admitted');
+    const newcomer = (await submitter.submit({ type: 'echo', tenant: 'refused' }, { actor: 'tester' })).value;
+    const throttled = refusingOnce(store, 'waiting-for-slot');
+    const admitting = new Admission(limits, throttled.store, catalog, settings);
+    // Taken for "moved on", it was neither sent nor parked: QUEUED with nothing to run or wake it.
+    await expect(admitting.admit(newcomer)).rejects.toThrow('Throughput exceeds');
+    expect(throttled.refused()).toBe(true);
+    expect(await admitting.admit(newcomer)).toMatchObject({ kind: 'parked' });
+    expect((await store.get(newcomer.id)).waitingFor).toEqual({ scope: 'tenant', key: 'refused' });
+    expect((await limits.oldestWaiters('tenant#refused', 10)).map((w) => w.taskId)).toEqual([newcomer.id]);
   });
 });
 

@@ -17,6 +17,7 @@ import { handler as work } from '#handlers/worker.ts';
 import { taskRegistry } from '#tasks/index.ts';
 import { storesForTest, type TestResources } from '../support/aws.ts';
 import { eventually, lambdaContext, sqsEvent } from '../support/factories.ts';
+import { refusingOnce } from '../support/refusing-store.ts';
 import { IDEMPOTENT, registerTestTypes } from '../support/test-tasks.ts';
 
 registerTestTypes();
@@ -90,6 +91,32 @@ describe('worker', () => {
     await work(sqsEvent([{ id: second.id, v: 1, a: 1, i: 1, r: [rate] }]), lambdaContext());
     expect(await store.get(second.id)).toMatchObject({ status: 'QUEUED', version: 2 });
     expect((await store.events(second.id)).map((e) => e.reason)).toContainEqual(expect.stringMatching(/^rate-limited: /));
+  });
+
+  it('keeps the message of a rate-limited task whose delay write was refused, rather than dropping it as stale', async () => {
+    const { processMessage } = await import('#core/claiming.ts');
+    const { RateGate } = await import('#core/rate-gate.ts');
+    const { LimitStore } = await import('#core/limit-store.ts');
+    const { dynamo } = await import('#core/clients.ts');
+    const rate: [string, number, number] = [`key/pipeline-refused-${Date.now()}`, 1, 60];
+    const [first, second] = await Promise.all([0, 1].map(async () => (await submitter.submit({ type: 'echo' }, { actor: 't' })).value));
+    const throttled = refusingOnce(store, 'rate-limited');
+    const options = (taskStore: TaskStore) => ({
+      store: taskStore,
+      registry: taskRegistry,
+      actor: 'system',
+      lease: { ms: 30_000, indexed: false },
+      workerTimeoutMs: 60_000,
+      rateGate: new RateGate(new LimitStore(dynamo(), resources.tableName)),
+    });
+    expect((await processMessage({ id: first.id, v: 1, a: 1, r: [rate] }, options(store))).kind).toBe('ran');
+    // Thrown, the worker reports the message as failed and it comes back; taken for stale, it
+    // was deleted while its task stayed QUEUED with no message.
+    await expect(processMessage({ id: second.id, v: 1, a: 1, r: [rate] }, options(throttled.store))).rejects.toThrow('Throughput');
+    expect(throttled.refused()).toBe(true);
+    expect(await store.get(second.id)).toMatchObject({ status: 'QUEUED', version: 1 });
+    expect((await processMessage({ id: second.id, v: 1, a: 1, r: [rate] }, options(store))).kind).toBe('deferred');
+    expect(await store.get(second.id)).toMatchObject({ status: 'QUEUED', version: 2 });
   });
 
   it('writes the start of an idempotent task that outlives the lazy-start window, so it shows RUNNING', async () => {
