@@ -1,10 +1,14 @@
 """moto's server, with the few things Sluice depends on made as AWS documents them.
 
-1. DynamoDB's writes made atomic. moto serves requests on threads, and its DynamoDB backend checks
+1. DynamoDB's requests made atomic. moto serves requests on threads, and its DynamoDB backend checks
    a ConditionExpression and then applies the update without a lock: two concurrent UpdateItem
    calls with the same condition can both succeed (measured here: 4 double successes in 150 rounds
-   of three concurrent starts). AWS guarantees a conditional write is atomic, and Sluice's
-   exclusive start depends on it, so item writes are serialised by one lock.
+   of three concurrent starts). It also applies an update to the stored item in place, one action
+   after another, while a read serialises that same item: a read can see half a write (a task's
+   version bumped by its start, its status still QUEUED), and a control decided on it overwrote the
+   running attempt. AWS guarantees a conditional write is atomic and a read never sees part of
+   one, and Sluice's exclusive start depends on both, so every DynamoDB request — its parsing,
+   its work and its answer — is served under one lock.
 2. SQS event source mappings stored, never executed. moto runs an enabled SQS mapping's function
    inside SendMessage (in Docker, which is not here: every send would fail an invocation and count
    a receive toward the dead-letter queue). The local runtime plays the mapping's poller instead
@@ -57,10 +61,9 @@ from moto.cloudwatch.models import CloudWatchBackend, Dimension, MetricDatum, St
 from moto.core.common_models import CloudWatchMetricProvider
 import waitress
 from moto.core.utils import utcnow
-from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.core.responses import ActionResult
-from moto.dynamodb.responses import DynamoResult
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.sqs.models import sqs_backends
@@ -77,9 +80,9 @@ def _serialised(method):
     return wrapper
 
 
-for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
-    if hasattr(DynamoDBBackend, _name):
-        setattr(DynamoDBBackend, _name, _serialised(getattr(DynamoDBBackend, _name)))
+# The whole request, answer included: an answer built from a stored item after the lock is let go
+# could show a later write's half.
+DynamoHandler.call_action = _serialised(DynamoHandler.call_action)
 
 _create_mapping = LambdaBackend.create_event_source_mapping
 

@@ -59,6 +59,14 @@ beforeAll(async () => {
 });
 afterAll(() => resources.cleanup());
 
+/** What one delivery or control came to, for a failure's message. */
+const summarise = (outcome: unknown) =>
+  outcome && typeof outcome === 'object' && 'kind' in outcome
+    ? { kind: outcome.kind, ...('report' in outcome ? { end: (outcome as { report: { end: unknown } }).report.end } : {}) }
+    : outcome && typeof outcome === 'object' && 'status' in outcome
+      ? { control: (outcome as { status: unknown }).status }
+      : null;
+
 const options = () => ({ store, registry, actor: 'system', lease: { ms: 5000, indexed: false }, workerTimeoutMs: 60_000 });
 
 describe('processMessage under duplicate deliveries and controls', () => {
@@ -97,10 +105,12 @@ describe('processMessage under duplicate deliveries and controls', () => {
           }
         }
         const final = await store.get(task.id);
-        expect(['SUCCEEDED', 'CANCELLED']).toContain(final.status);
-        expect(completions.get(task.id) ?? 0).toBeLessThanOrEqual(1);
-        if (final.status === 'SUCCEEDED') expect(completions.get(task.id)).toBe(1);
-        expect(overlaps).toEqual([]);
+        // A failure says what happened: the outcomes and the task's history.
+        const story = JSON.stringify({ outcomes: outcomes.map(summarise), history: await store.events(task.id) });
+        expect(['SUCCEEDED', 'CANCELLED'], story).toContain(final.status);
+        expect(completions.get(task.id) ?? 0, story).toBeLessThanOrEqual(1);
+        if (final.status === 'SUCCEEDED') expect(completions.get(task.id), story).toBe(1);
+        expect(overlaps, story).toEqual([]);
       }),
       { numRuns: 25, seed: Number(process.env.FC_SEED ?? Date.now()) },
     );

@@ -41,6 +41,29 @@ describe('TaskStore', () => {
     }
   });
 
+  it('never lets a read see half a write: a task read beside its start is either queued or started, whole', async () => {
+    const seen = new Set<string>();
+    for (let round = 0; round < 200; round++) {
+      const task = (await submitter.submit({ type: 'echo', payload: { pad: 'x'.repeat(3000) } }, { actor: 'u' })).value;
+      let started = false;
+      // Readers keep reading until the start has answered, so some reads meet it in the emulator.
+      const reader = async () => {
+        while (!started) {
+          const r = await store.get(task.id);
+          seen.add(`${r.status} v${r.version} ${r.history.length} entries`);
+        }
+      };
+      const readers = Array.from({ length: 8 }, reader);
+      await store.start({ id: task.id, v: 1, a: 1 }, 'system').finally(() => {
+        started = true;
+      });
+      await Promise.all(readers);
+    }
+    // A torn read (the version bumped, the status not yet written) lets a control decided on it
+    // overwrite the running attempt, which the exclusive start must rule out.
+    expect([...seen].filter((s) => s !== 'QUEUED v1 1 entries' && s !== 'RUNNING v2 2 entries')).toEqual([]);
+  });
+
   it('refuses a transition written against an old version, reporting the current item', async () => {
     const task = await submit();
     const started = (await store.start({ id: task.id, v: 1, a: 1 }, 'system')).started;
