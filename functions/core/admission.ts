@@ -13,7 +13,7 @@ import { type Dispatch, messageFor, type TaskMessage } from './dispatch.ts';
 import { movedOn } from './errors.ts';
 import { encodeEvent } from './history.ts';
 import type { LimitStore } from './limit-store.ts';
-import { HAND_OVER_MAX, waiterQueuedAt, waiterSortKey } from './limit-store.ts';
+import { HAND_OVER_MAX, waiterQueuedAt, waiterSortKeyOf } from './limit-store.ts';
 import { isTerminal, type TaskRecord } from './model.ts';
 import type { TaskStore } from './store.ts';
 import { ADMISSION_ACTOR, type AppliedLimit, type LimitDefinition, limitId, limitsFor, type TenancySettings } from './tenancy.ts';
@@ -191,7 +191,7 @@ export class Admission {
         if (movedOn(error)) return { kind: 'stale' };
         throw error;
       }
-      parked.push({ limit, sortKey: waiterSortKey(task.priority, task.queuedAt ?? task.createdAt, task.id), taskId: task.id });
+      parked.push({ limit, sortKey: waiterSortKeyOf(task), taskId: task.id });
       return { kind: 'parked', limit };
     }
     return { kind: 'admitted', rateLimits: applied.filter((l) => l.rate !== undefined) };
@@ -548,10 +548,7 @@ export class BatchAdmission {
     const out = records.map((r) => {
       const limit = parked.get(r.id);
       if (!limit) return r;
-      waiters.set(limit.id, [
-        ...(waiters.get(limit.id) ?? []),
-        { sortKey: waiterSortKey(r.priority, r.queuedAt ?? r.createdAt, r.id), taskId: r.id },
-      ]);
+      waiters.set(limit.id, [...(waiters.get(limit.id) ?? []), { sortKey: waiterSortKeyOf(r), taskId: r.id }]);
       const reason = `waiting-for-slot: ${describe(limit)}`;
       return {
         ...r,

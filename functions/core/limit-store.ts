@@ -14,7 +14,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, Que
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { writeInBatches } from './batch-write.ts';
 import { conditionally } from './conditional.ts';
-import { PRIORITY_RANK, type Priority } from './model.ts';
+import { PRIORITY_RANK, type Priority, type TaskRecord } from './model.ts';
 import { LIMIT_DEFINITIONS_PARTITION, type LimitDefinition, type Rate } from './tenancy.ts';
 
 const DEFINITIONS = LIMIT_DEFINITIONS_PARTITION;
@@ -43,6 +43,10 @@ export interface LimitUsage {
 
 export const waiterSortKey = (priority: Priority, queuedAt: number, taskId: string): string =>
   `${PRIORITY_RANK[priority]}#${String(queuedAt).padStart(15, '0')}#${taskId}`;
+
+/** The waiter item's sort key of a task: its priority, then the order it was queued in. */
+export const waiterSortKeyOf = (task: Pick<TaskRecord, 'priority' | 'queuedAt' | 'createdAt' | 'id'>): string =>
+  waiterSortKey(task.priority, task.queuedAt ?? task.createdAt, task.id);
 
 /** When the task a waiter item stands for was queued. */
 export const waiterQueuedAt = (sortKey: string): number => Number(sortKey.split('#')[1]);
@@ -255,6 +259,24 @@ export class LimitStore {
 
   async unpark(id: string, sortKey: string): Promise<void> {
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: { pk: `WAIT#${id}`, id: sortKey } }));
+  }
+
+  /** Whether a waiter item with this sort key is in any of these limits' waiter partitions (consistent reads). */
+  async parked(ids: readonly string[], sortKey: string): Promise<boolean> {
+    const found = await Promise.all(
+      ids.map(async (id) => {
+        const out = await this.db.send(
+          new GetCommand({
+            TableName: this.table,
+            Key: { pk: `WAIT#${id}`, id: sortKey },
+            ConsistentRead: true,
+            ProjectionExpression: 'pk',
+          }),
+        );
+        return out.Item !== undefined;
+      }),
+    );
+    return found.includes(true);
   }
 
   /** The oldest waiters, from the first or from after the waiter `after` (a sort key). */

@@ -13,12 +13,14 @@ import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { attemptAliveUntil } from './claiming.ts';
 import { StaleVersion } from './errors.ts';
 import { type LaneName, laneFor } from './lanes.ts';
+import { type LimitStore, waiterSortKeyOf } from './limit-store.ts';
 import { MAX_SQS_RETENTION_SECONDS } from './limits.ts';
 import type { TaskRecord, TaskStatus } from './model.ts';
 import { recoverLost } from './recovery.ts';
 import type { LostAttempt } from './retrying.ts';
 import type { TaskStore } from './store.ts';
 import { sweepKey } from './sweep-index.ts';
+import { waitedLimitIds } from './tenancy.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -60,12 +62,19 @@ export type ReconcileDecision =
 /** What the reconciliation sees of a lane: whether its queue holds no message at all. */
 export type LaneIsEmpty = (task: TaskRecord) => Promise<boolean>;
 
-/** Pure: what to do with one non-terminal task found by a pass. `laneEmpty` is asked only when it matters. */
+/** What a pass looks at beyond the task's item, asked only when it matters. */
+export interface ReconcileLooks {
+  laneEmpty: LaneIsEmpty;
+  /** Whether a task that says it waits for a slot has its waiter item (a release will wake it). */
+  parked: (task: TaskRecord) => Promise<boolean>;
+}
+
+/** What to do with one non-terminal task found by a pass; it writes nothing. */
 export async function decideReconcile(
   task: TaskRecord,
   now: number,
   settings: Pick<ReconcileSettings, 'queuedGraceMs' | 'recoveryMs' | 'workerTimeoutMs'>,
-  laneEmpty: LaneIsEmpty,
+  looks: ReconcileLooks,
 ): Promise<ReconcileDecision> {
   switch (task.status) {
     case 'SCHEDULED':
@@ -76,9 +85,15 @@ export async function decideReconcile(
       }
       const waited = now - Math.max(task.updatedAt, task.notBefore ?? 0);
       if (waited < settings.queuedGraceMs) return { kind: 'skip' };
+      // A parked waiter has no message to lose: a slot given back wakes it, however long that takes.
+      // One that says it waits but has no waiter item was handed a slot (its message is in the
+      // lane) or lost its wake-up: a new version is admitted afresh, holding its slot or parking.
+      const waiting = task.waitingFor !== undefined;
+      if (waiting && (await looks.parked(task))) return { kind: 'skip' };
       // A busy lane may legitimately hold it far back; an empty one cannot hold it at all.
       if (waited > RETENTION_MARGIN_MS) return { kind: 'redispatch', reason: 'reconcile:retention' };
-      return (await laneEmpty(task)) ? { kind: 'redispatch', reason: 'reconcile:message-lost' } : { kind: 'skip' };
+      if (!(await looks.laneEmpty(task))) return { kind: 'skip' };
+      return { kind: 'redispatch', reason: waiting ? 'reconcile:wake-up-lost' : 'reconcile:message-lost' };
     }
     case 'RUNNING': {
       if (task.runtime === 'container') {
@@ -110,7 +125,7 @@ const OPEN: readonly TaskStatus[] = ['SCHEDULED', 'QUEUED', 'RUNNING'];
 /** One pass: for each rung, the tasks created in the next window of its age, looked at and repaired. */
 export async function reconcile(
   store: TaskStore,
-  laneEmpty: LaneIsEmpty,
+  looks: ReconcileLooks,
   settings: ReconcileSettings,
   now = Date.now(),
 ): Promise<ReconcileReport> {
@@ -127,7 +142,7 @@ export async function reconcile(
       report.examined += tasks.length;
       for (const task of tasks) {
         try {
-          await repair(store, task, await decideReconcile(task, now, settings, laneEmpty), now, report);
+          await repair(store, task, await decideReconcile(task, now, settings, looks), now, report);
         } catch (error) {
           // A task that moved meanwhile is not stuck.
           if (!(error instanceof StaleVersion)) report.errors.push({ where: `task ${task.id}`, error });
@@ -187,4 +202,9 @@ export function laneEmptiness(sqs: SQSClient, urls: Readonly<Record<LaneName, st
     }
     return empty;
   };
+}
+
+/** Whether a waiting task's waiter item is there, in whichever of its limits it names. */
+export function waiterParked(limits: LimitStore): ReconcileLooks['parked'] {
+  return (task) => limits.parked(waitedLimitIds(task), waiterSortKeyOf(task));
 }

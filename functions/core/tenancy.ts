@@ -64,6 +64,8 @@ export interface TenancySettings {
 }
 
 export const limitId = (scope: string, key: string): string => `${scope}#${key}`;
+/** A type's declared limit is counted apart from the API's limit of the same scope and key. */
+const declaredLimitId = (type: string, scope: string, key: string): string => `declared#${type}#${limitId(scope, key)}`;
 
 /** A lane's task capacity: its concurrent invocations times the tasks each runs at once. */
 export function laneCapacity(lane: LaneName): number {
@@ -125,7 +127,7 @@ export function limitsFor(task: TaskRecord, catalog: ReadonlyMap<string, LimitDe
     if (key === undefined) continue;
     const scope = SCOPE_OF[limit.key];
     applied.push({
-      id: `declared#${task.type}#${limitId(scope, key)}`,
+      id: declaredLimitId(task.type, scope, key),
       scope,
       key,
       ...(kind === 'concurrency'
@@ -135,12 +137,29 @@ export function limitsFor(task: TaskRecord, catalog: ReadonlyMap<string, LimitDe
   }
   const lane = laneFor(task.priority, task.runtime);
   if (task.tenant !== undefined && laneCapacity(lane) > 0) {
-    applied.push({
-      id: `lane#${lane}#${task.tenant}`,
-      scope: 'lane',
-      key: `${lane}/${task.tenant}`,
-      concurrency: fairShare(lane, settings.tenantLaneSharePercent),
-    });
+    applied.push({ ...laneShare(lane, task.tenant), concurrency: fairShare(lane, settings.tenantLaneSharePercent) });
   }
   return applied;
+}
+
+/** The fair-share limit of one tenant in one lane: its id and what a task waiting for it shows. */
+const laneShare = (lane: LaneName, tenant: string) => ({ id: `lane#${lane}#${tenant}`, scope: 'lane', key: `${lane}/${tenant}` });
+
+/**
+ * The limits a task's `waitingFor` may name (the ids of their waiter partitions), from the task
+ * alone: a type's declared limit and the API's limit share a scope and key, so both are named.
+ */
+export function waitedLimitIds(task: TaskRecord): string[] {
+  const waitingFor = task.waitingFor;
+  if (!waitingFor) return [];
+  if (waitingFor.scope === 'lane') {
+    const share = task.tenant === undefined ? undefined : laneShare(laneFor(task.priority, task.runtime), task.tenant);
+    return share?.key === waitingFor.key ? [share.id] : [];
+  }
+  const ids = [limitId(waitingFor.scope, waitingFor.key)];
+  const declared = task.typeLimits?.concurrency;
+  if (declared && SCOPE_OF[declared.key] === waitingFor.scope && keyOf(task, declared.key) === waitingFor.key) {
+    ids.push(declaredLimitId(task.type, waitingFor.scope, waitingFor.key));
+  }
+  return ids;
 }

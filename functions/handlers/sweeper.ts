@@ -12,9 +12,10 @@ import { ContainerSlots } from '#core/container-slots.ts';
 import { ContainerPlatform, containerConfig } from '#core/containers.ts';
 import { drainDeadLetters } from '#core/dead-letters.ts';
 import { LaneSwitches } from '#core/lane-switch.ts';
+import { LimitStore } from '#core/limit-store.ts';
 import { attemptLeaseMs } from '#core/limits.ts';
 import { lambdaClient } from '#core/operations-clients.ts';
-import { DEFAULT_RECONCILE, laneEmptiness, reconcile } from '#core/reconcile.ts';
+import { DEFAULT_RECONCILE, laneEmptiness, type ReconcileLooks, reconcile, waiterParked } from '#core/reconcile.ts';
 import { readSettings } from '#core/settings.ts';
 import { type SweepDeps, sweep } from '#core/sweeper.ts';
 import { getStore, perEnvironment } from './services.ts';
@@ -40,6 +41,10 @@ const sweepDeps = perEnvironment(
   }),
 );
 
+const reconcileLooks = (): ReconcileLooks => ({
+  laneEmpty: laneEmptiness(sqsClient(), laneQueueUrls()), // asked afresh each pass
+  parked: waiterParked(new LimitStore(dynamo(), tableName())),
+});
 const reconcileSettings = perEnvironment(() => ({
   ...DEFAULT_RECONCILE,
   recoveryMs: settings().recoverySeconds * 1000,
@@ -69,7 +74,7 @@ export const handler = async (): Promise<SweepPass> => {
   let deadLetters = 0;
   let waiting = {};
   if (backstop) {
-    const repairs = await reconcile(store, laneEmptiness(sqsClient(), laneQueueUrls()), reconcileSettings());
+    const repairs = await reconcile(store, reconcileLooks(), reconcileSettings());
     for (const r of repairs.repaired) {
       logger.warn('task reconciled', { taskId: r.id, reason: r.reason, status: r.status });
       emit('Reconciled', { reason: r.reason });

@@ -11,8 +11,9 @@ import type { ContainerPlatform } from '#core/containers.ts';
 import { StoreBusy } from '#core/errors.ts';
 import { IdempotencyStore } from '#core/idempotency.ts';
 import { launch } from '#core/launching.ts';
+import { LimitStore, waiterSortKeyOf } from '#core/limit-store.ts';
 import { LAUNCH_GRACE_SECONDS } from '#core/limits.ts';
-import { DEFAULT_RECONCILE, laneEmptiness, reconcile } from '#core/reconcile.ts';
+import { DEFAULT_RECONCILE, laneEmptiness, type ReconcileLooks, reconcile, waiterParked } from '#core/reconcile.ts';
 import type { TaskStore } from '#core/store.ts';
 import { TaskSubmitter } from '#core/submission.ts';
 import { sweep } from '#core/sweeper.ts';
@@ -171,6 +172,10 @@ describe('containers', () => {
 describe('the reconciliation', () => {
   const settings = { ...DEFAULT_RECONCILE, rungsMs: [15 * MINUTE], recoveryMs: 60_000, workerTimeoutMs: 900_000 };
   const later = () => Date.now() + 16 * MINUTE;
+  const looks = (): ReconcileLooks => ({
+    laneEmpty: laneEmptiness(sqs, resources.queueUrls),
+    parked: waiterParked(new LimitStore(dynamo(), resources.tableName)),
+  });
 
   it('re-sends a QUEUED task whose message is gone, re-indexes a SCHEDULED one, recovers a RUNNING one nothing watches — each once', async () => {
     const lost = await submit({ type: 'echo', priority: 'high' }); // its message was never sent
@@ -185,7 +190,7 @@ describe('the reconciliation', () => {
     const running = await submit({ type: 'echo', priority: 'high' });
     await store.start({ id: running.id, v: 1, a: 1 }, 'system', { set: { leaseUntil: Date.now() - 1000 } });
 
-    const report = await reconcile(store, laneEmptiness(sqs, resources.queueUrls), settings, later());
+    const report = await reconcile(store, looks(), settings, later());
     expect(report.errors).toEqual([]);
     const byId = new Map(report.repaired.map((r) => [r.id, r]));
     expect(byId.get(lost.id)).toMatchObject({ reason: 'reconcile:message-lost', status: 'QUEUED' });
@@ -196,16 +201,39 @@ describe('the reconciliation', () => {
     expect((await store.events(running.id)).at(-1)).toMatchObject({ from: 'RUNNING', to: 'QUEUED', reason: 'reconcile:worker-lost' });
 
     // The marker moved on: the next pass does not look at the same tasks again.
-    const again = await reconcile(store, laneEmptiness(sqs, resources.queueUrls), settings, later());
+    const again = await reconcile(store, looks(), settings, later());
     expect(again.repaired.map((r) => r.id)).not.toContain(lost.id);
   });
 
   it('leaves a QUEUED task alone while its lane holds messages (it may be waiting in a backlog)', async () => {
     const waiting = await submit({ type: 'echo', priority: 'critical' });
     await sqs.send(new SendMessageCommand({ QueueUrl: resources.queueUrls.critical, MessageBody: 'someone else' }));
-    const report = await reconcile(store, laneEmptiness(sqs, resources.queueUrls), { ...settings, rungsMs: [15 * MINUTE + 1] }, later());
+    const report = await reconcile(store, looks(), { ...settings, rungsMs: [15 * MINUTE + 1] }, later());
     expect(report.repaired.map((r) => r.id)).not.toContain(waiting.id);
     expect((await store.get(waiting.id)).version).toBe(1);
+  });
+
+  it('leaves a parked waiter alone, however long it waits, and re-admits one whose wake-up was lost', async () => {
+    const limits = new LimitStore(dynamo(), resources.tableName);
+    const waitFor = async (tenant: string) => {
+      const task = await submit({ type: 'echo', priority: 'high', tenant });
+      const waitingFor = { scope: 'tenant', key: tenant };
+      return store.annotate(task, { reason: 'waiting-for-slot', actor: 't', bumpVersion: false, set: { waitingFor } });
+    };
+    const parked = await waitFor('acme');
+    await limits.park('tenant#acme', { sortKey: waiterSortKeyOf(parked), taskId: parked.id });
+    // What a lost wake-up leaves: it still says it waits, but no waiter item stands for it.
+    const stranded = await waitFor('globex');
+
+    const report = await reconcile(store, looks(), { ...settings, rungsMs: [15 * MINUTE + 2] }, later());
+    expect(report.errors).toEqual([]);
+    expect(report.repaired.map((r) => r.id)).not.toContain(parked.id);
+    expect(await store.get(parked.id)).toMatchObject({ version: 1, waitingFor: { scope: 'tenant', key: 'acme' } });
+    expect(report.repaired).toContainEqual({ id: stranded.id, reason: 'reconcile:wake-up-lost', status: 'QUEUED' });
+    // Its new version waits for nothing: the dispatcher admits it afresh.
+    const readmitted = await store.get(stranded.id);
+    expect(readmitted).toMatchObject({ version: 2 });
+    expect(readmitted.waitingFor).toBeUndefined();
   });
 });
 
