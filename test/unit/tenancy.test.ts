@@ -2,13 +2,40 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TaskRecord } from '#core/model.ts';
 import { decideRate } from '#core/rate-gate.ts';
-import { fairShare, type LimitDefinition, limitsFor, needsAdmission } from '#core/tenancy.ts';
+import { fairShare, type LimitDefinition, limitsFor, needsAdmission, waitedLimitIds } from '#core/tenancy.ts';
 import { taskRecord } from '../support/factories.ts';
 
 const task = (over: Partial<TaskRecord>): TaskRecord => taskRecord({ id: 't1', type: 'export', priority: 'low', ...over });
 const settings = { tenantConcurrency: 0, tenantLaneSharePercent: 80 };
 const catalog = (...defs: Omit<LimitDefinition, 'updatedAt' | 'updatedBy'>[]) =>
   new Map(defs.map((d) => [`${d.scope}#${d.key}`, { ...d, updatedAt: 0, updatedBy: 't' }]));
+
+describe('the limit a waiting task names', () => {
+  it('is found from the task alone: every concurrency limit that applies can be named by the waitingFor it would show', () => {
+    const tenantLimited = task({
+      tenant: 'acme',
+      concurrencyKey: 'partner-x',
+      typeLimits: { concurrency: { limit: 2, key: 'tenant' } },
+    });
+    const applied = limitsFor(
+      tenantLimited,
+      catalog({ scope: 'tenant', key: 'acme', concurrency: 5 }, { scope: 'key', key: 'partner-x', concurrency: 1 }),
+      settings,
+    ).filter((l) => l.concurrency !== undefined);
+    expect(applied.map((l) => l.id)).toEqual(['tenant#acme', 'key#partner-x', 'declared#export#tenant#acme', 'lane#low#acme']);
+    for (const limit of applied) {
+      expect(waitedLimitIds({ ...tenantLimited, waitingFor: { scope: limit.scope, key: limit.key } })).toContain(limit.id);
+    }
+    // A tenant's API limit and its type's declared limit show the same waitingFor: both are named.
+    expect(waitedLimitIds({ ...tenantLimited, waitingFor: { scope: 'tenant', key: 'acme' } })).toEqual([
+      'tenant#acme',
+      'declared#export#tenant#acme',
+    ]);
+    expect(waitedLimitIds(tenantLimited)).toEqual([]);
+    // A lane share of another lane or tenant than the task's is none of its limits.
+    expect(waitedLimitIds({ ...tenantLimited, waitingFor: { scope: 'lane', key: 'high/acme' } })).toEqual([]);
+  });
+});
 
 describe('which limits apply', () => {
   it('costs an untagged task of an unlimited type nothing: no admission at all', () => {
