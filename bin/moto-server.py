@@ -7,8 +7,8 @@
    after another, while a read serialises that same item: a read can see half a write (a task's
    version bumped by its start, its status still QUEUED), and a control decided on it overwrote the
    running attempt. AWS guarantees a conditional write is atomic and a read never sees part of
-   one, and Sluice's exclusive start depends on both, so every DynamoDB request — its parsing,
-   its work and its answer — is served under one lock.
+   one, and Sluice's exclusive start depends on both, so every DynamoDB request — its work and
+   its answer — is served under one lock.
 2. SQS event source mappings stored, never executed. moto runs an enabled SQS mapping's function
    inside SendMessage (in Docker, which is not here: every send would fail an invocation and count
    a receive toward the dead-letter queue). The local runtime plays the mapping's poller instead

@@ -48,6 +48,9 @@ export const waiterSortKey = (priority: Priority, queuedAt: number, taskId: stri
 export const waiterSortKeyOf = (task: Pick<TaskRecord, 'priority' | 'queuedAt' | 'createdAt' | 'id'>): string =>
   waiterSortKey(task.priority, task.queuedAt ?? task.createdAt, task.id);
 
+/** Where a task that says it waits for a slot stands: see LimitStore.standing. */
+export type WaiterStanding = 'parked' | 'holding' | 'neither';
+
 /** When the task a waiter item stands for was queued. */
 export const waiterQueuedAt = (sortKey: string): number => Number(sortKey.split('#')[1]);
 
@@ -261,22 +264,29 @@ export class LimitStore {
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: { pk: `WAIT#${id}`, id: sortKey } }));
   }
 
-  /** Whether a waiter item with this sort key is in any of these limits' waiter partitions (consistent reads). */
-  async parked(ids: readonly string[], sortKey: string): Promise<boolean> {
-    const found = await Promise.all(
-      ids.map(async (id) => {
-        const out = await this.db.send(
-          new GetCommand({
-            TableName: this.table,
-            Key: { pk: `WAIT#${id}`, id: sortKey },
-            ConsistentRead: true,
-            ProjectionExpression: 'pk',
-          }),
-        );
-        return out.Item !== undefined;
-      }),
-    );
-    return found.includes(true);
+  /**
+   * Where a task that says it waits stands on these limits (consistent reads of its waiter items
+   * and of its slots): parked (a waiter item is there), holding a slot (handed one), or neither.
+   */
+  async standing(ids: readonly string[], task: Pick<TaskRecord, 'priority' | 'queuedAt' | 'createdAt' | 'id'>): Promise<WaiterStanding> {
+    const exists = async (key: Record<string, string>, attribute: string) => {
+      const out = await this.db.send(
+        new GetCommand({
+          TableName: this.table,
+          Key: key,
+          ConsistentRead: true,
+          ProjectionExpression: '#a',
+          ExpressionAttributeNames: { '#a': attribute },
+        }),
+      );
+      return out.Item?.[attribute] !== undefined;
+    };
+    const sortKey = waiterSortKeyOf(task);
+    const [parked, holding] = await Promise.all([
+      Promise.all(ids.map((id) => exists({ pk: `WAIT#${id}`, id: sortKey }, 'taskId'))),
+      Promise.all(ids.map((id) => exists(stateKey(id), holder(task.id)))),
+    ]);
+    return parked.includes(true) ? 'parked' : holding.includes(true) ? 'holding' : 'neither';
   }
 
   /** The oldest waiters, from the first or from after the waiter `after` (a sort key). */

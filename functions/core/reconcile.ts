@@ -13,7 +13,7 @@ import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { attemptAliveUntil } from './claiming.ts';
 import { StaleVersion } from './errors.ts';
 import { type LaneName, laneFor } from './lanes.ts';
-import { type LimitStore, waiterSortKeyOf } from './limit-store.ts';
+import type { LimitStore, WaiterStanding } from './limit-store.ts';
 import { MAX_SQS_RETENTION_SECONDS } from './limits.ts';
 import type { TaskRecord, TaskStatus } from './model.ts';
 import { recoverLost } from './recovery.ts';
@@ -65,8 +65,8 @@ export type LaneIsEmpty = (task: TaskRecord) => Promise<boolean>;
 /** What a pass looks at beyond the task's item, asked only when it matters. */
 export interface ReconcileLooks {
   laneEmpty: LaneIsEmpty;
-  /** Whether a task that says it waits for a slot has its waiter item (a release will wake it). */
-  parked: (task: TaskRecord) => Promise<boolean>;
+  /** Where a task that says it waits for a slot stands: parked, holding a slot, or neither. */
+  waiter: (task: TaskRecord) => Promise<WaiterStanding>;
 }
 
 /** What to do with one non-terminal task found by a pass; it writes nothing. */
@@ -85,11 +85,17 @@ export async function decideReconcile(
       }
       const waited = now - Math.max(task.updatedAt, task.notBefore ?? 0);
       if (waited < settings.queuedGraceMs) return { kind: 'skip' };
-      // A parked waiter has no message to lose: a slot given back wakes it, however long that takes.
-      // One that says it waits but has no waiter item was handed a slot (its message is in the
-      // lane) or lost its wake-up: a new version is admitted afresh, holding its slot or parking.
+      // A task that says it waits is admitted afresh by a new version: it takes its slot (or
+      // finds the one it holds), or parks again in its place in line, a dead holder's slot
+      // reclaimed on the way — so a limit deleted or a holder lost meanwhile cannot keep it
+      // waiting. Parked, that is a routine look; with neither a waiter item nor a slot, nothing
+      // would ever wake it. Holding a slot, it was handed one: its message may be in the lane.
       const waiting = task.waitingFor !== undefined;
-      if (waiting && (await looks.parked(task))) return { kind: 'skip' };
+      if (waiting) {
+        const standing = await looks.waiter(task);
+        if (standing === 'parked') return { kind: 'redispatch', reason: 'reconcile:waiter-rechecked' };
+        if (standing === 'neither') return { kind: 'redispatch', reason: 'reconcile:wake-up-lost' };
+      }
       // A busy lane may legitimately hold it far back; an empty one cannot hold it at all.
       if (waited > RETENTION_MARGIN_MS) return { kind: 'redispatch', reason: 'reconcile:retention' };
       if (!(await looks.laneEmpty(task))) return { kind: 'skip' };
@@ -204,7 +210,7 @@ export function laneEmptiness(sqs: SQSClient, urls: Readonly<Record<LaneName, st
   };
 }
 
-/** Whether a waiting task's waiter item is there, in whichever of its limits it names. */
-export function waiterParked(limits: LimitStore): ReconcileLooks['parked'] {
-  return (task) => limits.parked(waitedLimitIds(task), waiterSortKeyOf(task));
+/** Where a waiting task stands, on whichever of its limits its `waitingFor` names. */
+export function waiterStanding(limits: LimitStore): ReconcileLooks['waiter'] {
+  return (task) => limits.standing(waitedLimitIds(task), task);
 }

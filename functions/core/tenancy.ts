@@ -156,7 +156,8 @@ export function waitedLimitIds(task: TaskRecord): string[] {
     const share = task.tenant === undefined ? undefined : laneShare(laneFor(task.priority, task.runtime), task.tenant);
     return share?.key === waitingFor.key ? [share.id] : [];
   }
-  const ids = [limitId(waitingFor.scope, waitingFor.key)];
+  // The API's tenant limit applies only to a task with a tenant (limitsFor); a declared one to any.
+  const ids = waitingFor.scope === 'tenant' && task.tenant === undefined ? [] : [limitId(waitingFor.scope, waitingFor.key)];
   const declared = task.typeLimits?.concurrency;
   if (declared && SCOPE_OF[declared.key] === waitingFor.scope && keyOf(task, declared.key) === waitingFor.key) {
     ids.push(declaredLimitId(task.type, waitingFor.scope, waitingFor.key));

@@ -15,7 +15,7 @@ import { LaneSwitches } from '#core/lane-switch.ts';
 import { LimitStore } from '#core/limit-store.ts';
 import { attemptLeaseMs } from '#core/limits.ts';
 import { lambdaClient } from '#core/operations-clients.ts';
-import { DEFAULT_RECONCILE, laneEmptiness, type ReconcileLooks, reconcile, waiterParked } from '#core/reconcile.ts';
+import { DEFAULT_RECONCILE, laneEmptiness, type ReconcileLooks, reconcile, waiterStanding } from '#core/reconcile.ts';
 import { readSettings } from '#core/settings.ts';
 import { type SweepDeps, sweep } from '#core/sweeper.ts';
 import { getStore, perEnvironment } from './services.ts';
@@ -43,7 +43,7 @@ const sweepDeps = perEnvironment(
 
 const reconcileLooks = (): ReconcileLooks => ({
   laneEmpty: laneEmptiness(sqsClient(), laneQueueUrls()), // asked afresh each pass
-  parked: waiterParked(new LimitStore(dynamo(), tableName())),
+  waiter: waiterStanding(new LimitStore(dynamo(), tableName())),
 });
 const reconcileSettings = perEnvironment(() => ({
   ...DEFAULT_RECONCILE,

@@ -13,7 +13,7 @@ import { IdempotencyStore } from '#core/idempotency.ts';
 import { launch } from '#core/launching.ts';
 import { LimitStore, waiterSortKeyOf } from '#core/limit-store.ts';
 import { LAUNCH_GRACE_SECONDS } from '#core/limits.ts';
-import { DEFAULT_RECONCILE, laneEmptiness, type ReconcileLooks, reconcile, waiterParked } from '#core/reconcile.ts';
+import { DEFAULT_RECONCILE, laneEmptiness, type ReconcileLooks, reconcile, waiterStanding } from '#core/reconcile.ts';
 import type { TaskStore } from '#core/store.ts';
 import { TaskSubmitter } from '#core/submission.ts';
 import { sweep } from '#core/sweeper.ts';
@@ -174,7 +174,7 @@ describe('the reconciliation', () => {
   const later = () => Date.now() + 16 * MINUTE;
   const looks = (): ReconcileLooks => ({
     laneEmpty: laneEmptiness(sqs, resources.queueUrls),
-    parked: waiterParked(new LimitStore(dynamo(), resources.tableName)),
+    waiter: waiterStanding(new LimitStore(dynamo(), resources.tableName)),
   });
 
   it('re-sends a QUEUED task whose message is gone, re-indexes a SCHEDULED one, recovers a RUNNING one nothing watches — each once', async () => {
@@ -213,27 +213,37 @@ describe('the reconciliation', () => {
     expect((await store.get(waiting.id)).version).toBe(1);
   });
 
-  it('leaves a parked waiter alone, however long it waits, and re-admits one whose wake-up was lost', async () => {
+  it('re-admits a task that says it waits: routinely when parked, as lost when nothing would wake it', async () => {
     const limits = new LimitStore(dynamo(), resources.tableName);
-    const waitFor = async (tenant: string) => {
-      const task = await submit({ type: 'echo', priority: 'high', tenant });
+    const waitFor = async (tenant: string, priority = 'high') => {
+      const task = await submit({ type: 'echo', priority, tenant });
       const waitingFor = { scope: 'tenant', key: tenant };
       return store.annotate(task, { reason: 'waiting-for-slot', actor: 't', bumpVersion: false, set: { waitingFor } });
     };
     const parked = await waitFor('acme');
     await limits.park('tenant#acme', { sortKey: waiterSortKeyOf(parked), taskId: parked.id });
-    // What a lost wake-up leaves: it still says it waits, but no waiter item stands for it.
-    const stranded = await waitFor('globex');
+    // What a lost wake-up leaves: it still says it waits, with neither a waiter item nor a slot.
+    const lost = await waitFor('globex');
+    // Handed a slot, its message in the lane: it starts from there. With an empty lane, it is lost.
+    const handedBusy = await waitFor('initech', 'critical');
+    await sqs.send(new SendMessageCommand({ QueueUrl: resources.queueUrls.critical, MessageBody: 'someone else' }));
+    const handedEmpty = await waitFor('hooli');
+    for (const t of [handedBusy, handedEmpty]) await limits.take(`tenant#${t.tenant}`, 5, t.id, Date.now());
 
     const report = await reconcile(store, looks(), { ...settings, rungsMs: [15 * MINUTE + 2] }, later());
     expect(report.errors).toEqual([]);
-    expect(report.repaired.map((r) => r.id)).not.toContain(parked.id);
-    expect(await store.get(parked.id)).toMatchObject({ version: 1, waitingFor: { scope: 'tenant', key: 'acme' } });
-    expect(report.repaired).toContainEqual({ id: stranded.id, reason: 'reconcile:wake-up-lost', status: 'QUEUED' });
-    // Its new version waits for nothing: the dispatcher admits it afresh.
-    const readmitted = await store.get(stranded.id);
-    expect(readmitted).toMatchObject({ version: 2 });
-    expect(readmitted.waitingFor).toBeUndefined();
+    const reasons = new Map(report.repaired.map((r) => [r.id, r.reason]));
+    expect(reasons.get(parked.id)).toBe('reconcile:waiter-rechecked');
+    expect(reasons.get(lost.id)).toBe('reconcile:wake-up-lost');
+    expect(reasons.get(handedEmpty.id)).toBe('reconcile:wake-up-lost');
+    expect(reasons.has(handedBusy.id)).toBe(false);
+    expect(await store.get(handedBusy.id)).toMatchObject({ version: 1, waitingFor: { scope: 'tenant', key: 'initech' } });
+    // A new version waits for nothing: the dispatcher admits it afresh (it keeps its place in line).
+    for (const t of [parked, lost, handedEmpty]) {
+      const readmitted = await store.get(t.id);
+      expect(readmitted.version).toBe(2);
+      expect(readmitted.waitingFor).toBeUndefined();
+    }
   });
 });
 
