@@ -16,7 +16,15 @@ import type { LimitStore } from './limit-store.ts';
 import { HAND_OVER_MAX, waiterQueuedAt, waiterSortKeyOf } from './limit-store.ts';
 import { isTerminal, type TaskRecord } from './model.ts';
 import type { TaskStore } from './store.ts';
-import { ADMISSION_ACTOR, type AppliedLimit, type LimitDefinition, limitId, limitsFor, type TenancySettings } from './tenancy.ts';
+import {
+  ADMISSION_ACTOR,
+  type AppliedLimit,
+  formerLaneShares,
+  type LimitDefinition,
+  limitId,
+  limitsFor,
+  type TenancySettings,
+} from './tenancy.ts';
 
 /** A holder younger than this is not checked for having ended (it has just been admitted). */
 const RECLAIM_AFTER_MS = 30_000;
@@ -209,9 +217,31 @@ export class Admission {
    * waiter that moved on) goes back through the one-by-one path, which looks again.
    */
   async releaseAll(tasks: readonly TaskRecord[], now = Date.now()): Promise<void> {
+    // A task a priority change moved may still hold a slot of a former lane's share too.
+    const catalog = await this.catalog.get(now);
+    await this.giveBackAll(
+      tasks.map((task) => ({ task, limits: [...limitsFor(task, catalog, this.settings), ...formerLaneShares(task, this.settings)] })),
+      now,
+    );
+  }
+
+  /**
+   * Queued tasks a new version moved to another lane (a priority change, the sweeper's aging):
+   * the slots of their former lanes' shares go back now. Their new version takes a slot of the
+   * new lane's share at its admission, and the message of the old one is fenced off.
+   */
+  async releaseFormerLanes(tasks: readonly TaskRecord[], now = Date.now()): Promise<void> {
+    await this.giveBackAll(
+      tasks.map((task) => ({ task, limits: formerLaneShares(task, this.settings) })),
+      now,
+    );
+  }
+
+  /** Give back each task's slots of the given limits, the releasers of one limit together. */
+  private async giveBackAll(releases: readonly { task: TaskRecord; limits: readonly AppliedLimit[] }[], now: number): Promise<void> {
     const byLimit = new Map<string, { limit: AppliedLimit; holders: string[] }>();
-    for (const task of tasks) {
-      for (const limit of (await this.applicable(task, now)).filter((l) => l.concurrency !== undefined)) {
+    for (const { task, limits } of releases) {
+      for (const limit of limits.filter((l) => l.concurrency !== undefined)) {
         const entry = byLimit.get(limit.id) ?? { limit, holders: [] };
         if (!entry.holders.includes(task.id)) entry.holders.push(task.id);
         byLimit.set(limit.id, entry);

@@ -6,7 +6,7 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type Admission, admittedMessage, type HandOn } from './admission.ts';
 import { type Dispatch, dispatchFor } from './dispatch.ts';
-import type { LaneName } from './lanes.ts';
+import { type LaneName, laneFor } from './lanes.ts';
 import { isTerminal, type TaskRecord } from './model.ts';
 
 /** One change of the table, as the stream reports it. */
@@ -104,17 +104,49 @@ export function leavingChanges(changes: readonly TableChange[]): TableChange[] {
   return [...firstLeave.values()].filter((c) => isOut(lastStatus.get(c.image.id) as TaskRecord['status']));
 }
 
-/** Tasks that ended or paused (leavingChanges): their slots go back, handed to waiters. */
+const laneOf = (task: TaskRecord) => laneFor(task.priority, task.runtime);
+
+/**
+ * The changes that moved a queued task of a tenant to another lane with a new version (a
+ * priority change, the sweeper's aging), each task's last change in the batch alone: that
+ * version is admitted on its new lane's share, and its former lanes' shares are given back. (An
+ * earlier change of the batch would name the lane a later one moved it back to, whose slot its
+ * last version holds.)
+ */
+export function laneMoveChanges(changes: readonly TableChange[]): TableChange[] {
+  const last = new Map(changes.map((c) => [c.image.id, c]));
+  return [...last.values()].filter(
+    (c) =>
+      c.image.limited === true &&
+      c.image.tenant !== undefined &&
+      (c.image.status === 'QUEUED' || c.image.status === 'SCHEDULED') &&
+      c.previous !== undefined &&
+      c.previous.version !== c.image.version &&
+      laneOf(c.previous) !== laneOf(c.image),
+  );
+}
+
+/**
+ * Tasks that ended or paused (leavingChanges): their slots go back, handed to waiters; tasks a
+ * new version moved to another lane (laneMoveChanges): their former lanes' shares go back.
+ */
 export async function releaseSlots(changes: readonly TableChange[], admission: Admission, now: number): Promise<Unsettled> {
   const leaving = leavingChanges(changes);
+  const moved = laneMoveChanges(changes);
   // All at once: the releasers of one limit are handed its oldest waiters together (not raced).
   return settle(
-    leaving.map((c) => c.sequence),
-    () =>
-      admission.releaseAll(
+    [...leaving, ...moved].map((c) => c.sequence),
+    async () => {
+      await admission.releaseAll(
         leaving.map((c) => c.image),
         now,
-      ),
+      );
+      if (moved.length > 0)
+        await admission.releaseFormerLanes(
+          moved.map((c) => c.image),
+          now,
+        );
+    },
   );
 }
 

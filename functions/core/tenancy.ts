@@ -8,8 +8,9 @@
  * most a share of its lane's task capacity, so another tenant always finds room.
  */
 import * as z from 'zod/mini';
+import { decodeEvent } from './history.ts';
 import { LANES, type LaneName, laneFor } from './lanes.ts';
-import { DEFAULT_TENANT, type DeclaredLimits, type LimitKey, type TaskRecord } from './model.ts';
+import { DEFAULT_TENANT, type DeclaredLimits, type LimitKey, PRIORITIES, type Priority, type TaskRecord } from './model.ts';
 
 /** The actor admission writes history entries as. */
 export const ADMISSION_ACTOR = 'system:admission';
@@ -135,11 +136,39 @@ export function limitsFor(task: TaskRecord, catalog: ReadonlyMap<string, LimitDe
         : { rate: { limit: limit.limit, periodSeconds: (limit as { periodSeconds: number }).periodSeconds } }),
     });
   }
-  const lane = laneFor(task.priority, task.runtime);
-  if (task.tenant !== undefined && laneCapacity(lane) > 0) {
-    applied.push({ ...laneShare(lane, task.tenant), concurrency: fairShare(lane, settings.tenantLaneSharePercent) });
-  }
+  const share = laneShareLimit(laneFor(task.priority, task.runtime), task.tenant, settings);
+  if (share) applied.push(share);
   return applied;
+}
+
+/** A tenant's fair share of a lane as a concurrency limit (none for the default tenant, or a lane with no capacity). */
+function laneShareLimit(lane: LaneName, tenant: string | undefined, settings: TenancySettings): AppliedLimit | undefined {
+  if (tenant === undefined || laneCapacity(lane) === 0) return undefined;
+  return { ...laneShare(lane, tenant), concurrency: fairShare(lane, settings.tenantLaneSharePercent) };
+}
+
+/** A priority change writes `priority:<from>><to>` (the control API) or `aging:<from>><to>` (the sweeper). */
+const PRIORITY_CHANGE = /^(?:priority|aging):([a-z]+)>([a-z]+)$/;
+const isPriority = (value: string): value is Priority => (PRIORITIES as readonly string[]).includes(value);
+
+/**
+ * The fair shares of the lanes a task was in before a priority change moved it, other than its
+ * current lane's: it may still hold a slot of one. A running task keeps the slot of the lane it
+ * started in (its priority changes without a new version), and a queued one moved to another lane
+ * takes a slot of the new lane's share at its admission. Read from its history, so a release can
+ * give back every share the task may hold; giving back one it does not hold changes nothing.
+ */
+export function formerLaneShares(task: TaskRecord, settings: TenancySettings): AppliedLimit[] {
+  const current = laneFor(task.priority, task.runtime);
+  const lanes = new Set<LaneName>();
+  for (const line of task.history) {
+    const change = PRIORITY_CHANGE.exec(decodeEvent(line).reason);
+    for (const priority of change ? [change[1], change[2]] : []) {
+      if (isPriority(priority)) lanes.add(laneFor(priority, task.runtime));
+    }
+  }
+  lanes.delete(current);
+  return [...lanes].flatMap((lane) => laneShareLimit(lane, task.tenant, settings) ?? []);
 }
 
 /** The fair-share limit of one tenant in one lane: its id and what a task waiting for it shows. */

@@ -10,6 +10,7 @@ import { Admission, BatchAdmission, type HandOn, LimitCatalog } from '#core/admi
 import { dynamo } from '#core/clients.ts';
 import { TaskControl } from '#core/control.ts';
 import { type Dispatch, parseMessage } from '#core/dispatch.ts';
+import { admitDispatches, planDispatches, releaseSlots } from '#core/dispatching.ts';
 import { decodeEvent } from '#core/history.ts';
 import { IdempotencyStore } from '#core/idempotency.ts';
 import { LimitStore, waiterSortKey } from '#core/limit-store.ts';
@@ -329,5 +330,46 @@ describe('a dispatcher handing a freed slot on', () => {
     const woken = await store.get(waiter.id);
     expect(woken.waitingFor).toBeUndefined();
     expect(woken.version).toBe(waiter.version + 1);
+  });
+});
+
+describe('a task a priority change moved to another lane', () => {
+  const lowShare = (tenant: string) => `lane#low#${tenant}`;
+  const highShare = (tenant: string) => `lane#high#${tenant}`;
+  const holdersOf = async (id: string) => (await limits.state(id)).holders.map((h) => h.taskId);
+  const admittedLow = async (tenant: string) => {
+    const task = (await submitter.submit({ type: 'echo', tenant, priority: 'low' }, { actor: 'tester' })).value;
+    expect((await admission.admit(task)).kind).toBe('admitted');
+    expect(await holdersOf(lowShare(tenant))).toEqual([task.id]);
+    return task;
+  };
+
+  it('gives back the share of the lane it started in when it ends, after moving while it ran', async () => {
+    const task = await admittedLow('mover-running');
+    const { started } = await store.start({ id: task.id, v: task.version, a: 1 }, 'tester');
+    expect(started?.status).toBe('RUNNING');
+    // A running task's priority changes without a new version: it runs on in the low lane.
+    const moved = await new TaskControl(store).apply(task.id, { action: 'priority', priority: 'high' }, 'tester');
+    expect([moved.status, moved.priority, moved.version]).toEqual(['RUNNING', 'high', started?.version]);
+    await admission.release({ ...moved, status: 'SUCCEEDED' });
+    // Before 0.11.7 only the high lane's share was given back, and the low lane's slot stayed taken.
+    expect(await holdersOf(lowShare('mover-running'))).toEqual([]);
+    expect(await holdersOf(highShare('mover-running'))).toEqual([]);
+  });
+
+  it('gives back its former lane share when the dispatcher sees the queued task moved, and holds the new one', async () => {
+    const task = await admittedLow('mover-queued');
+    const moved = await new TaskControl(store).apply(task.id, { action: 'priority', priority: 'high' }, 'tester');
+    expect([moved.status, moved.priority, moved.version]).toEqual(['QUEUED', 'high', task.version + 1]);
+    const change = { sequence: '1', image: moved, previous: task };
+    const planned = planDispatches([change], Date.now());
+    const { send } = await admitDispatches(planned, new Map([[change.sequence, moved]]), admission, Date.now());
+    expect(send.map((p) => [p.dispatch.lane, p.dispatch.message.v])).toEqual([['high', moved.version]]);
+    expect(await releaseSlots([change], admission, Date.now())).toEqual({ failed: [], errors: [] });
+    expect(await holdersOf(lowShare('mover-queued'))).toEqual([]);
+    expect(await holdersOf(highShare('mover-queued'))).toEqual([task.id]);
+    // And when it ends, every share it was in is free.
+    await admission.release({ ...(await store.get(task.id)), status: 'SUCCEEDED' });
+    expect(await holdersOf(highShare('mover-queued'))).toEqual([]);
   });
 });

@@ -134,4 +134,30 @@ describe('dispatching a batch of changes', () => {
       ['cancelled', 'PAUSED', 'low'],
     ]);
   });
+  it('gives back the former lane shares of a queued task a new version moved, its last change in the batch alone', async () => {
+    const { laneMoveChanges } = await import('#core/dispatching.ts');
+    const { taskRecord } = await import('../support/factories.ts');
+    let sequence = 100;
+    const change = (id: string, from: Partial<TaskRecord>, to: Partial<TaskRecord>) => ({
+      sequence: String(sequence++),
+      image: taskRecord({ id, status: 'QUEUED', limited: true, tenant: 'acme', priority: 'high', version: 2, ...to }),
+      previous: taskRecord({ id, status: 'QUEUED', limited: true, tenant: 'acme', priority: 'low', version: 1, ...from }),
+    });
+    const changes = [
+      change('moved', {}, {}),
+      // A running task's priority changes without a new version: it keeps the lane it started in.
+      change('running', { status: 'RUNNING' }, { status: 'RUNNING', version: 1 }),
+      // Moved up and back down within the batch: its last version is on its first lane again.
+      change('back', {}, {}),
+      change('back', { priority: 'high', version: 2 }, { priority: 'low', version: 3 }),
+      // No tenant: no fair share. Same lane: nothing to give back.
+      change('untenanted', { tenant: undefined }, { tenant: undefined }),
+      change('stayed', { priority: 'high' }, {}),
+      change('unlimited', { limited: undefined }, { limited: undefined }),
+    ];
+    expect(laneMoveChanges(changes).map((c) => [c.image.id, c.image.priority])).toEqual([
+      ['moved', 'high'],
+      ['back', 'low'],
+    ]);
+  });
 });

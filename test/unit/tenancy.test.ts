@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { encodeEvent } from '#core/history.ts';
 import type { TaskRecord } from '#core/model.ts';
 import { decideRate } from '#core/rate-gate.ts';
-import { fairShare, type LimitDefinition, limitsFor, needsAdmission, waitedLimitIds } from '#core/tenancy.ts';
+import { fairShare, formerLaneShares, type LimitDefinition, limitsFor, needsAdmission, waitedLimitIds } from '#core/tenancy.ts';
 import { taskRecord } from '../support/factories.ts';
 
 const task = (over: Partial<TaskRecord>): TaskRecord => taskRecord({ id: 't1', type: 'export', priority: 'low', ...over });
@@ -122,5 +123,27 @@ describe('the rate gate', () => {
       return decision.kind === 'start' ? 0 : decision.until;
     });
     expect(decisions).toEqual([0, 0, 0, 0, 0, 10_000, 12_000]);
+  });
+});
+
+describe('the lane shares a moved task may hold', () => {
+  const entry = (reason: string) => encodeEvent({ at: 1, from: 'QUEUED', to: 'QUEUED', reason, attempt: 0, actor: 't' });
+  it('are those of every lane its priority changes and aging named, but its current one', () => {
+    const moved = task({
+      tenant: 'acme',
+      priority: 'critical',
+      history: [entry('submit'), entry('priority:low>normal'), entry('aging:normal>high'), entry('priority:high>critical')],
+    });
+    expect(formerLaneShares(moved, settings).map((l) => [l.id, l.concurrency])).toEqual([
+      ['lane#low#acme', fairShare('low', 80)],
+      ['lane#normal#acme', fairShare('normal', 80)],
+      ['lane#high#acme', fairShare('high', 80)],
+    ]);
+  });
+  it('are none for a task that never moved, or has no tenant (the default tenant has no share)', () => {
+    expect(formerLaneShares(task({ tenant: 'acme', history: [entry('submit'), entry('start')] }), settings)).toEqual([]);
+    expect(formerLaneShares(task({ history: [entry('priority:low>high')] }), settings)).toEqual([]);
+    // A reason that only looks like a priority change names no lane.
+    expect(formerLaneShares(task({ tenant: 'acme', history: [entry('priority:low>urgent')] }), settings)).toEqual([]);
   });
 });
