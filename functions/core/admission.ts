@@ -24,6 +24,7 @@ import {
   limitId,
   limitsFor,
   type TenancySettings,
+  waitedLimitIds,
 } from './tenancy.ts';
 
 /** A holder younger than this is not checked for having ended (it has just been admitted). */
@@ -217,18 +218,20 @@ export class Admission {
    * waiter that moved on) goes back through the one-by-one path, which looks again.
    */
   async releaseAll(tasks: readonly TaskRecord[], now = Date.now()): Promise<void> {
-    // A task a priority change moved may still hold a slot of a former lane's share too.
     const catalog = await this.catalog.get(now);
     await this.giveBackAll(
-      tasks.map((task) => ({ task, limits: [...limitsFor(task, catalog, this.settings), ...formerLaneShares(task, this.settings)] })),
+      tasks.map((task) => ({ task, limits: limitsFor(task, catalog, this.settings) })),
       now,
     );
+    // A task a priority change moved while it ran still holds a slot of the lane it started in.
+    // Given back on their own: one releaser that holds nothing fails a whole hand-over write.
+    await this.releaseFormerLanes(tasks, now);
   }
 
   /**
-   * Queued tasks a new version moved to another lane (a priority change, the sweeper's aging):
-   * the slots of their former lanes' shares go back now. Their new version takes a slot of the
-   * new lane's share at its admission, and the message of the old one is fenced off.
+   * Tasks a priority change or the sweeper's aging moved to another lane (formerLaneShares): the
+   * slots of their former lanes' shares go back. A new queued version takes a slot of its current
+   * lane's share at its admission, and the message of the old one is fenced off.
    */
   async releaseFormerLanes(tasks: readonly TaskRecord[], now = Date.now()): Promise<void> {
     await this.giveBackAll(
@@ -491,7 +494,10 @@ export class Admission {
           tasks.push(...wanted.map((w) => (except?.has(w.taskId) ? undefined : read.get(w.taskId))));
         }
         const task = tasks[i];
-        if (task?.status === 'QUEUED' && task.waitingFor) {
+        // A waiter item the task no longer stands for (a new version waits for another limit,
+        // say in the lane a priority change moved it to) is stale: handed this slot, the task
+        // would hold it unused.
+        if (task?.status === 'QUEUED' && task.waitingFor && waitedLimitIds(task).includes(limit.id)) {
           found.push({ sortKey: waiter.sortKey, task });
           if (found.length === count) return found;
           continue;

@@ -6,8 +6,9 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type Admission, admittedMessage, type HandOn } from './admission.ts';
 import { type Dispatch, dispatchFor } from './dispatch.ts';
-import { type LaneName, laneFor } from './lanes.ts';
+import type { LaneName } from './lanes.ts';
 import { isTerminal, type TaskRecord } from './model.ts';
+import { formerLanes } from './tenancy.ts';
 
 /** One change of the table, as the stream reports it. */
 export interface TableChange {
@@ -104,31 +105,28 @@ export function leavingChanges(changes: readonly TableChange[]): TableChange[] {
   return [...firstLeave.values()].filter((c) => isOut(lastStatus.get(c.image.id) as TaskRecord['status']));
 }
 
-const laneOf = (task: TaskRecord) => laneFor(task.priority, task.runtime);
-
 /**
- * The changes that moved a queued task of a tenant to another lane with a new version (a
- * priority change, the sweeper's aging), each task's last change in the batch alone: that
- * version is admitted on its new lane's share, and its former lanes' shares are given back. (An
- * earlier change of the batch would name the lane a later one moved it back to, whose slot its
- * last version holds.)
+ * The changes that gave a tenant's task a new queued version while it may still hold a slot of a
+ * former lane's share (formerLanes: a priority change or the sweeper's aging since its last start
+ * moved it), each task's last change in the batch alone: that version is admitted on its current
+ * lane's share, and the former lanes' shares are given back. Judged from the history, not from the
+ * change's previous image: a task moved, paused and resumed within one batch, or moved while it
+ * ran and then retried, shows no move in its last change.
  */
 export function laneMoveChanges(changes: readonly TableChange[]): TableChange[] {
   const last = new Map(changes.map((c) => [c.image.id, c]));
   return [...last.values()].filter(
     (c) =>
       c.image.limited === true &&
-      c.image.tenant !== undefined &&
       (c.image.status === 'QUEUED' || c.image.status === 'SCHEDULED') &&
-      c.previous !== undefined &&
-      c.previous.version !== c.image.version &&
-      laneOf(c.previous) !== laneOf(c.image),
+      c.previous?.version !== c.image.version &&
+      formerLanes(c.image).length > 0,
   );
 }
 
 /**
  * Tasks that ended or paused (leavingChanges): their slots go back, handed to waiters; tasks a
- * new version moved to another lane (laneMoveChanges): their former lanes' shares go back.
+ * new version put back in line after a move (laneMoveChanges): their former lanes' shares go back.
  */
 export async function releaseSlots(changes: readonly TableChange[], admission: Admission, now: number): Promise<Unsettled> {
   const leaving = leavingChanges(changes);

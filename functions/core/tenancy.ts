@@ -152,23 +152,31 @@ const PRIORITY_CHANGE = /^(?:priority|aging):([a-z]+)>([a-z]+)$/;
 const isPriority = (value: string): value is Priority => (PRIORITIES as readonly string[]).includes(value);
 
 /**
- * The fair shares of the lanes a task was in before a priority change moved it, other than its
- * current lane's: it may still hold a slot of one. A running task keeps the slot of the lane it
- * started in (its priority changes without a new version), and a queued one moved to another lane
- * takes a slot of the new lane's share at its admission. Read from its history, so a release can
- * give back every share the task may hold; giving back one it does not hold changes nothing.
+ * The lanes other than its current one whose fair share a task may still hold a slot of: those a
+ * priority change moved it from or through since its last start (all of its history if it never
+ * started). A running task keeps the slot of the lane it started in (its priority changes without
+ * a new version); a queued one moved to another lane takes a slot of the new lane's share at its
+ * admission, and the dispatcher gives the former ones back then — so a move before the last start
+ * has been settled. Giving back a slot the task does not hold changes nothing.
  */
-export function formerLaneShares(task: TaskRecord, settings: TenancySettings): AppliedLimit[] {
-  const current = laneFor(task.priority, task.runtime);
+export function formerLanes(task: TaskRecord): LaneName[] {
+  if (task.tenant === undefined) return [];
   const lanes = new Set<LaneName>();
   for (const line of task.history) {
-    const change = PRIORITY_CHANGE.exec(decodeEvent(line).reason);
+    const event = decodeEvent(line);
+    if (event.to === 'RUNNING') lanes.clear();
+    const change = PRIORITY_CHANGE.exec(event.reason);
     for (const priority of change ? [change[1], change[2]] : []) {
       if (isPriority(priority)) lanes.add(laneFor(priority, task.runtime));
     }
   }
-  lanes.delete(current);
-  return [...lanes].flatMap((lane) => laneShareLimit(lane, task.tenant, settings) ?? []);
+  lanes.delete(laneFor(task.priority, task.runtime));
+  return [...lanes];
+}
+
+/** The fair-share limits of a task's former lanes (formerLanes). */
+export function formerLaneShares(task: TaskRecord, settings: TenancySettings): AppliedLimit[] {
+  return formerLanes(task).flatMap((lane) => laneShareLimit(lane, task.tenant, settings) ?? []);
 }
 
 /** The fair-share limit of one tenant in one lane: its id and what a task waiting for it shows. */

@@ -357,6 +357,52 @@ describe('a task a priority change moved to another lane', () => {
     expect(await holdersOf(highShare('mover-running'))).toEqual([]);
   });
 
+  describe('with a fair share of one slot a lane', () => {
+    // 1 % of a lane's capacity: one slot of the low lane's share, two of the high lane's.
+    const tight = () => new Admission(limits, store, catalog, { tenantConcurrency: 0, tenantLaneSharePercent: 1 });
+    const submitLow = async (tenant: string) =>
+      (await submitter.submit({ type: 'echo', tenant, priority: 'low' }, { actor: 'tester' })).value;
+
+    it('hands the slot of the lane a moved task started in to that lane’s waiter when it ends', async () => {
+      expect(fairShare('low', 1)).toBe(1);
+      const admitting = tight();
+      const runner = await submitLow('tight-runner');
+      expect((await admitting.admit(runner)).kind).toBe('admitted');
+      const waiter = await submitLow('tight-runner');
+      expect(await admitting.admit(waiter)).toMatchObject({ kind: 'parked' });
+      await store.start({ id: runner.id, v: runner.version, a: 1 }, 'tester');
+      const moved = await new TaskControl(store).apply(runner.id, { action: 'priority', priority: 'high' }, 'tester');
+      await admitting.release({ ...moved, status: 'SUCCEEDED' });
+      expect(await holdersOf(lowShare('tight-runner'))).toEqual([waiter.id]);
+      const woken = await store.get(waiter.id);
+      expect(woken.waitingFor).toBeUndefined();
+      expect(reasons(woken).at(-1)).toBe('slot-free: lane low/tight-runner (limit 1)');
+    });
+
+    it('skips a waiter item its task no longer stands for: moved to another lane, it waits there', async () => {
+      const admitting = tight();
+      const holder = await submitLow('tight-stale');
+      expect((await admitting.admit(holder)).kind).toBe('admitted');
+      for (let i = 0; i < fairShare('high', 1); i++) {
+        const highHolder = (await submitter.submit({ type: 'echo', tenant: 'tight-stale', priority: 'high' }, { actor: 'tester' })).value;
+        expect((await admitting.admit(highHolder)).kind).toBe('admitted');
+      }
+      const moving = await submitLow('tight-stale');
+      expect(await admitting.admit(moving)).toMatchObject({ kind: 'parked' });
+      const staying = await submitLow('tight-stale');
+      expect(await admitting.admit(staying)).toMatchObject({ kind: 'parked' });
+      // Moved up while it waits: its new version waits for the high lane's share instead.
+      const moved = await new TaskControl(store).apply(moving.id, { action: 'priority', priority: 'high' }, 'tester');
+      expect(await admitting.admit(moved)).toMatchObject({ kind: 'parked' });
+      expect((await store.get(moving.id)).waitingFor).toEqual({ scope: 'lane', key: 'high/tight-stale' });
+      // The low lane's slot goes to the task that still waits for it, not to the older stale item.
+      await admitting.release({ ...(await store.get(holder.id)), status: 'SUCCEEDED' });
+      expect(await holdersOf(lowShare('tight-stale'))).toEqual([staying.id]);
+      expect(await limits.waiting(lowShare('tight-stale'))).toBe(0);
+      expect((await store.get(moving.id)).waitingFor).toEqual({ scope: 'lane', key: 'high/tight-stale' });
+    });
+  });
+
   it('gives back its former lane share when the dispatcher sees the queued task moved, and holds the new one', async () => {
     const task = await admittedLow('mover-queued');
     const moved = await new TaskControl(store).apply(task.id, { action: 'priority', priority: 'high' }, 'tester');

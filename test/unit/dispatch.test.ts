@@ -134,30 +134,47 @@ describe('dispatching a batch of changes', () => {
       ['cancelled', 'PAUSED', 'low'],
     ]);
   });
-  it('gives back the former lane shares of a queued task a new version moved, its last change in the batch alone', async () => {
+  it('gives back the former lane shares of a task put back in line after a move, judged from its history', async () => {
     const { laneMoveChanges } = await import('#core/dispatching.ts');
     const { taskRecord } = await import('../support/factories.ts');
+    const { encodeEvent } = await import('#core/history.ts');
+    const entry = (reason: string, to: TaskRecord['status'] = 'QUEUED') =>
+      encodeEvent({ at: 1, from: 'QUEUED', to, reason, attempt: 0, actor: 't' });
+    const moved = [entry('submit'), entry('priority:low>high')];
     let sequence = 100;
     const change = (id: string, from: Partial<TaskRecord>, to: Partial<TaskRecord>) => ({
       sequence: String(sequence++),
-      image: taskRecord({ id, status: 'QUEUED', limited: true, tenant: 'acme', priority: 'high', version: 2, ...to }),
+      image: taskRecord({ id, status: 'QUEUED', limited: true, tenant: 'acme', priority: 'high', version: 2, history: moved, ...to }),
       previous: taskRecord({ id, status: 'QUEUED', limited: true, tenant: 'acme', priority: 'low', version: 1, ...from }),
     });
     const changes = [
       change('moved', {}, {}),
-      // A running task's priority changes without a new version: it keeps the lane it started in.
-      change('running', { status: 'RUNNING' }, { status: 'RUNNING', version: 1 }),
-      // Moved up and back down within the batch: its last version is on its first lane again.
-      change('back', {}, {}),
-      change('back', { priority: 'high', version: 2 }, { priority: 'low', version: 3 }),
-      // No tenant: no fair share. Same lane: nothing to give back.
+      // Moved, paused and resumed in one batch: its last change shows no move, its history does.
+      change('resumed', {}, {}),
+      change('resumed', { priority: 'high', version: 2 }, { status: 'PAUSED', version: 3 }),
+      change('resumed', { priority: 'high', status: 'PAUSED', version: 3 }, { version: 4 }),
+      // Moved while it ran, then retried: a new version in the new lane, the start lane's slot held.
+      change(
+        'retried',
+        { priority: 'high', status: 'RUNNING' },
+        { version: 3, history: [entry('submit'), entry('start', 'RUNNING'), entry('priority:low>high')] },
+      ),
+      // Moved before its last start: that move was settled when the dispatcher saw it.
+      change('settled', { priority: 'high', status: 'RUNNING' }, { version: 4, history: [...moved, entry('start', 'RUNNING')] }),
+      // Moved while running, still running (no new version): it ends in the lane it started in.
+      change('running', { status: 'RUNNING', version: 2 }, { status: 'RUNNING' }),
+      // Moved up and back down: its current lane is its first one.
+      change('back', { priority: 'high' }, { priority: 'low', version: 3, history: [...moved, entry('priority:high>low')] }),
+      // No tenant (no fair share), never moved, or not limited: nothing to give back.
       change('untenanted', { tenant: undefined }, { tenant: undefined }),
-      change('stayed', { priority: 'high' }, {}),
+      change('stayed', { priority: 'high' }, { history: [entry('submit')] }),
       change('unlimited', { limited: undefined }, { limited: undefined }),
     ];
-    expect(laneMoveChanges(changes).map((c) => [c.image.id, c.image.priority])).toEqual([
-      ['moved', 'high'],
-      ['back', 'low'],
+    expect(laneMoveChanges(changes).map((c) => [c.image.id, c.image.version])).toEqual([
+      ['moved', 2],
+      ['resumed', 4],
+      ['retried', 3],
+      ['back', 3],
     ]);
   });
 });

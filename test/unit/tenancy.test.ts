@@ -140,6 +140,12 @@ describe('the lane shares a moved task may hold', () => {
       ['lane#high#acme', fairShare('high', 80)],
     ]);
   });
+  it('are those since its last start: a move before it was settled when the task was put back in line', () => {
+    const started = (reason: string) => encodeEvent({ at: 1, from: 'QUEUED', to: 'RUNNING', reason, attempt: 1, actor: 't' });
+    const history = [entry('submit'), entry('priority:low>normal'), started('start'), entry('priority:normal>high')];
+    expect(formerLaneShares(task({ tenant: 'acme', priority: 'high', history }), settings).map((l) => l.id)).toEqual(['lane#normal#acme']);
+    expect(formerLaneShares(task({ tenant: 'acme', priority: 'normal', history: history.slice(0, 3) }), settings)).toEqual([]);
+  });
   it('are none for a task that never moved, or has no tenant (the default tenant has no share)', () => {
     expect(formerLaneShares(task({ tenant: 'acme', history: [entry('submit'), entry('start')] }), settings)).toEqual([]);
     expect(formerLaneShares(task({ history: [entry('priority:low>high')] }), settings)).toEqual([]);
