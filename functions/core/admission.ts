@@ -223,7 +223,7 @@ export class Admission {
       tasks.map((task) => ({ task, limits: limitsFor(task, catalog, this.settings) })),
       now,
     );
-    // A task a priority change moved while it ran still holds a slot of the lane it started in.
+    // A task whose history shows it in other lanes may still hold a slot of one of their shares.
     // Given back on their own: one releaser that holds nothing fails a whole hand-over write.
     await this.releaseFormerLanes(tasks, now);
   }

@@ -107,11 +107,11 @@ export function leavingChanges(changes: readonly TableChange[]): TableChange[] {
 
 /**
  * The changes that gave a tenant's task a new queued version while it may still hold a slot of a
- * former lane's share (formerLanes: a priority change or the sweeper's aging since its last start
- * moved it), each task's last change in the batch alone: that version is admitted on its current
- * lane's share, and the former lanes' shares are given back. Judged from the history, not from the
- * change's previous image: a task moved, paused and resumed within one batch, or moved while it
- * ran and then retried, shows no move in its last change.
+ * former lane's share (formerLanes: its history shows it in another lane), each task's last change
+ * in the batch alone: that version is admitted on its current lane's share, and the former lanes'
+ * shares are given back. Judged from the history, not from the change's previous image: a task
+ * moved, paused and resumed within one batch, or moved while it ran and then retried, shows no
+ * move in its last change.
  */
 export function laneMoveChanges(changes: readonly TableChange[]): TableChange[] {
   const last = new Map(changes.map((c) => [c.image.id, c]));

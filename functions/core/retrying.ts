@@ -7,6 +7,9 @@ import type { TaskError, TaskRecord } from './model.ts';
 import type { TaskAction } from './state-machine.ts';
 import type { RetryPolicy } from './task-types.ts';
 
+/** The history reason of a Lambda attempt's timeout that sends the next attempt to a container. */
+export const TIMEOUT_TO_CONTAINER = 'timeout-to-container';
+
 export const DEFAULT_RETRY: Required<RetryPolicy> = { baseDelaySeconds: 2, maxDelaySeconds: 3600 };
 
 /**
@@ -80,7 +83,7 @@ export function decideAfterAttempt(task: TaskRecord, end: AttemptEnd, now: numbe
         // Too long for Lambda: the next attempt runs in a container, at once.
         return {
           action: 'requeue',
-          reason: 'timeout-to-container',
+          reason: TIMEOUT_TO_CONTAINER,
           set: {
             error: end.error,
             queuedAt: now,

@@ -11,6 +11,7 @@ import * as z from 'zod/mini';
 import { decodeEvent } from './history.ts';
 import { LANES, type LaneName, laneFor } from './lanes.ts';
 import { DEFAULT_TENANT, type DeclaredLimits, type LimitKey, PRIORITIES, type Priority, type TaskRecord } from './model.ts';
+import { TIMEOUT_TO_CONTAINER } from './retrying.ts';
 
 /** The actor admission writes history entries as. */
 export const ADMISSION_ACTOR = 'system:admission';
@@ -152,23 +153,29 @@ const PRIORITY_CHANGE = /^(?:priority|aging):([a-z]+)>([a-z]+)$/;
 const isPriority = (value: string): value is Priority => (PRIORITIES as readonly string[]).includes(value);
 
 /**
- * The lanes other than its current one whose fair share a task may still hold a slot of: those a
- * priority change moved it from or through since its last start (all of its history if it never
- * started). A running task keeps the slot of the lane it started in (its priority changes without
- * a new version); a queued one moved to another lane takes a slot of the new lane's share at its
- * admission, and the dispatcher gives the former ones back then — so a move before the last start
- * has been settled. Giving back a slot the task does not hold changes nothing.
+ * The lanes other than its current one whose fair share a task may still hold a slot of: every
+ * lane its history shows it in. A priority change (`priority:a>b`, `aging:a>b`) moves a queued
+ * task to another lane with a new version, admitted on the new lane's share; a running one runs on
+ * in the lane it started in, holding that slot, and a takeover of it after a lost worker runs from
+ * the same lane's message; a Lambda attempt's timeout can send the next attempt to a container.
+ * Which of those lanes' slots it holds now is not written anywhere, so a release gives back all
+ * of them but the current one: giving back a slot the task does not hold changes nothing.
  */
 export function formerLanes(task: TaskRecord): LaneName[] {
   if (task.tenant === undefined) return [];
-  const lanes = new Set<LaneName>();
+  const priorities = new Set<Priority>();
+  let wasLambda = false;
   for (const line of task.history) {
-    const event = decodeEvent(line);
-    if (event.to === 'RUNNING') lanes.clear();
-    const change = PRIORITY_CHANGE.exec(event.reason);
-    for (const priority of change ? [change[1], change[2]] : []) {
-      if (isPriority(priority)) lanes.add(laneFor(priority, task.runtime));
-    }
+    const { reason } = decodeEvent(line);
+    if (reason === TIMEOUT_TO_CONTAINER) wasLambda = true;
+    const change = PRIORITY_CHANGE.exec(reason);
+    for (const priority of change ? [change[1], change[2]] : []) if (isPriority(priority)) priorities.add(priority);
+  }
+  if (wasLambda) priorities.add(task.priority);
+  const lanes = new Set<LaneName>();
+  for (const priority of priorities) {
+    lanes.add(laneFor(priority, task.runtime));
+    if (wasLambda) lanes.add(laneFor(priority, 'lambda'));
   }
   lanes.delete(laneFor(task.priority, task.runtime));
   return [...lanes];

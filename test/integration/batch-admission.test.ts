@@ -348,9 +348,14 @@ describe('a task a priority change moved to another lane', () => {
     const task = await admittedLow('mover-running');
     const { started } = await store.start({ id: task.id, v: task.version, a: 1 }, 'tester');
     expect(started?.status).toBe('RUNNING');
-    // A running task's priority changes without a new version: it runs on in the low lane.
-    const moved = await new TaskControl(store).apply(task.id, { action: 'priority', priority: 'high' }, 'tester');
+    // A running task's priority changes without a new version: it runs on in the low lane. Twice,
+    // with a note written on the running task between the moves.
+    const control = new TaskControl(store);
+    await control.apply(task.id, { action: 'priority', priority: 'normal' }, 'tester');
+    await control.apply(task.id, { action: 'pause' }, 'tester');
+    const moved = await control.apply(task.id, { action: 'priority', priority: 'high' }, 'tester');
     expect([moved.status, moved.priority, moved.version]).toEqual(['RUNNING', 'high', started?.version]);
+    expect(reasons(moved).slice(-3)).toEqual(['priority:low>normal', 'pause-requested', 'priority:normal>high']);
     await admission.release({ ...moved, status: 'SUCCEEDED' });
     // Before 0.11.7 only the high lane's share was given back, and the low lane's slot stayed taken.
     expect(await holdersOf(lowShare('mover-running'))).toEqual([]);

@@ -138,8 +138,8 @@ describe('dispatching a batch of changes', () => {
     const { laneMoveChanges } = await import('#core/dispatching.ts');
     const { taskRecord } = await import('../support/factories.ts');
     const { encodeEvent } = await import('#core/history.ts');
-    const entry = (reason: string, to: TaskRecord['status'] = 'QUEUED') =>
-      encodeEvent({ at: 1, from: 'QUEUED', to, reason, attempt: 0, actor: 't' });
+    const entry = (reason: string, from: TaskRecord['status'] = 'QUEUED', to: TaskRecord['status'] = from) =>
+      encodeEvent({ at: 1, from, to, reason, attempt: 0, actor: 't' });
     const moved = [entry('submit'), entry('priority:low>high')];
     let sequence = 100;
     const change = (id: string, from: Partial<TaskRecord>, to: Partial<TaskRecord>) => ({
@@ -157,10 +157,22 @@ describe('dispatching a batch of changes', () => {
       change(
         'retried',
         { priority: 'high', status: 'RUNNING' },
-        { version: 3, history: [entry('submit'), entry('start', 'RUNNING'), entry('priority:low>high')] },
+        {
+          version: 3,
+          history: [
+            entry('submit'),
+            entry('start', 'QUEUED', 'RUNNING'),
+            entry('priority:low>high', 'RUNNING'),
+            entry('retry', 'RUNNING', 'QUEUED'),
+          ],
+        },
       ),
-      // Moved before its last start: that move was settled when the dispatcher saw it.
-      change('settled', { priority: 'high', status: 'RUNNING' }, { version: 4, history: [...moved, entry('start', 'RUNNING')] }),
+      // Moved before a start: which lane's slot it holds is not written, so every other one goes back.
+      change(
+        'restarted',
+        { priority: 'high', status: 'RUNNING' },
+        { version: 4, history: [...moved, entry('start', 'QUEUED', 'RUNNING')] },
+      ),
       // Moved while running, still running (no new version): it ends in the lane it started in.
       change('running', { status: 'RUNNING', version: 2 }, { status: 'RUNNING' }),
       // Moved up and back down: its current lane is its first one.
@@ -174,6 +186,7 @@ describe('dispatching a batch of changes', () => {
       ['moved', 2],
       ['resumed', 4],
       ['retried', 3],
+      ['restarted', 4],
       ['back', 3],
     ]);
   });

@@ -140,11 +140,34 @@ describe('the lane shares a moved task may hold', () => {
       ['lane#high#acme', fairShare('high', 80)],
     ]);
   });
-  it('are those since its last start: a move before it was settled when the task was put back in line', () => {
-    const started = (reason: string) => encodeEvent({ at: 1, from: 'QUEUED', to: 'RUNNING', reason, attempt: 1, actor: 't' });
-    const history = [entry('submit'), entry('priority:low>normal'), started('start'), entry('priority:normal>high')];
-    expect(formerLaneShares(task({ tenant: 'acme', priority: 'high', history }), settings).map((l) => l.id)).toEqual(['lane#normal#acme']);
-    expect(formerLaneShares(task({ tenant: 'acme', priority: 'normal', history: history.slice(0, 3) }), settings)).toEqual([]);
+  it('are every lane its history shows, across starts, takeovers and notes written while it runs', () => {
+    const running = (from: 'QUEUED' | 'RUNNING', reason: string) =>
+      encodeEvent({ at: 1, from, to: 'RUNNING', reason, attempt: 1, actor: 't' });
+    const history = [
+      entry('submit'),
+      running('QUEUED', 'start'),
+      // Moved twice while it runs (no new version), with a note between the moves.
+      running('RUNNING', 'priority:low>normal'),
+      running('RUNNING', 'pause-requested'),
+      running('RUNNING', 'priority:normal>high'),
+      // A lost worker's takeover runs the next attempt from the same low-lane message.
+      encodeEvent({ at: 1, from: 'RUNNING', to: 'QUEUED', reason: 'worker-lost', attempt: 1, actor: 't' }),
+      running('QUEUED', 'start'),
+    ];
+    expect(formerLaneShares(task({ tenant: 'acme', priority: 'high', history }), settings).map((l) => l.id)).toEqual([
+      'lane#low#acme',
+      'lane#normal#acme',
+    ]);
+  });
+  it('include the Lambda lanes of a task whose Lambda attempt timed out into a container', () => {
+    const history = [entry('submit'), entry('start'), entry('timeout-to-container')];
+    expect(
+      formerLaneShares(task({ tenant: 'acme', priority: 'normal', runtime: 'container', history }), settings).map((l) => l.id),
+    ).toEqual(['lane#normal#acme']);
+    // A container task from the start has only the long lane.
+    expect(
+      formerLaneShares(task({ tenant: 'acme', runtime: 'container', history: [entry('submit'), entry('priority:low>high')] }), settings),
+    ).toEqual([]);
   });
   it('are none for a task that never moved, or has no tenant (the default tenant has no share)', () => {
     expect(formerLaneShares(task({ tenant: 'acme', history: [entry('submit'), entry('start')] }), settings)).toEqual([]);
