@@ -229,9 +229,10 @@ export class Admission {
   }
 
   /**
-   * Tasks a priority change or the sweeper's aging moved to another lane (formerLaneShares): the
-   * slots of their former lanes' shares go back. A new queued version takes a slot of its current
-   * lane's share at its admission, and the message of the old one is fenced off.
+   * Tasks whose history shows them in other lanes (formerLaneShares: a priority change, the
+   * sweeper's aging, a Lambda attempt timed out into a container): the slots of those lanes'
+   * shares go back. A new queued version takes a slot of its current lane's share at its
+   * admission, and the message of the old one is fenced off.
    */
   async releaseFormerLanes(tasks: readonly TaskRecord[], now = Date.now()): Promise<void> {
     await this.giveBackAll(

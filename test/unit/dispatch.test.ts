@@ -171,7 +171,7 @@ describe('dispatching a batch of changes', () => {
       change(
         'restarted',
         { priority: 'high', status: 'RUNNING' },
-        { version: 4, history: [...moved, entry('start', 'QUEUED', 'RUNNING')] },
+        { version: 4, history: [...moved, entry('start', 'QUEUED', 'RUNNING'), entry('retry', 'RUNNING', 'QUEUED')] },
       ),
       // Moved while running, still running (no new version): it ends in the lane it started in.
       change('running', { status: 'RUNNING', version: 2 }, { status: 'RUNNING' }),
