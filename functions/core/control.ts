@@ -5,6 +5,7 @@
  * version fence, deciding again if someone else wrote first.
  */
 import { InvalidTransition, StaleVersion } from './errors.ts';
+import { priorityChangeReason } from './history.ts';
 import { isTerminal, type Priority, type TaskRecord } from './model.ts';
 import type { TaskAction } from './state-machine.ts';
 import type { TaskChanges, TaskStore, TransitionRequest } from './store.ts';
@@ -69,7 +70,7 @@ export function decideControl(task: TaskRecord, request: ControlRequest, now: nu
         return {
           kind: 'transition',
           action: 'reprioritise',
-          reason: `priority:${task.priority}>${request.priority}`,
+          reason: priorityChangeReason('priority', task.priority, request.priority),
           set: { priority: request.priority },
         };
       }
@@ -77,7 +78,7 @@ export function decideControl(task: TaskRecord, request: ControlRequest, now: nu
       // task's pending delayed message is then re-sent on its new lane).
       return {
         kind: 'annotate',
-        reason: `priority:${task.priority}>${request.priority}`,
+        reason: priorityChangeReason('priority', task.priority, request.priority),
         set: { priority: request.priority },
         bumpVersion: status !== 'RUNNING',
       };

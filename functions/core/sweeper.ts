@@ -14,6 +14,7 @@ import { type ContainerSlots, slotHolder } from './container-slots.ts';
 import type { ContainerPlatform } from './containers.ts';
 import { parseMessage } from './dispatch.ts';
 import { StaleVersion } from './errors.ts';
+import { priorityChangeReason } from './history.ts';
 import { LANES, type LaneName, watchedBySweeper } from './lanes.ts';
 import { LAUNCH_GRACE_SECONDS } from './limits.ts';
 import { isDue, PRIORITIES, type Priority, type TaskRecord } from './model.ts';
@@ -211,7 +212,7 @@ async function ageOne(
     const priority = raised(task.priority);
     await store.transition(task, {
       action: 'reprioritise',
-      reason: `aging:${task.priority}>${priority}`,
+      reason: priorityChangeReason('aging', task.priority, priority),
       actor: 'sweeper',
       set: { priority, queuedAt: now },
       now,

@@ -8,9 +8,9 @@
  * most a share of its lane's task capacity, so another tenant always finds room.
  */
 import * as z from 'zod/mini';
-import { decodeEvent } from './history.ts';
+import { decodeEvent, prioritiesChanged } from './history.ts';
 import { LANES, type LaneName, laneFor } from './lanes.ts';
-import { DEFAULT_TENANT, type DeclaredLimits, type LimitKey, PRIORITIES, type Priority, type TaskRecord } from './model.ts';
+import { DEFAULT_TENANT, type DeclaredLimits, type LimitKey, type Priority, type TaskRecord } from './model.ts';
 import { TIMEOUT_TO_CONTAINER } from './retrying.ts';
 
 /** The actor admission writes history entries as. */
@@ -148,10 +148,6 @@ function laneShareLimit(lane: LaneName, tenant: string | undefined, settings: Te
   return { ...laneShare(lane, tenant), concurrency: fairShare(lane, settings.tenantLaneSharePercent) };
 }
 
-/** A priority change writes `priority:<from>><to>` (the control API) or `aging:<from>><to>` (the sweeper). */
-const PRIORITY_CHANGE = /^(?:priority|aging):([a-z]+)>([a-z]+)$/;
-const isPriority = (value: string): value is Priority => (PRIORITIES as readonly string[]).includes(value);
-
 /**
  * The lanes other than its current one whose fair share a task may still hold a slot of: every
  * lane its history shows it in. A priority change (`priority:a>b`, `aging:a>b`) moves a queued
@@ -168,8 +164,7 @@ export function formerLanes(task: TaskRecord): LaneName[] {
   for (const line of task.history) {
     const { reason } = decodeEvent(line);
     if (reason === TIMEOUT_TO_CONTAINER) wasLambda = true;
-    const change = PRIORITY_CHANGE.exec(reason);
-    for (const priority of change ? [change[1], change[2]] : []) if (isPriority(priority)) priorities.add(priority);
+    for (const priority of prioritiesChanged(reason)) priorities.add(priority);
   }
   if (wasLambda) priorities.add(task.priority);
   const lanes = new Set<LaneName>();
